@@ -1,0 +1,118 @@
+"""REST API, one APIView per operation (DRF). Errors are {"message": ..., "extra": ...}."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from labelapp.errors import ApplicationError
+from labelapp.kinds import kind_get
+from labelapp.selectors.campaigns import campaign_get_for_user, campaign_progress, user_is_labeller
+from labelapp.selectors.items import item_candidates_shown
+from labelapp.services.labels import item_submit_label
+from labelapp.services.leases import lease_next
+
+
+def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"message": str(response.data["detail"]), "extra": {}}
+    elif response is not None:
+        response.data = {"message": "Invalid input.", "extra": {"fields": response.data}}
+    return response
+
+
+class IsLabellerOrStaff(BasePermission):
+    message = "Only labellers and staff can use this endpoint."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user.is_staff or user_is_labeller(request.user))
+
+
+class LabellerApi(APIView):
+    permission_classes = [IsAuthenticated, IsLabellerOrStaff]
+
+
+class CandidateShownSerializer(serializers.Serializer):
+    position = serializers.CharField()
+    text = serializers.CharField()
+
+
+class ItemOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    prompt = serializers.CharField()
+    prompt_messages = serializers.JSONField(allow_null=True)
+    candidates = CandidateShownSerializer(many=True)
+
+
+def _item_output(item) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    shown = item_candidates_shown(item=item, position_names=kind_get(item.kind).POSITION_NAMES)
+    return {
+        "id": item.pk,
+        "kind": item.kind,
+        "prompt": item.prompt.text,
+        "prompt_messages": item.prompt.messages,
+        "candidates": [{"position": s.position_name, "text": s.candidate.text} for s in shown],
+    }
+
+
+class NextItemApi(LabellerApi):
+    class OutputSerializer(serializers.Serializer):
+        item = ItemOutputSerializer(allow_null=True)
+        message = serializers.CharField()
+
+    @extend_schema(request=None, responses=OutputSerializer, operation_id="campaign_next_item")
+    def post(self, request: Request, campaign: str) -> Response:
+        """Lease the next item of the campaign to me (or give back my live lease)."""
+        found = campaign_get_for_user(user=request.user, name=campaign)
+        item = lease_next(labeller=request.user, campaign=found)
+        if item is None:
+            return Response({"item": None, "message": f"No item is left for you in campaign '{campaign}'."})
+        return Response({"item": _item_output(item), "message": "Item leased to you."})
+
+
+class LabelSubmitApi(LabellerApi):
+    class InputSerializer(serializers.Serializer):
+        value = serializers.JSONField(help_text='For pairwise: {"choice": "a|b|tie|both_bad", "strength": ..., "rationale": ...} with a/b as shown.')
+        idempotency_key = serializers.CharField(max_length=64)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        item = serializers.IntegerField(source="item_id")
+        value = serializers.JSONField()
+        seconds_spent = serializers.FloatField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer})
+    def post(self, request: Request, item_id: int) -> Response:
+        """Submit my label for an item leased to me; the same idempotency key twice stores one label."""
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        label, created = item_submit_label(item_id=item_id, labeller=request.user, **payload.validated_data)
+        return Response(
+            self.OutputSerializer(label).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class CampaignProgressApi(LabellerApi):
+    class OutputSerializer(serializers.Serializer):
+        items_total = serializers.IntegerField()
+        items_complete = serializers.IntegerField()
+        items_in_progress = serializers.IntegerField()
+        items_untouched = serializers.IntegerField()
+        labels_total = serializers.IntegerField()
+        labels_wanted = serializers.IntegerField()
+        my_labels = serializers.IntegerField()
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, campaign: str) -> Response:
+        found = campaign_get_for_user(user=request.user, name=campaign)
+        return Response(self.OutputSerializer(campaign_progress(campaign=found, user=request.user)).data)
+

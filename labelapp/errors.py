@@ -1,0 +1,16 @@
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """An error a user can act on. APIs turn it into {"message", "extra"}; pages show it inline."""
+
+    status_code = 400
+
+    def __init__(self, message: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class NotFoundError(ApplicationError):
+    status_code = 404

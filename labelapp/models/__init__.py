@@ -1,0 +1,24 @@
+from labelapp.models.campaigns import Campaign, CampaignKind, CampaignStatus
+from labelapp.models.candidates import Candidate, GenerationJob, GenerationJobStatus, Generator
+from labelapp.models.exports import Export
+from labelapp.models.items import Item, ItemCandidate
+from labelapp.models.labellers import LABELLERS_GROUP, Lease
+from labelapp.models.labels import Label
+from labelapp.models.prompts import Prompt
+
+__all__ = [
+    "LABELLERS_GROUP",
+    "Campaign",
+    "CampaignKind",
+    "CampaignStatus",
+    "Candidate",
+    "Export",
+    "GenerationJob",
+    "GenerationJobStatus",
+    "Generator",
+    "Item",
+    "ItemCandidate",
+    "Label",
+    "Lease",
+    "Prompt",
+]

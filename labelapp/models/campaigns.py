@@ -1,0 +1,35 @@
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+
+
+class CampaignKind(models.TextChoices):
+    PAIRWISE = "pairwise", "Pairwise comparison"
+
+
+class CampaignStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    DONE = "done", "Done"
+
+
+class Campaign(models.Model):
+    name = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]*$", "Use lowercase letters, digits, '-' and '_'.")],
+        help_text="Short name used in URLs and on the command line, e.g. 'demo'.",
+    )
+    title = models.CharField(max_length=200, blank=True)
+    instructions = models.TextField(blank=True, help_text="Markdown shown to labellers.")
+    kind = models.CharField(max_length=32, choices=CampaignKind.choices, default=CampaignKind.PAIRWISE)
+    labels_per_item = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
+    lease_seconds = models.PositiveIntegerField(default=600, validators=[MinValueValidator(30)])
+    status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=models.Q(labels_per_item__gte=1), name="campaign_k_min_1")]
+
+    def __str__(self) -> str:
+        return self.name

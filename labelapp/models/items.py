@@ -1,0 +1,40 @@
+from django.db import models
+
+
+class Item(models.Model):
+    """One unit of labelling work: a prompt with the candidates a labeller judges together."""
+
+    campaign = models.ForeignKey("labelapp.Campaign", on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=32)
+    prompt = models.ForeignKey("labelapp.Prompt", on_delete=models.CASCADE, related_name="items")
+    candidates = models.ManyToManyField("labelapp.Candidate", through="ItemCandidate", related_name="items")
+    priority = models.SmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["campaign", "-priority"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} item {self.pk}"
+
+
+class ItemCandidate(models.Model):
+    """A candidate's place in an item.
+
+    `index` is the canonical order (labels are stored in it, exports read it); `position` is where the
+    candidate is shown, randomised per item when the item is built, so exports can un-shuffle.
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="slots")
+    candidate = models.ForeignKey("labelapp.Candidate", on_delete=models.PROTECT, related_name="slots")
+    index = models.PositiveSmallIntegerField()
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["item", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "index"], name="itemcandidate_unique_index"),
+            models.UniqueConstraint(fields=["item", "position"], name="itemcandidate_unique_position"),
+            models.UniqueConstraint(fields=["item", "candidate"], name="itemcandidate_unique_candidate"),
+        ]

@@ -1,0 +1,74 @@
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from labelapp.errors import NotFoundError
+from labelapp.models import LABELLERS_GROUP, Campaign, GenerationJob, Item, Label
+
+
+def user_is_labeller(user: AbstractBaseUser) -> bool:
+    return user.is_authenticated and user.groups.filter(name=LABELLERS_GROUP).exists()
+
+
+def campaigns_for_user(*, user: AbstractBaseUser) -> QuerySet[Campaign]:
+    if user.is_staff:
+        return Campaign.objects.all()
+    if user_is_labeller(user):
+        return Campaign.objects.filter(status="active")
+    return Campaign.objects.none()
+
+
+def campaign_get_for_user(*, user: AbstractBaseUser, name: str) -> Campaign:
+    campaign = campaigns_for_user(user=user).filter(name=name).first()
+    if campaign is None:
+        raise NotFoundError(f"Campaign '{name}' does not exist or is not open to you.", {"field": "campaign"})
+    return campaign
+
+
+def campaign_get(*, name: str) -> Campaign:
+    campaign = Campaign.objects.filter(name=name).first()
+    if campaign is None:
+        known = ", ".join(Campaign.objects.values_list("name", flat=True)[:20]) or "none yet"
+        raise NotFoundError(f"Campaign '{name}' does not exist (known: {known}).", {"field": "campaign"})
+    return campaign
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    items_total: int
+    items_complete: int
+    items_in_progress: int
+    items_untouched: int
+    labels_total: int
+    labels_wanted: int
+    my_labels: int
+
+
+def campaign_progress(*, campaign: Campaign, user: AbstractBaseUser) -> CampaignProgress:
+    now = timezone.now()
+    counts = Item.objects.filter(campaign=campaign).annotate(
+        label_count=Count("labels", distinct=True),
+        lease_count=Count("leases", filter=Q(leases__expires_at__gt=now), distinct=True),
+    )
+    k = campaign.labels_per_item
+    totals = counts.aggregate(
+        total=Count("pk"),
+        complete=Count("pk", filter=Q(label_count__gte=k)),
+        untouched=Count("pk", filter=Q(label_count=0, lease_count=0)),
+    )
+    labels_total = Label.objects.filter(item__campaign=campaign).count()
+    return CampaignProgress(
+        items_total=totals["total"],
+        items_complete=totals["complete"],
+        items_in_progress=totals["total"] - totals["complete"] - totals["untouched"],
+        items_untouched=totals["untouched"],
+        labels_total=labels_total,
+        labels_wanted=totals["total"] * k,
+        my_labels=Label.objects.filter(item__campaign=campaign, labeller=user).count(),
+    )
+
+
+def generation_jobs_for_campaign(*, campaign: Campaign) -> QuerySet[GenerationJob]:
+    return campaign.generation_jobs.select_related("generator").order_by("-created_at")[:20]

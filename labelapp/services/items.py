@@ -1,0 +1,77 @@
+"""Build items from candidates: every pair of distinct candidates of a prompt, shown in random order."""
+
+import itertools
+import random
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from labelapp.errors import ApplicationError
+from labelapp.kinds import kind_get
+from labelapp.models import Campaign, Candidate, Item, ItemCandidate
+
+
+@dataclass(frozen=True)
+class ItemsBuilt:
+    created: int
+    skipped_identical: int
+    already_built: int
+
+
+def _pairs_built(campaign: Campaign, kind: str) -> set[frozenset[int]]:
+    slots = ItemCandidate.objects.filter(item__campaign=campaign, item__kind=kind).values_list("item_id", "candidate_id")
+    by_item: dict[int, set[int]] = {}
+    for item_id, candidate_id in slots:
+        by_item.setdefault(item_id, set()).add(candidate_id)
+    return {frozenset(ids) for ids in by_item.values()}
+
+
+@transaction.atomic
+def items_build(
+    *, campaign: Campaign, kind: str, max_per_prompt: int | None = None, seed: int | None = None
+) -> ItemsBuilt:
+    """Pair up each prompt's candidates. Idempotent: pairs already in an item are not built again.
+
+    Pairs of identical texts are skipped: nobody can prefer one to the other.
+    """
+    task_kind = kind_get(kind)
+    if kind != campaign.kind:
+        raise ApplicationError(f"Campaign '{campaign.name}' is a {campaign.kind} campaign, not {kind}.", {"field": "kind"})
+    if max_per_prompt is not None and max_per_prompt < 1:
+        raise ApplicationError("max_per_prompt must be at least 1.", {"field": "max_per_prompt"})
+    rng = random.Random(seed)
+    built = _pairs_built(campaign, kind)
+    candidates = Candidate.objects.filter(prompt__campaign=campaign).only("id", "prompt_id", "text").order_by("id")
+    by_prompt: dict[int, list[Candidate]] = {}
+    for candidate in candidates:
+        by_prompt.setdefault(candidate.prompt_id, []).append(candidate)
+
+    created = skipped = already = 0
+    for prompt_id, prompt_candidates in by_prompt.items():
+        pairs = list(itertools.combinations(prompt_candidates, task_kind.CANDIDATES_PER_ITEM))
+        rng.shuffle(pairs)
+        made_for_prompt = sum(1 for p in pairs if frozenset(c.id for c in p) in built)
+        for pair in pairs:
+            if frozenset(c.id for c in pair) in built:
+                already += 1
+                continue
+            if len({c.text.strip() for c in pair}) < len(pair):
+                skipped += 1
+                continue
+            if max_per_prompt is not None and made_for_prompt >= max_per_prompt:
+                break
+            _item_create(campaign=campaign, kind=kind, prompt_id=prompt_id, candidates=pair, rng=rng)
+            made_for_prompt += 1
+            created += 1
+    return ItemsBuilt(created=created, skipped_identical=skipped, already_built=already)
+
+
+def _item_create(*, campaign: Campaign, kind: str, prompt_id: int, candidates: tuple, rng: random.Random) -> Item:
+    item = Item.objects.create(campaign=campaign, kind=kind, prompt_id=prompt_id)
+    positions = list(range(len(candidates)))
+    rng.shuffle(positions)
+    ItemCandidate.objects.bulk_create(
+        ItemCandidate(item=item, candidate=candidate, index=index, position=positions[index])
+        for index, candidate in enumerate(candidates)
+    )
+    return item

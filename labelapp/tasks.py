@@ -1,0 +1,16 @@
+"""Celery adapters: ids in, one service call, nothing else."""
+
+from celery import Task, shared_task
+
+from labelapp.services.generation import generation_job_fail, generation_job_run
+
+
+class GenerationTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # type: ignore[no-untyped-def]
+        generation_job_fail(job_id=args[0], error=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(bind=True, base=GenerationTask, acks_late=True, autoretry_for=(ConnectionError, TimeoutError),
+             retry_backoff=True, max_retries=3)
+def generation_job_run_task(self: Task, job_id: int) -> None:
+    generation_job_run(job_id=job_id)

@@ -1,0 +1,27 @@
+from django.contrib.auth.decorators import login_not_required
+from django.urls import URLPattern, path
+from rest_framework.views import APIView
+
+from labelapp import apis, views
+
+
+def api_path(route: str, api: type[APIView], name: str) -> URLPattern:
+    # The API authenticates by token as well as session: DRF, not the login middleware, answers 401/403.
+    return path(route, login_not_required(api.as_view()), name=name)
+
+
+api_urlpatterns = [
+    api_path("campaigns/<str:campaign>/next-item/", apis.NextItemApi, "api-next-item"),
+    api_path("campaigns/<str:campaign>/progress/", apis.CampaignProgressApi, "api-campaign-progress"),
+    api_path("items/<int:item_id>/labels/", apis.LabelSubmitApi, "api-label-submit"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("label/<str:campaign>/", views.label_page, name="label"),
+    path("label/<str:campaign>/items/<int:item_id>/", views.label_submit, name="label-submit"),
+    path("manage/<str:campaign>/", views.manage_page, name="manage"),
+    path("manage/<str:campaign>/import/", views.manage_import, name="manage-import"),
+    path("manage/<str:campaign>/generate/", views.manage_generate, name="manage-generate"),
+    path("manage/<str:campaign>/build/", views.manage_build, name="manage-build"),
+]

@@ -1,0 +1,212 @@
+"""htmx pages, as thin as the APIs: read with selectors, write with services, render one template."""
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import markdown
+import nh3
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from labelapp.errors import ApplicationError
+from labelapp.kinds import kind_get
+from labelapp.models import Campaign, Candidate, Generator, Item
+from labelapp.selectors.campaigns import (
+    campaign_get,
+    campaign_get_for_user,
+    campaign_progress,
+    campaigns_for_user,
+    generation_jobs_for_campaign,
+    user_is_labeller,
+)
+from labelapp.selectors.items import item_candidates_shown
+from labelapp.services.generation import generation_job_create, generation_job_enqueue, sampling_params_for
+from labelapp.services.items import items_build
+from labelapp.services.labels import item_submit_label
+from labelapp.services.leases import lease_next
+from labelapp.services.prompts import prompt_import, prompt_rows_parse
+
+View = Callable[..., HttpResponse]
+
+
+def labeller_required(view: View) -> View:
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not (request.user.is_staff or user_is_labeller(request.user)):
+            raise PermissionDenied("Only labellers can label.")
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def staff_required(view: View) -> View:
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff can manage campaigns.")
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def instructions_html(campaign: Campaign) -> str:
+    """Campaign instructions are Markdown written by staff; still sanitised, so they cannot run script."""
+    return nh3.clean(markdown.markdown(campaign.instructions))
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    campaigns = campaigns_for_user(user=request.user)
+    return render(request, "labelapp/home.html", {"campaigns": campaigns, "is_labeller": user_is_labeller(request.user)})
+
+
+def _item_context(request: HttpRequest, campaign: Campaign, item: Item | None, error: str = "") -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "campaign": campaign,
+        "item": item,
+        "error": error,
+        "progress": campaign_progress(campaign=campaign, user=request.user),
+    }
+    if item is not None:
+        task_kind = kind_get(item.kind)
+        context |= {
+            "kind_template": task_kind.TEMPLATE,
+            "shown": item_candidates_shown(item=item, position_names=task_kind.POSITION_NAMES),
+            "idempotency_key": uuid.uuid4().hex,
+        }
+    return context
+
+
+def _render_item(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    template = "labelapp/label.html#item" if request.htmx else "labelapp/label.html"
+    if not request.htmx:
+        context["instructions_html"] = instructions_html(context["campaign"])
+    return render(request, template, context, status=status)
+
+
+@require_GET
+@labeller_required
+def label_page(request: HttpRequest, campaign: str) -> HttpResponse:
+    try:
+        found = campaign_get_for_user(user=request.user, name=campaign)
+    except ApplicationError as exc:
+        return render(request, "labelapp/error.html", {"error": exc.message}, status=exc.status_code)
+    item = lease_next(labeller=request.user, campaign=found)
+    return _render_item(request, _item_context(request, found, item))
+
+
+@require_POST
+@labeller_required
+def label_submit(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
+    try:
+        found = campaign_get_for_user(user=request.user, name=campaign)
+        item_submit_label(
+            item_id=item_id,
+            labeller=request.user,
+            value=kind_get(found.kind).value_from_form(request.POST),
+            idempotency_key=request.POST.get("idempotency_key", ""),
+        )
+    except ApplicationError as exc:
+        if exc.status_code == 404:
+            return render(request, "labelapp/error.html", {"error": exc.message}, status=404)
+        item = lease_next(labeller=request.user, campaign=found)
+        return _render_item(request, _item_context(request, found, item, error=exc.message), status=400)
+    if not request.htmx:
+        return redirect("label", campaign=found.name)
+    return _render_item(request, _item_context(request, found, lease_next(labeller=request.user, campaign=found)))
+
+
+def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
+    jobs = list(generation_jobs_for_campaign(campaign=campaign))
+    return {
+        "campaign": campaign,
+        "progress": campaign_progress(campaign=campaign, user=request.user),
+        "jobs": jobs,
+        "jobs_running": any(not job.is_finished for job in jobs),
+        "generators": Generator.objects.all(),
+        "prompt_count": campaign.prompts.count(),
+        "candidate_count": Candidate.objects.filter(prompt__campaign=campaign).count(),
+        "item_count": campaign.items.count(),
+    }
+
+
+@require_GET
+@staff_required
+def manage_page(request: HttpRequest, campaign: str) -> HttpResponse:
+    found = campaign_get(name=campaign)
+    template = "labelapp/manage.html#jobs" if request.htmx else "labelapp/manage.html"
+    return render(request, template, _manage_context(found, request))
+
+
+def _manage_action(request: HttpRequest, campaign: str, action: Callable[[Campaign], str]) -> HttpResponse:
+    found = campaign_get(name=campaign)
+    try:
+        messages.success(request, action(found))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("manage", campaign=found.name)
+
+
+@require_POST
+@staff_required
+def manage_import(request: HttpRequest, campaign: str) -> HttpResponse:
+    def run(found: Campaign) -> str:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApplicationError("Choose a .jsonl or .csv file to import.", {"field": "file"})
+        rows = prompt_rows_parse(file_name=upload.name, content=upload.read())
+        return f"Imported {len(prompt_import(campaign=found, rows=rows, source=upload.name))} prompts from {upload.name}."
+
+    return _manage_action(request, campaign, run)
+
+
+def _optional_number(request: HttpRequest, name: str, cast: type) -> Any:
+    raw = request.POST.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return cast(raw)
+    except ValueError:
+        raise ApplicationError(f"Field '{name}' must be a number, not '{raw}'.", {"field": name}) from None
+
+
+@require_POST
+@staff_required
+def manage_generate(request: HttpRequest, campaign: str) -> HttpResponse:
+    def run(found: Campaign) -> str:
+        generator = Generator.objects.filter(pk=_optional_number(request, "generator", int)).first()
+        if generator is None:
+            raise ApplicationError("Choose a generator.", {"field": "generator"})
+        overrides = {
+            "n": _optional_number(request, "n", int),
+            "temperature": _optional_number(request, "temperature", float),
+            "top_p": _optional_number(request, "top_p", float),
+            "max_new_tokens": _optional_number(request, "max_new_tokens", int),
+            "seed": _optional_number(request, "seed", int),
+        }
+        params = sampling_params_for(generator=generator, overrides=overrides)
+        job = generation_job_create(campaign=found, generator=generator, params=params)
+        generation_job_enqueue(job=job)
+        return f"Generation job {job.pk} queued: {job.prompts_total} prompts × {params.n} samples."
+
+    return _manage_action(request, campaign, run)
+
+
+@require_POST
+@staff_required
+def manage_build(request: HttpRequest, campaign: str) -> HttpResponse:
+    def run(found: Campaign) -> str:
+        built = items_build(
+            campaign=found, kind=found.kind, max_per_prompt=_optional_number(request, "max_per_prompt", int)
+        )
+        return (
+            f"Built {built.created} items ({built.already_built} pairs already had items, "
+            f"{built.skipped_identical} pairs of identical texts skipped)."
+        )
+
+    return _manage_action(request, campaign, run)

@@ -1,0 +1,98 @@
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.test import Client  # noqa: E402
+
+import inference  # noqa: E402
+from labelapp.models import Campaign, Generator, Prompt  # noqa: E402
+from labelapp.services.items import items_build  # noqa: E402
+from labelapp.services.labellers import user_upsert  # noqa: E402
+from tests.factories import candidates_add  # noqa: E402
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def campaign(db) -> Campaign:
+    return Campaign.objects.create(name="prefs", title="Preferences", labels_per_item=2, instructions="Be *fair*.")
+
+
+@pytest.fixture
+def generator(db) -> Generator:
+    return Generator.objects.create(name="fake-model", model="embedded", default_params={"max_new_tokens": 8})
+
+
+@pytest.fixture
+def labeller(db) -> User:
+    return user_upsert(username="labeller1", password=PASSWORD)
+
+
+@pytest.fixture
+def other_labeller(db) -> User:
+    return user_upsert(username="labeller2", password=PASSWORD)
+
+
+@pytest.fixture
+def staff(db) -> User:
+    return user_upsert(username="admin", password=PASSWORD, staff=True)
+
+
+@pytest.fixture
+def client_for():
+    def login(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login
+
+
+class FakeGenerate:
+    """Stands in for inference.generate: deterministic texts, with the real Completion shape."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.fail_on_call: int | None = None
+
+    def __call__(self, *, spec, requests, params, on_progress=None):
+        self.calls.append({"spec": spec, "requests": list(requests), "params": params})
+        if self.fail_on_call is not None and len(self.calls) == self.fail_on_call:
+            raise RuntimeError("GPU fell over")
+        completions = []
+        for index, request in enumerate(requests):
+            question = request.prompt if request.prompt is not None else request.messages[-1]["content"]
+            for sample in range(params.n):
+                completions.append(
+                    inference.Completion(
+                        request_index=index,
+                        sample_index=sample,
+                        text=f"Answer {sample} to: {question}",
+                        rendered_prompt=f"Q: {question}\nA:",
+                        finish_reason="eos",
+                        token_count=4,
+                        logprob_sum=-2.0,
+                        logprob_mean=-0.5,
+                        seed=params.seed if params.seed is not None else 7,
+                    )
+                )
+        return completions
+
+
+@pytest.fixture
+def fake_generate(monkeypatch) -> FakeGenerate:
+    fake = FakeGenerate()
+    monkeypatch.setattr(inference, "generate", fake)
+    return fake
+
+
+@pytest.fixture
+def pairwise_items(campaign, generator):
+    """Three prompts, two candidates each, built into three pairwise items."""
+    for number in range(3):
+        prompt = Prompt.objects.create(campaign=campaign, text=f"Question {number}?")
+        candidates_add(prompt, generator, [f"first answer {number}", f"second answer {number}"])
+    items_build(campaign=campaign, kind="pairwise", seed=1)
+    return list(campaign.items.order_by("id"))

@@ -1,0 +1,116 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from labelapp.errors import ApplicationError
+from labelapp.models import Prompt
+from labelapp.services.prompts import prompt_import, prompt_rows_parse
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_jsonl_with_text_and_messages_imports_every_field(campaign, tmp_path):
+    path = write(
+        tmp_path,
+        "p.jsonl",
+        json.dumps({"prompt": "What is 2+2?", "reference_answer": "4", "topic": "math"})
+        + "\n\n"
+        + json.dumps({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]})
+        + "\n",
+    )
+    call_command("import_prompts", str(path), campaign=campaign.name)
+    text, chat = Prompt.objects.filter(campaign=campaign).order_by("id")
+    assert (text.text, text.reference_answer, text.metadata, text.source) == ("What is 2+2?", "4", {"topic": "math"}, "p.jsonl:1")
+    assert chat.messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    assert chat.source == "p.jsonl:3" and chat.is_conversational
+
+
+def test_csv_imports_prompt_and_extra_columns_as_metadata(campaign, tmp_path):
+    path = write(tmp_path, "p.csv", 'prompt,reference_answer,level\n"Say ""hi""",hi,easy\nCount to 3,,hard\n')
+    call_command("import_prompts", str(path), campaign=campaign.name)
+    first, second = Prompt.objects.order_by("id")
+    assert (first.text, first.reference_answer, first.metadata) == ('Say "hi"', "hi", {"level": "easy"})
+    assert (second.text, second.metadata, second.source) == ("Count to 3", {"level": "hard"}, "p.csv:3")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("bad.jsonl", '{"prompt": "ok"}\n{"prompt": "broken",\n', "bad.jsonl, line 2: not valid JSON"),
+        ("missing.jsonl", '{"prompt": "ok"}\n{"reference_answer": "x"}\n', "missing.jsonl, line 2, field 'prompt': exactly one of"),
+        ("empty.jsonl", "\n\n", "empty.jsonl: the file has no prompts"),
+        ("both.jsonl", '{"prompt": "a", "messages": [{"role": "user", "content": "b"}]}\n', "both.jsonl, line 1, field 'prompt'"),
+        ("role.jsonl", '{"messages": [{"role": "robot", "content": "b"}]}\n', "role.jsonl, line 1, field 'messages': message 0"),
+        ("last.jsonl", '{"messages": [{"role": "assistant", "content": "b"}]}\n', "last.jsonl, line 1, field 'messages': the last message"),
+        ("meta.jsonl", '{"prompt": "a", "metadata": [1]}\n', "meta.jsonl, line 1, field 'metadata': must be an object"),
+        ("array.jsonl", "[1, 2]\n", "array.jsonl, line 1: each line must be a JSON object"),
+        ("nohead.csv", "question\nwhat?\n", "nohead.csv, line 1, field 'prompt': the header needs"),
+        ("cells.csv", "prompt\nfine\n\"a\",extra\n", "cells.csv, line 3: more cells than header columns"),
+        ("prompts.txt", "hello\n", "prompts.txt: unknown file type"),
+    ],
+)
+def test_bad_file_is_rejected_whole_with_file_line_and_field(campaign, tmp_path, name, content, message):
+    path = write(tmp_path, name, content)
+    with pytest.raises(CommandError) as raised:
+        call_command("import_prompts", str(path), campaign=campaign.name)
+    assert str(raised.value).startswith(message)
+    assert Prompt.objects.count() == 0
+
+
+def test_unknown_campaign_is_named(db, tmp_path):
+    path = write(tmp_path, "p.jsonl", '{"prompt": "hi"}\n')
+    with pytest.raises(CommandError, match="Campaign 'nope' does not exist"):
+        call_command("import_prompts", str(path), campaign="nope")
+
+
+def test_missing_file_is_named(campaign, tmp_path):
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("import_prompts", str(tmp_path / "absent.jsonl"), campaign=campaign.name)
+
+
+def test_import_is_all_or_nothing_when_the_database_refuses_a_row(campaign, monkeypatch):
+    rows = prompt_rows_parse(file_name="p.jsonl", content=b'{"prompt": "one"}\n{"prompt": "two"}\n')
+    original = Prompt.full_clean
+
+    def refuse_second(self, *args, **kwargs):
+        if self.text == "two":
+            raise ApplicationError("refused")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Prompt, "full_clean", refuse_second)
+    with pytest.raises(ApplicationError):
+        prompt_import(campaign=campaign, rows=rows, source="p.jsonl")
+    assert Prompt.objects.count() == 0
+
+
+def test_command_line_exits_non_zero_with_one_line_naming_file_line_and_field(tmp_path):
+    env = {"LABELAPP_VAR_DIR": str(tmp_path / "var"), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", "from labelapp.models import Campaign; Campaign.objects.create(name='c')"],
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
+    bad = write(tmp_path, "bad.jsonl", '{"prompt": "ok"}\n{"messages": []}\n')
+    done = subprocess.run(
+        [sys.executable, "manage.py", "import_prompts", str(bad), "--campaign", "c"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "CommandError: bad.jsonl, line 2, field 'messages': must be a non-empty list of {role, content} objects"
+    ]
