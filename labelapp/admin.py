@@ -2,7 +2,18 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from labelapp.models import Campaign, Candidate, Export, GenerationJob, Generator, Item, ItemCandidate, Label, Lease, Prompt
+from labelapp.models import (
+    Campaign,
+    Candidate,
+    Export,
+    GenerationJob,
+    Generator,
+    Item,
+    ItemCandidate,
+    Label,
+    Lease,
+    Prompt,
+)
 
 
 @admin.register(Campaign)
@@ -30,9 +41,25 @@ class GeneratorAdmin(admin.ModelAdmin):
 
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "campaign", "generator", "status", "prompts_done", "prompts_total", "tokens_generated", "created_at"]
+    list_display = [
+        "id",
+        "campaign",
+        "generator",
+        "status",
+        "prompts_done",
+        "prompts_total",
+        "tokens_generated",
+        "created_at",
+    ]
     list_filter = ["status", "campaign"]
-    readonly_fields = ["prompts_done", "prompts_total", "tokens_generated", "started_at", "finished_at", "error"]
+    readonly_fields = [
+        "prompts_done",
+        "prompts_total",
+        "tokens_generated",
+        "started_at",
+        "finished_at",
+        "error",
+    ]
 
 
 @admin.register(Candidate)

@@ -80,7 +80,9 @@ class NextItemApi(LabellerApi):
 
 class LabelSubmitApi(LabellerApi):
     class InputSerializer(serializers.Serializer):
-        value = serializers.JSONField(help_text='For pairwise: {"choice": "a|b|tie|both_bad", "strength": ..., "rationale": ...} with a/b as shown.')
+        value = serializers.JSONField(
+            help_text='For pairwise: {"choice": "a|b|tie|both_bad", "strength": ..., "rationale": ...} with a/b as shown.'
+        )
         idempotency_key = serializers.CharField(max_length=64)
 
     class OutputSerializer(serializers.Serializer):
@@ -97,7 +99,8 @@ class LabelSubmitApi(LabellerApi):
         payload.is_valid(raise_exception=True)
         label, created = item_submit_label(item_id=item_id, labeller=request.user, **payload.validated_data)
         return Response(
-            self.OutputSerializer(label).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            self.OutputSerializer(label).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
@@ -115,4 +118,3 @@ class CampaignProgressApi(LabellerApi):
     def get(self, request: Request, campaign: str) -> Response:
         found = campaign_get_for_user(user=request.user, name=campaign)
         return Response(self.OutputSerializer(campaign_progress(campaign=found, user=request.user)).data)
-

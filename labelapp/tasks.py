@@ -10,7 +10,13 @@ class GenerationTask(Task):
         generation_job_fail(job_id=args[0], error=f"{type(exc).__name__}: {exc}")
 
 
-@shared_task(bind=True, base=GenerationTask, acks_late=True, autoretry_for=(ConnectionError, TimeoutError),
-             retry_backoff=True, max_retries=3)
+@shared_task(
+    bind=True,
+    base=GenerationTask,
+    acks_late=True,
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=True,
+    max_retries=3,
+)
 def generation_job_run_task(self: Task, job_id: int) -> None:
     generation_job_run(job_id=job_id)

@@ -62,10 +62,14 @@ def instructions_html(campaign: Campaign) -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     campaigns = campaigns_for_user(user=request.user)
-    return render(request, "labelapp/home.html", {"campaigns": campaigns, "is_labeller": user_is_labeller(request.user)})
+    return render(
+        request, "labelapp/home.html", {"campaigns": campaigns, "is_labeller": user_is_labeller(request.user)}
+    )
 
 
-def _item_context(request: HttpRequest, campaign: Campaign, item: Item | None, error: str = "") -> dict[str, Any]:
+def _item_context(
+    request: HttpRequest, campaign: Campaign, item: Item | None, error: str = ""
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "campaign": campaign,
         "item": item,
@@ -118,7 +122,9 @@ def label_submit(request: HttpRequest, campaign: str, item_id: int) -> HttpRespo
         return _render_item(request, _item_context(request, found, item, error=exc.message), status=400)
     if not request.htmx:
         return redirect("label", campaign=found.name)
-    return _render_item(request, _item_context(request, found, lease_next(labeller=request.user, campaign=found)))
+    return _render_item(
+        request, _item_context(request, found, lease_next(labeller=request.user, campaign=found))
+    )
 
 
 def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:

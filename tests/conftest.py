@@ -17,7 +17,9 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def campaign(db) -> Campaign:
-    return Campaign.objects.create(name="prefs", title="Preferences", labels_per_item=2, instructions="Be *fair*.")
+    return Campaign.objects.create(
+        name="prefs", title="Preferences", labels_per_item=2, instructions="Be *fair*."
+    )
 
 
 @pytest.fixture

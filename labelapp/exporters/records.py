@@ -34,7 +34,10 @@ def pairwise_records(*, campaign: Campaign, min_labels: int = 1) -> Iterator[Pai
     items = (
         Item.objects.filter(campaign=campaign, kind=pairwise.NAME)
         .select_related("prompt")
-        .prefetch_related(Prefetch("slots", queryset=slots), Prefetch("labels", queryset=Label.objects.only("item_id", "value")))
+        .prefetch_related(
+            Prefetch("slots", queryset=slots),
+            Prefetch("labels", queryset=Label.objects.only("item_id", "value")),
+        )
         .order_by("id")
     )
     for item in items.iterator(chunk_size=CHUNK_SIZE):

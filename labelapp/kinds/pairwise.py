@@ -34,7 +34,8 @@ def label_validate(value: Mapping[str, Any]) -> dict[str, Any]:
     choice = str(value.get("choice") or "").lower()
     if choice not in CHOICES:
         raise ApplicationError(
-            f"Field 'choice' must be one of {', '.join(CHOICES)}.", {"field": "choice", "allowed": list(CHOICES)}
+            f"Field 'choice' must be one of {', '.join(CHOICES)}.",
+            {"field": "choice", "allowed": list(CHOICES)},
         )
     strength = value.get("strength") or None
     if strength is not None and (choice not in {"a", "b"} or strength not in STRENGTHS):

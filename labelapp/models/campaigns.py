@@ -29,7 +29,9 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.CheckConstraint(condition=models.Q(labels_per_item__gte=1), name="campaign_k_min_1")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(labels_per_item__gte=1), name="campaign_k_min_1")
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -14,14 +14,18 @@ class Generator(models.Model):
     """A model plus the way prompts are put to it; candidates remember which generator wrote them."""
 
     name = models.CharField(max_length=100, unique=True)
-    backend = models.CharField(max_length=32, choices=GeneratorBackend.choices, default=GeneratorBackend.TRANSFORMERS)
+    backend = models.CharField(
+        max_length=32, choices=GeneratorBackend.choices, default=GeneratorBackend.TRANSFORMERS
+    )
     model = models.CharField(
         max_length=500, help_text="Local folder, hub id in the offline cache, or 'embedded' for SmolLM2-135M."
     )
     gguf_file = models.CharField(max_length=200, blank=True)
     prompt_format = models.CharField(max_length=16, choices=PromptFormat.choices, default=PromptFormat.CHAT)
     raw_template = models.TextField(default="Q: {prompt}\nA:", blank=True)
-    default_params = models.JSONField(default=dict, blank=True, help_text="Sampling params used unless a job overrides them.")
+    default_params = models.JSONField(
+        default=dict, blank=True, help_text="Sampling params used unless a job overrides them."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -38,10 +42,14 @@ class GenerationJobStatus(models.TextChoices):
 
 
 class GenerationJob(models.Model):
-    campaign = models.ForeignKey("labelapp.Campaign", on_delete=models.CASCADE, related_name="generation_jobs")
+    campaign = models.ForeignKey(
+        "labelapp.Campaign", on_delete=models.CASCADE, related_name="generation_jobs"
+    )
     generator = models.ForeignKey(Generator, on_delete=models.PROTECT, related_name="jobs")
     params = models.JSONField(help_text="Sampling params: temperature, top_p, max_new_tokens, seed, n, ...")
-    status = models.CharField(max_length=16, choices=GenerationJobStatus.choices, default=GenerationJobStatus.QUEUED)
+    status = models.CharField(
+        max_length=16, choices=GenerationJobStatus.choices, default=GenerationJobStatus.QUEUED
+    )
     prompts_total = models.PositiveIntegerField(default=0)
     prompts_done = models.PositiveIntegerField(default=0)
     tokens_generated = models.PositiveBigIntegerField(default=0)
@@ -74,7 +82,9 @@ class Candidate(models.Model):
 
     prompt = models.ForeignKey("labelapp.Prompt", on_delete=models.CASCADE, related_name="candidates")
     generator = models.ForeignKey(Generator, on_delete=models.PROTECT, related_name="candidates")
-    job = models.ForeignKey(GenerationJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates")
+    job = models.ForeignKey(
+        GenerationJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
+    )
     sample_index = models.PositiveSmallIntegerField(default=0)
     text = models.TextField()
     rendered_prompt = models.TextField(blank=True)

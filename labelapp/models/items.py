@@ -38,3 +38,6 @@ class ItemCandidate(models.Model):
             models.UniqueConstraint(fields=["item", "position"], name="itemcandidate_unique_position"),
             models.UniqueConstraint(fields=["item", "candidate"], name="itemcandidate_unique_candidate"),
         ]
+
+    def __str__(self) -> str:
+        return f"candidate {self.candidate_id} at index {self.index}, position {self.position} of item {self.item_id}"

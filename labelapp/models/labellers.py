@@ -13,7 +13,9 @@ class Lease(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "labeller"], name="lease_unique_item_labeller")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "labeller"], name="lease_unique_item_labeller")
+        ]
         indexes = [models.Index(fields=["labeller", "expires_at"])]
 
     def __str__(self) -> str:

@@ -16,7 +16,9 @@ class Label(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["item", "labeller"], name="label_unique_item_labeller"),
-            models.UniqueConstraint(fields=["labeller", "idempotency_key"], name="label_unique_idempotency_key"),
+            models.UniqueConstraint(
+                fields=["labeller", "idempotency_key"], name="label_unique_idempotency_key"
+            ),
         ]
 
     def __str__(self) -> str:

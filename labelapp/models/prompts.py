@@ -16,7 +16,8 @@ class Prompt(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(text="") | models.Q(messages__isnull=False), name="prompt_has_text_or_messages"
+                condition=~models.Q(text="") | models.Q(messages__isnull=False),
+                name="prompt_has_text_or_messages",
             )
         ]
 

@@ -35,7 +35,12 @@ def _jsonl_write_atomic(rows: Iterable[dict[str, Any]], out: Path) -> int:
 
 
 def dataset_export(
-    *, campaign: Campaign, format: str, out: Path, min_labels: int = 1, created_by: AbstractBaseUser | None = None
+    *,
+    campaign: Campaign,
+    format: str,
+    out: Path,
+    min_labels: int = 1,
+    created_by: AbstractBaseUser | None = None,
 ) -> Export:
     writer = format_rows(format)
     if out.suffix != ".jsonl":

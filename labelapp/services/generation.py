@@ -19,7 +19,9 @@ ProgressCallback = Callable[[GenerationJob], None]
 def generator_model_spec(generator: Generator) -> inference.ModelSpec:
     if generator.model == "embedded":
         return dataclasses.replace(
-            inference.EMBEDDED_MODEL, prompt_format=generator.prompt_format, raw_template=generator.raw_template
+            inference.EMBEDDED_MODEL,
+            prompt_format=generator.prompt_format,
+            raw_template=generator.raw_template,
         )
     return inference.ModelSpec(
         model=generator.model,
@@ -39,11 +41,17 @@ def sampling_params_for(*, generator: Generator, overrides: dict) -> inference.S
 
 
 @transaction.atomic
-def generation_job_create(*, campaign: Campaign, generator: Generator, params: inference.SamplingParams) -> GenerationJob:
+def generation_job_create(
+    *, campaign: Campaign, generator: Generator, params: inference.SamplingParams
+) -> GenerationJob:
     prompts_total = campaign.prompts.count()
     if prompts_total == 0:
-        raise ApplicationError(f"Campaign '{campaign.name}' has no prompts: import some first.", {"field": "campaign"})
-    job = GenerationJob(campaign=campaign, generator=generator, params=params.to_dict(), prompts_total=prompts_total)
+        raise ApplicationError(
+            f"Campaign '{campaign.name}' has no prompts: import some first.", {"field": "campaign"}
+        )
+    job = GenerationJob(
+        campaign=campaign, generator=generator, params=params.to_dict(), prompts_total=prompts_total
+    )
     job.full_clean()
     job.save()
     return job
@@ -124,8 +132,12 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
         chunk = pending[start : start + PROMPTS_PER_CHUNK]
         # Partly written prompts (a crash mid-chunk) are regenerated whole; drop their partial samples.
         Candidate.objects.filter(job=job, prompt__in=chunk).delete()
-        chunk_params = params if params.seed is None else dataclasses.replace(params, seed=params.seed + chunk[0].pk)
-        completions = inference.generate(spec=spec, requests=[_request_for(p) for p in chunk], params=chunk_params)
+        chunk_params = (
+            params if params.seed is None else dataclasses.replace(params, seed=params.seed + chunk[0].pk)
+        )
+        completions = inference.generate(
+            spec=spec, requests=[_request_for(p) for p in chunk], params=chunk_params
+        )
         candidate_bulk_create(job=job, prompts=chunk, completions=completions)
         if on_progress:
             job.refresh_from_db()

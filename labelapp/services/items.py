@@ -19,7 +19,9 @@ class ItemsBuilt:
 
 
 def _pairs_built(campaign: Campaign, kind: str) -> set[frozenset[int]]:
-    slots = ItemCandidate.objects.filter(item__campaign=campaign, item__kind=kind).values_list("item_id", "candidate_id")
+    slots = ItemCandidate.objects.filter(item__campaign=campaign, item__kind=kind).values_list(
+        "item_id", "candidate_id"
+    )
     by_item: dict[int, set[int]] = {}
     for item_id, candidate_id in slots:
         by_item.setdefault(item_id, set()).add(candidate_id)
@@ -36,12 +38,16 @@ def items_build(
     """
     task_kind = kind_get(kind)
     if kind != campaign.kind:
-        raise ApplicationError(f"Campaign '{campaign.name}' is a {campaign.kind} campaign, not {kind}.", {"field": "kind"})
+        raise ApplicationError(
+            f"Campaign '{campaign.name}' is a {campaign.kind} campaign, not {kind}.", {"field": "kind"}
+        )
     if max_per_prompt is not None and max_per_prompt < 1:
         raise ApplicationError("max_per_prompt must be at least 1.", {"field": "max_per_prompt"})
     rng = random.Random(seed)
     built = _pairs_built(campaign, kind)
-    candidates = Candidate.objects.filter(prompt__campaign=campaign).only("id", "prompt_id", "text").order_by("id")
+    candidates = (
+        Candidate.objects.filter(prompt__campaign=campaign).only("id", "prompt_id", "text").order_by("id")
+    )
     by_prompt: dict[int, list[Candidate]] = {}
     for candidate in candidates:
         by_prompt.setdefault(candidate.prompt_id, []).append(candidate)
@@ -66,7 +72,9 @@ def items_build(
     return ItemsBuilt(created=created, skipped_identical=skipped, already_built=already)
 
 
-def _item_create(*, campaign: Campaign, kind: str, prompt_id: int, candidates: tuple, rng: random.Random) -> Item:
+def _item_create(
+    *, campaign: Campaign, kind: str, prompt_id: int, candidates: tuple, rng: random.Random
+) -> Item:
     item = Item.objects.create(campaign=campaign, kind=kind, prompt_id=prompt_id)
     positions = list(range(len(candidates)))
     rng.shuffle(positions)

@@ -20,11 +20,15 @@ def item_submit_label(
     idempotency key returns the first label instead of failing, so a retried request stores one label.
     """
     if not idempotency_key or len(idempotency_key) > 64:
-        raise ApplicationError("Field 'idempotency_key' must be 1 to 64 characters.", {"field": "idempotency_key"})
+        raise ApplicationError(
+            "Field 'idempotency_key' must be 1 to 64 characters.", {"field": "idempotency_key"}
+        )
     earlier = Label.objects.filter(labeller=labeller, idempotency_key=idempotency_key).first()
     if earlier is not None:
         if earlier.item_id != item_id:
-            raise ApplicationError("This idempotency key was already used for another item.", {"field": "idempotency_key"})
+            raise ApplicationError(
+                "This idempotency key was already used for another item.", {"field": "idempotency_key"}
+            )
         return earlier, False
     item = item_get_for_labeller(labeller=labeller, item_id=item_id, for_update=True)
     lease = Lease.objects.get(item=item, labeller=labeller)
@@ -56,4 +60,6 @@ def _capacity_check(item: Item, lease: Lease) -> None:
         return
     live_others = item.leases.filter(expires_at__gt=timezone.now()).exclude(pk=lease.pk).count()
     if item.labels.count() + live_others >= item.campaign.labels_per_item:
-        raise ApplicationError("Your time on this item ran out and others have taken it. Here is another one.")
+        raise ApplicationError(
+            "Your time on this item ran out and others have taken it. Here is another one."
+        )

@@ -52,5 +52,7 @@ def lease_next(*, labeller: AbstractBaseUser, campaign: Campaign) -> Item | None
     item = _open_items(campaign, labeller).first()
     if item is None:
         return None
-    Lease.objects.update_or_create(item=item, labeller=labeller, defaults={"expires_at": expires_at, "created_at": now})
+    Lease.objects.update_or_create(
+        item=item, labeller=labeller, defaults={"expires_at": expires_at, "created_at": now}
+    )
     return item

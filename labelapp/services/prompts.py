@@ -84,7 +84,9 @@ def _jsonl_rows(content: str, file_name: str) -> list[PromptRow]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise _row_error(file_name, line_number, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+            raise _row_error(
+                file_name, line_number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+            ) from None
         if not isinstance(record, dict):
             raise _row_error(file_name, line_number, "each line must be a JSON object")
         rows.append(_row_from_record(record, file_name, line_number))
@@ -110,7 +112,9 @@ def prompt_rows_parse(*, file_name: str, content: bytes) -> list[PromptRow]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ApplicationError(f"{file_name}: not UTF-8 text (byte {exc.start})", {"file": file_name}) from None
+        raise ApplicationError(
+            f"{file_name}: not UTF-8 text (byte {exc.start})", {"file": file_name}
+        ) from None
     if file_name.lower().endswith(".csv"):
         rows = _csv_rows(text, file_name)
     elif file_name.lower().endswith((".jsonl", ".json", ".ndjson")):

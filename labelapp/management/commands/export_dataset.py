@@ -14,15 +14,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--campaign", required=True)
         parser.add_argument("--format", required=True, choices=sorted(FORMATS))
-        parser.add_argument("--out", required=True, type=Path, help="Output file (.jsonl); written atomically.")
-        parser.add_argument("--min-labels", type=int, default=1, help="Skip items with fewer labels (default 1).")
+        parser.add_argument(
+            "--out", required=True, type=Path, help="Output file (.jsonl); written atomically."
+        )
+        parser.add_argument(
+            "--min-labels", type=int, default=1, help="Skip items with fewer labels (default 1)."
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         try:
             export = dataset_export(
                 campaign=campaign_get(name=str(options["campaign"])),
                 format=str(options["format"]),
-                out=options["out"],  # type: ignore[arg-type]
+                out=Path(str(options["out"])),
                 min_labels=options["min_labels"],  # type: ignore[arg-type]
             )
         except ApplicationError as exc:

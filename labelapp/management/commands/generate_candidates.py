@@ -19,13 +19,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--campaign", required=True)
-        parser.add_argument("--generator", default=EMBEDDED_GENERATOR, help=f"Generator name (default {EMBEDDED_GENERATOR}).")
+        parser.add_argument(
+            "--generator", default=EMBEDDED_GENERATOR, help=f"Generator name (default {EMBEDDED_GENERATOR})."
+        )
         parser.add_argument("--n", type=int, default=None, help="Samples per prompt.")
         parser.add_argument("--temperature", type=float)
         parser.add_argument("--top-p", type=float)
         parser.add_argument("--max-new-tokens", type=int)
         parser.add_argument("--seed", type=int)
-        parser.add_argument("--enqueue", action="store_true", help="Queue the job for a worker instead of running it here.")
+        parser.add_argument(
+            "--enqueue", action="store_true", help="Queue the job for a worker instead of running it here."
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         try:

@@ -18,12 +18,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, samples_per_prompt: int, max_new_tokens: int, **options: object) -> None:
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(9)
-        seeded = demo_seed(password=password, samples_per_prompt=samples_per_prompt, max_new_tokens=max_new_tokens)
+        seeded = demo_seed(
+            password=password, samples_per_prompt=samples_per_prompt, max_new_tokens=max_new_tokens
+        )
         self.stdout.write(
             f"Demo campaign '{seeded.campaign.name}': {seeded.prompts_imported} prompts imported, "
             f"{seeded.candidates_generated} candidates generated, {seeded.items_created} items built (this run)."
         )
-        self.stdout.write(self.style.SUCCESS("Logins (password for all: %s)" % password))
+        self.stdout.write(self.style.SUCCESS(f"Logins (password for all: {password})"))
         self.stdout.write("  admin      (staff)      http://127.0.0.1:8000/admin/")
         for username in DEMO_LABELLERS:
             self.stdout.write(f"  {username:<10} (labeller)   http://127.0.0.1:8000/label/demo/")

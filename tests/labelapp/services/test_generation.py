@@ -15,25 +15,36 @@ def prompts(campaign):
     return list(campaign.prompts.all())
 
 
-def test_job_writes_n_candidates_per_prompt_with_their_provenance(campaign, generator, prompts, fake_generate):
+def test_job_writes_n_candidates_per_prompt_with_their_provenance(
+    campaign, generator, prompts, fake_generate
+):
     params = inference.SamplingParams(n=3, temperature=0.9, seed=5, max_new_tokens=16)
     job = generation_job_create(campaign=campaign, generator=generator, params=params)
     seen = []
     job = generation_job_run(job_id=job.pk, on_progress=lambda j: seen.append(j.prompts_done))
 
-    assert job.status == GenerationJobStatus.SUCCEEDED and job.prompts_done == 2 and job.tokens_generated == 24
+    assert (
+        job.status == GenerationJobStatus.SUCCEEDED and job.prompts_done == 2 and job.tokens_generated == 24
+    )
     assert seen == [2]
     fruit = Candidate.objects.filter(prompt=prompts[1]).order_by("sample_index")
     assert [c.text for c in fruit] == [f"Answer {i} to: Name a fruit." for i in range(3)]
     first = fruit[0]
     assert first.params["temperature"] == 0.9 and first.params["n"] == 3
-    assert (first.finish_reason, first.token_count, first.logprob_mean, first.generator) == ("eos", 4, -0.5, generator)
+    assert (first.finish_reason, first.token_count, first.logprob_mean, first.generator) == (
+        "eos",
+        4,
+        -0.5,
+        generator,
+    )
     # Chat prompts go to the model as messages, plain prompts as text.
     requests = fake_generate.calls[0]["requests"]
     assert requests[0].prompt == "Name a colour." and requests[1].messages[0]["content"] == "Name a fruit."
 
 
-def test_a_crashed_job_resumes_without_duplicate_candidates(campaign, generator, prompts, fake_generate, monkeypatch):
+def test_a_crashed_job_resumes_without_duplicate_candidates(
+    campaign, generator, prompts, fake_generate, monkeypatch
+):
     monkeypatch.setattr(generation, "PROMPTS_PER_CHUNK", 1)
     job = generation_job_create(campaign=campaign, generator=generator, params=inference.SamplingParams(n=2))
     fake_generate.fail_on_call = 2

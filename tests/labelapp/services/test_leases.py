@@ -4,13 +4,18 @@ import pytest
 from django.utils import timezone
 
 from labelapp.models import CampaignStatus, Lease
+from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import lease_next
-from labelapp.services.labellers import user_upsert
 
 
 def submit(item, labeller, choice="a"):
-    return item_submit_label(item_id=item.pk, labeller=labeller, value={"choice": choice}, idempotency_key=f"{item.pk}-{labeller.pk}")
+    return item_submit_label(
+        item_id=item.pk,
+        labeller=labeller,
+        value={"choice": choice},
+        idempotency_key=f"{item.pk}-{labeller.pk}",
+    )
 
 
 def test_my_live_lease_is_resumed_until_i_submit(campaign, pairwise_items, labeller):

@@ -25,12 +25,19 @@ def test_jsonl_with_text_and_messages_imports_every_field(campaign, tmp_path):
         "p.jsonl",
         json.dumps({"prompt": "What is 2+2?", "reference_answer": "4", "topic": "math"})
         + "\n\n"
-        + json.dumps({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]})
+        + json.dumps(
+            {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}
+        )
         + "\n",
     )
     call_command("import_prompts", str(path), campaign=campaign.name)
     text, chat = Prompt.objects.filter(campaign=campaign).order_by("id")
-    assert (text.text, text.reference_answer, text.metadata, text.source) == ("What is 2+2?", "4", {"topic": "math"}, "p.jsonl:1")
+    assert (text.text, text.reference_answer, text.metadata, text.source) == (
+        "What is 2+2?",
+        "4",
+        {"topic": "math"},
+        "p.jsonl:1",
+    )
     assert chat.messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     assert chat.source == "p.jsonl:3" and chat.is_conversational
 
@@ -47,15 +54,35 @@ def test_csv_imports_prompt_and_extra_columns_as_metadata(campaign, tmp_path):
     ("name", "content", "message"),
     [
         ("bad.jsonl", '{"prompt": "ok"}\n{"prompt": "broken",\n', "bad.jsonl, line 2: not valid JSON"),
-        ("missing.jsonl", '{"prompt": "ok"}\n{"reference_answer": "x"}\n', "missing.jsonl, line 2, field 'prompt': exactly one of"),
+        (
+            "missing.jsonl",
+            '{"prompt": "ok"}\n{"reference_answer": "x"}\n',
+            "missing.jsonl, line 2, field 'prompt': exactly one of",
+        ),
         ("empty.jsonl", "\n\n", "empty.jsonl: the file has no prompts"),
-        ("both.jsonl", '{"prompt": "a", "messages": [{"role": "user", "content": "b"}]}\n', "both.jsonl, line 1, field 'prompt'"),
-        ("role.jsonl", '{"messages": [{"role": "robot", "content": "b"}]}\n', "role.jsonl, line 1, field 'messages': message 0"),
-        ("last.jsonl", '{"messages": [{"role": "assistant", "content": "b"}]}\n', "last.jsonl, line 1, field 'messages': the last message"),
-        ("meta.jsonl", '{"prompt": "a", "metadata": [1]}\n', "meta.jsonl, line 1, field 'metadata': must be an object"),
+        (
+            "both.jsonl",
+            '{"prompt": "a", "messages": [{"role": "user", "content": "b"}]}\n',
+            "both.jsonl, line 1, field 'prompt'",
+        ),
+        (
+            "role.jsonl",
+            '{"messages": [{"role": "robot", "content": "b"}]}\n',
+            "role.jsonl, line 1, field 'messages': message 0",
+        ),
+        (
+            "last.jsonl",
+            '{"messages": [{"role": "assistant", "content": "b"}]}\n',
+            "last.jsonl, line 1, field 'messages': the last message",
+        ),
+        (
+            "meta.jsonl",
+            '{"prompt": "a", "metadata": [1]}\n',
+            "meta.jsonl, line 1, field 'metadata': must be an object",
+        ),
         ("array.jsonl", "[1, 2]\n", "array.jsonl, line 1: each line must be a JSON object"),
         ("nohead.csv", "question\nwhat?\n", "nohead.csv, line 1, field 'prompt': the header needs"),
-        ("cells.csv", "prompt\nfine\n\"a\",extra\n", "cells.csv, line 3: more cells than header columns"),
+        ("cells.csv", 'prompt\nfine\n"a",extra\n', "cells.csv, line 3: more cells than header columns"),
         ("prompts.txt", "hello\n", "prompts.txt: unknown file type"),
     ],
 )
@@ -97,7 +124,13 @@ def test_command_line_exits_non_zero_with_one_line_naming_file_line_and_field(tm
     env = {"LABELAPP_VAR_DIR": str(tmp_path / "var"), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
     subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", "from labelapp.models import Campaign; Campaign.objects.create(name='c')"],
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from labelapp.models import Campaign; Campaign.objects.create(name='c')",
+        ],
         cwd=REPO,
         env=env,
         check=True,

