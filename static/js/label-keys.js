@@ -15,6 +15,15 @@
     form.requestSubmit();
   }
 
+  // A request that got no answer (server error, network down) leaves the form as it was: allow a retry.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const form = event.detail.elt;
+    if (form.id !== "label-form" || event.detail.successful || event.detail.xhr.status === 400) return;
+    delete form.dataset.submitting;
+    const alert = document.getElementById("submit-failed");
+    if (alert) alert.hidden = false;
+  });
+
   document.addEventListener("keydown", (event) => {
     const form = document.getElementById("label-form");
     if (event.target.matches("textarea")) {

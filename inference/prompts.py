@@ -1,0 +1,50 @@
+"""Turning a GenerationRequest into the exact prompt string fed to the model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from inference.errors import InferenceError
+from inference.model_spec import PROMPT_PLACEHOLDER, ModelSpec, resolve_model_location
+from inference.params import GenerationRequest
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+
+def last_user_message(messages: tuple[dict, ...]) -> str:
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return message["content"]
+    raise InferenceError("a raw prompt needs at least one message with role 'user'")
+
+
+def chat_messages(request: GenerationRequest) -> list[dict]:
+    if request.messages is not None:
+        return [dict(message) for message in request.messages]
+    return [{"role": "user", "content": request.prompt}]
+
+
+def render_raw_prompt(template: str, request: GenerationRequest) -> str:
+    text = request.prompt if request.prompt is not None else last_user_message(request.messages or ())
+    # str.replace rather than str.format, so literal braces in a template need no escaping.
+    return template.replace(PROMPT_PLACEHOLDER, text)
+
+
+def render_chat_prompt(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> str:
+    if not getattr(tokenizer, "chat_template", None):
+        raise InferenceError("this model's tokenizer has no chat template; use prompt_format='raw'")
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def render_prompt(
+    *, spec: ModelSpec, request: GenerationRequest, tokenizer: PreTrainedTokenizerBase | None = None
+) -> str:
+    """The prompt string for `request`; a chat template loads (and caches) only the tokenizer."""
+    if spec.prompt_format == "raw":
+        return render_raw_prompt(spec.raw_template, request)
+    if tokenizer is None:
+        from inference.transformers_backend import load_tokenizer
+
+        tokenizer = load_tokenizer(resolve_model_location(spec))
+    return render_chat_prompt(tokenizer, chat_messages(request))

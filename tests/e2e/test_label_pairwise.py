@@ -1,0 +1,121 @@
+"""User story: a labeller logs in, labels three pairs with the keyboard only, and the DPO export says what
+they meant, in canonical (un-shuffled) order, in the shape TRL reads as it is."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from datasets import load_dataset
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+from trl.data_utils import is_conversational, maybe_extract_prompt
+
+from labelapp.models import Label
+from labelapp.selectors.items import item_shown_indices
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import REPO_ROOT
+
+SCREENSHOT = REPO_ROOT / "docs" / "screenshot-label.png"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the labeller saw and meant, read off the screen before they pressed anything."""
+
+    item_id: int
+    prompt: str
+    preferred: str
+    other: str
+    position: str  # "A" or "B", the side they preferred
+
+
+def _shown(page: Page) -> tuple[int, str, dict[str, str]]:
+    item_id = page.locator("#item").get_attribute("data-item-id")
+    assert item_id, "the labelling page shows no item"
+    texts = {
+        pos: page.locator(f'article.candidate[data-position="{pos}"] .text').inner_text() for pos in "AB"
+    }
+    return int(item_id), page.locator("section.prompt .text").inner_text(), texts
+
+
+def _label(
+    page: Page, keys: list[str], *, preferred: str, rationale: str = "", last: bool = False
+) -> Judgement:
+    """Read the item on screen, press `keys` (typing `rationale` after "r"), press Enter, wait for the swap."""
+    item_id, prompt, texts = _shown(page)
+    other = "B" if preferred == "A" else "A"
+    labelled_before = page.locator("#item .progress").inner_text()
+    for key in keys:
+        page.keyboard.press(key)
+        if key == "r":
+            expect(page.locator("textarea[name=rationale]")).to_be_focused()
+            page.keyboard.type(rationale)
+            expect(page.locator("textarea[name=rationale]")).to_have_value(rationale)
+    expect(page.locator(f'input[name=choice][value="{preferred.lower()}"]')).to_be_checked()
+    page.keyboard.press("Enter")
+    if last:
+        expect(page.locator("#no-items")).to_be_visible()
+    else:
+        page.wait_for_function(
+            "old => { const id = document.querySelector('#item')?.dataset.itemId; return id && id !== old; }",
+            arg=str(item_id),
+        )
+    expect(page.locator("#item .error:visible")).to_have_count(0)
+    expect(page.locator("#item .progress")).not_to_have_text(labelled_before)
+    return Judgement(item_id, prompt, texts[preferred], texts[other], preferred)
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_labeller_labels_three_pairs_by_keyboard_and_dpo_export_unshuffles(
+    live_server, page: Page, page_errors: list[str], labeller, pairwise_items, tmp_path: Path
+):
+    # The fixture's positions are shuffled: at least one item shows its canonical second candidate as "A".
+    # Every item gets an A-or-B judgement below, so un-shuffling is always exercised.
+    assert any(item_shown_indices(item) == [1, 0] for item in pairwise_items)
+
+    # Opening the campaign while logged out leads to the login form, and back after logging in.
+    page.goto(f"{live_server.url}/label/prefs/")
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/label/prefs/")
+    page.get_by_label("Username").fill(labeller.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/label/prefs/")
+    expect(page.locator("article.candidate")).to_have_count(2)
+    page.evaluate("window.__marker = 1")  # gone if anything below reloads the page instead of swapping #item
+
+    if os.environ.get("LABELAPP_SCREENSHOT"):  # refreshes the README's picture on request only
+        page.screenshot(path=str(SCREENSHOT))
+
+    # Keyboard only from here on: no clicks.
+    judgements = [
+        _label(page, ["1", "w"], preferred="A"),
+        _label(page, ["2", "e", "r"], preferred="B", rationale="B is more precise"),
+        _label(page, ["1"], preferred="A", last=True),
+    ]
+    assert page.evaluate("window.__marker") == 1, "the page reloaded between items; htmx should swap #item"
+    assert sorted(j.item_id for j in judgements) == sorted(item.pk for item in pairwise_items)
+    assert not page_errors
+    rationale = Label.objects.get(item_id=judgements[1].item_id, labeller=labeller).value["rationale"]
+    assert rationale == "B is more precise"
+
+    out = tmp_path / "prefs.jsonl"
+    call_command("export_dataset", campaign="prefs", format="dpo", out=str(out))
+    dataset = load_dataset("json", data_files=str(out), split="train", cache_dir=str(tmp_path / "hf-cache"))
+    assert dataset.num_rows == 3
+    rows = {row["id"]: row for row in dataset}
+    assert set(rows) == {f"prefs-{j.item_id}" for j in judgements}
+
+    prompts = {item.pk: item.prompt.text for item in pairwise_items}
+    for judgement, strength in zip(judgements, ["clear", "strong", None], strict=True):
+        row = rows[f"prefs-{judgement.item_id}"]
+        assert row["prompt"] == prompts[judgement.item_id] == judgement.prompt
+        assert (row["chosen"], row["rejected"]) == (judgement.preferred, judgement.other), (
+            f"item {judgement.item_id}: the labeller preferred the text shown at {judgement.position}"
+        )
+        assert row["strength"] == strength
+        assert row["label_count"] == 1
+        # TRL's own reading: plain-text preference rows with an explicit prompt, used as they are.
+        assert is_conversational(row) is False
+        assert maybe_extract_prompt(row) == row
