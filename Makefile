@@ -25,14 +25,14 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 run: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --url http://$(HOST):$(PORT)
 	@echo "Starting the web app on http://$(HOST):$(PORT)/ and a Celery worker (Ctrl-C stops both)."
-	@trap 'kill 0' INT TERM EXIT; \
-	  $(VENV)/bin/celery -A config worker -Q default,inference --pool=solo --loglevel=INFO & \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
+	  $(VENV)/bin/celery -q -A config worker -Q default,inference --pool=solo --loglevel=INFO & \
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: migrate
-	$(VENV)/bin/celery -A config worker -Q default,inference --pool=solo --loglevel=INFO
+	$(VENV)/bin/celery -q -A config worker -Q default,inference --pool=solo --loglevel=INFO
 
 test: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)

@@ -44,7 +44,9 @@ def main() -> None:
     Campaign.objects.create(name="bench")
     call_command("import_prompts", str(DEMO_PROMPTS), campaign="bench")
     started = time.perf_counter()
-    call_command("generate_candidates", campaign="bench", n=args.n, max_new_tokens=args.max_new_tokens, seed=1)
+    call_command(
+        "generate_candidates", campaign="bench", n=args.n, max_new_tokens=args.max_new_tokens, seed=1
+    )
     wall = time.perf_counter() - started
     job = GenerationJob.objects.get()
     line = (

@@ -11,7 +11,7 @@ start=$(date +%s.%N)
 DEMO_PASSWORD=bench-password-1 setsid make run PORT="$port" >"$clone/make-run.log" 2>&1 &
 runner=$!
 trap 'kill -- -$runner 2>/dev/null || true' EXIT
-until curl -fsS -o /dev/null "http://127.0.0.1:$port/accounts/login/"; do
+until curl -fs -o /dev/null "http://127.0.0.1:$port/accounts/login/"; do
   kill -0 "$runner" 2>/dev/null || { tail -30 "$clone/make-run.log"; exit 1; }
   sleep 1
   [ "$(echo "$(date +%s.%N) - $start > 1800" | bc)" = 1 ] && { echo "gave up after 30 minutes"; exit 1; }

@@ -1,7 +1,7 @@
 """Batched text generation with transformers models, kept free of Django and of eager torch imports."""
 
 from inference.errors import InferenceError
-from inference.generation import generate
+from inference.generation import generate, preload
 from inference.model_spec import EMBEDDED_MODEL, ModelSpec
 from inference.params import Completion, GenerationRequest, SamplingParams
 from inference.prompts import render_prompt
@@ -14,5 +14,6 @@ __all__ = [
     "ModelSpec",
     "SamplingParams",
     "generate",
+    "preload",
     "render_prompt",
 ]

@@ -87,6 +87,11 @@ def _batch_completions(
     return completions
 
 
+def preload(spec: ModelSpec) -> None:
+    """Load the model and tokenizer into this process now, so that later generate() calls only generate."""
+    load_model(resolve_model_location(spec))
+
+
 def generate(
     *,
     spec: ModelSpec,

@@ -1,11 +1,12 @@
 """Celery adapters: ids in, one service call, nothing else."""
 
 from celery import Task, shared_task
+from celery.contrib.django.task import DjangoTask
 
 from labelapp.services.generation import generation_job_fail, generation_job_run
 
 
-class GenerationTask(Task):
+class GenerationTask(DjangoTask):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # type: ignore[no-untyped-def]
         generation_job_fail(job_id=args[0], error=f"{type(exc).__name__}: {exc}")
 

@@ -89,6 +89,7 @@ class FakeGenerate:
 def fake_generate(monkeypatch) -> FakeGenerate:
     fake = FakeGenerate()
     monkeypatch.setattr(inference, "generate", fake)
+    monkeypatch.setattr(inference, "preload", lambda spec: None)
     return fake
 
 

@@ -58,9 +58,9 @@ def generation_job_create(
 
 
 def generation_job_enqueue(*, job: GenerationJob) -> None:
-    from labelapp.tasks import generation_job_run_task
+    from labelapp.tasks import generation_job_run_task  # tasks.py imports this module
 
-    transaction.on_commit(lambda: generation_job_run_task.delay(job.pk))
+    generation_job_run_task.delay_on_commit(job.pk)
 
 
 def _job_claim(job_id: int) -> GenerationJob | None:
@@ -70,8 +70,7 @@ def _job_claim(job_id: int) -> GenerationJob | None:
         if job.is_finished:
             return None
         job.status = GenerationJobStatus.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job.save(update_fields=["status"])
         return job
 
 
@@ -126,8 +125,12 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
         return GenerationJob.objects.get(pk=job_id)
     params = inference.SamplingParams.from_dict(job.params)
     spec = generator_model_spec(job.generator)
+    inference.preload(spec)
     pending = _prompts_pending(job, params.n)
-    GenerationJob.objects.filter(pk=job.pk).update(prompts_done=job.prompts_total - len(pending))
+    # started_at marks the end of model loading, so tokens/s measures generation alone.
+    GenerationJob.objects.filter(pk=job.pk).update(
+        prompts_done=job.prompts_total - len(pending), started_at=job.started_at or timezone.now()
+    )
     for start in range(0, len(pending), PROMPTS_PER_CHUNK):
         chunk = pending[start : start + PROMPTS_PER_CHUNK]
         # Partly written prompts (a crash mid-chunk) are regenerated whole; drop their partial samples.

@@ -15,8 +15,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--samples-per-prompt", type=int, default=2)
         parser.add_argument("--max-new-tokens", type=int, default=96)
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000", help="Where the app is served, for the printed links."
+        )
 
-    def handle(self, *args: object, samples_per_prompt: int, max_new_tokens: int, **options: object) -> None:
+    def handle(
+        self, *args: object, samples_per_prompt: int, max_new_tokens: int, url: str, **options: object
+    ) -> None:
         password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(9)
         seeded = demo_seed(
             password=password, samples_per_prompt=samples_per_prompt, max_new_tokens=max_new_tokens
@@ -26,6 +31,6 @@ class Command(BaseCommand):
             f"{seeded.candidates_generated} candidates generated, {seeded.items_created} items built (this run)."
         )
         self.stdout.write(self.style.SUCCESS(f"Logins (password for all: {password})"))
-        self.stdout.write("  admin      (staff)      http://127.0.0.1:8000/admin/")
+        self.stdout.write(f"  admin      (staff)      {url}/manage/demo/")
         for username in DEMO_LABELLERS:
-            self.stdout.write(f"  {username:<10} (labeller)   http://127.0.0.1:8000/label/demo/")
+            self.stdout.write(f"  {username:<10} (labeller)   {url}/label/demo/")
