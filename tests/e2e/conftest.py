@@ -24,7 +24,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

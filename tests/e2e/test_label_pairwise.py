@@ -1,7 +1,6 @@
 """User story: a labeller logs in, labels three pairs with the keyboard only, and the DPO export says what
 they meant, in canonical (un-shuffled) order, in the shape TRL reads as it is."""
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +13,6 @@ from trl.data_utils import is_conversational, maybe_extract_prompt
 from labelapp.models import Label
 from labelapp.selectors.items import item_shown_indices
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import REPO_ROOT
-
-SCREENSHOT = REPO_ROOT / "docs" / "screenshot-label.png"
 
 
 @dataclass(frozen=True)
@@ -84,9 +80,6 @@ def test_labeller_labels_three_pairs_by_keyboard_and_dpo_export_unshuffles(
     expect(page).to_have_url(f"{live_server.url}/label/prefs/")
     expect(page.locator("article.candidate")).to_have_count(2)
     page.evaluate("window.__marker = 1")  # gone if anything below reloads the page instead of swapping #item
-
-    if os.environ.get("LABELAPP_SCREENSHOT"):  # refreshes the README's picture on request only
-        page.screenshot(path=str(SCREENSHOT))
 
     # Keyboard only from here on: no clicks.
     judgements = [
