@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from labelapp.errors import ApplicationError
 from labelapp.models import (
     Campaign,
     Candidate,
@@ -14,6 +17,7 @@ from labelapp.models import (
     Lease,
     Prompt,
 )
+from labelapp.services.generation import generation_job_enqueue, generation_job_requeue
 
 
 @admin.register(Campaign)
@@ -36,11 +40,23 @@ class PromptAdmin(admin.ModelAdmin):
 
 @admin.register(Generator)
 class GeneratorAdmin(admin.ModelAdmin):
-    list_display = ["name", "backend", "model", "prompt_format"]
+    list_display = ["name", "backend", "model", "base_url", "prompt_format"]
 
 
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
+    actions = ["retry"]
+
+    @admin.action(description="Retry the selected failed or stuck jobs (they resume where they stopped)")
+    def retry(self, request: HttpRequest, jobs: QuerySet[GenerationJob]) -> None:
+        for job in jobs:
+            try:
+                generation_job_enqueue(job=generation_job_requeue(job_id=job.pk))
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+            else:
+                self.message_user(request, f"Job {job.pk} queued again.", messages.SUCCESS)
+
     list_display = [
         "id",
         "campaign",
@@ -64,7 +80,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
 @admin.register(Candidate)
 class CandidateAdmin(admin.ModelAdmin):
-    list_display = ["id", "prompt", "generator", "finish_reason", "token_count", "logprob_mean"]
+    list_display = ["id", "prompt", "generator", "step", "finish_reason", "token_count", "logprob_mean"]
     list_filter = ["generator", "finish_reason"]
     list_select_related = ["prompt", "generator"]
     raw_id_fields = ["prompt", "job"]

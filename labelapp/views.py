@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds import kind_get
-from labelapp.models import Campaign, Candidate, Generator, Item
+from labelapp.models import Campaign, Candidate, GenerationStrategy, Generator, Item
 from labelapp.selectors.campaigns import (
     campaign_get,
     campaign_get_for_user,
@@ -25,8 +25,8 @@ from labelapp.selectors.campaigns import (
     user_is_labeller,
 )
 from labelapp.selectors.items import item_candidates_shown
-from labelapp.services.generation import generation_job_create, generation_job_enqueue, sampling_params_for
-from labelapp.services.items import items_build
+from labelapp.services.generation import generation_job_enqueue, generation_jobs_create, sampling_params_sweep
+from labelapp.services.items import Pairing, items_build
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import lease_next
 from labelapp.services.prompts import prompt_import, prompt_rows_parse
@@ -135,6 +135,8 @@ def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
         "jobs": jobs,
         "jobs_running": any(not job.is_finished for job in jobs),
         "generators": Generator.objects.all(),
+        "strategies": GenerationStrategy.choices,
+        "pairings": [p.value for p in Pairing],
         "prompt_count": campaign.prompts.count(),
         "candidate_count": Candidate.objects.filter(prompt__campaign=campaign).count(),
         "item_count": campaign.items.count(),
@@ -181,6 +183,17 @@ def _optional_number(request: HttpRequest, name: str, cast: type) -> Any:
         raise ApplicationError(f"Field '{name}' must be a number, not '{raw}'.", {"field": name}) from None
 
 
+def _temperatures(request: HttpRequest) -> list[float]:
+    raw = request.POST.get("temperature", "").replace(",", " ").split()
+    try:
+        return [float(value) for value in raw]
+    except ValueError:
+        raise ApplicationError(
+            f"Field 'temperature' must be numbers separated by commas, not '{request.POST['temperature']}'.",
+            {"field": "temperature"},
+        ) from None
+
+
 @require_POST
 @staff_required
 def manage_generate(request: HttpRequest, campaign: str) -> HttpResponse:
@@ -190,15 +203,23 @@ def manage_generate(request: HttpRequest, campaign: str) -> HttpResponse:
             raise ApplicationError("Choose a generator.", {"field": "generator"})
         overrides = {
             "n": _optional_number(request, "n", int),
-            "temperature": _optional_number(request, "temperature", float),
             "top_p": _optional_number(request, "top_p", float),
             "max_new_tokens": _optional_number(request, "max_new_tokens", int),
             "seed": _optional_number(request, "seed", int),
         }
-        params = sampling_params_for(generator=generator, overrides=overrides)
-        job = generation_job_create(campaign=found, generator=generator, params=params)
-        generation_job_enqueue(job=job)
-        return f"Generation job {job.pk} queued: {job.prompts_total} prompts × {params.n} samples."
+        params_list = sampling_params_sweep(
+            generator=generator, overrides=overrides, temperatures=_temperatures(request)
+        )
+        jobs = generation_jobs_create(
+            campaign=found,
+            generator=generator,
+            params_list=params_list,
+            strategy=request.POST.get("strategy") or GenerationStrategy.SAMPLE,
+        )
+        for job in jobs:
+            generation_job_enqueue(job=job)
+        numbers = ", ".join(str(job.pk) for job in jobs)
+        return f"Queued generation job(s) {numbers}: {jobs[0].prompts_total} prompts × {params_list[0].n} samples each."
 
     return _manage_action(request, campaign, run)
 
@@ -208,7 +229,10 @@ def manage_generate(request: HttpRequest, campaign: str) -> HttpResponse:
 def manage_build(request: HttpRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
         built = items_build(
-            campaign=found, kind=found.kind, max_per_prompt=_optional_number(request, "max_per_prompt", int)
+            campaign=found,
+            kind=found.kind,
+            pairing=request.POST.get("pairing") or Pairing.WITHIN_PROMPT,
+            max_per_prompt=_optional_number(request, "max_per_prompt", int),
         )
         return (
             f"Built {built.created} items ({built.already_built} pairs already had items, "

@@ -1,5 +1,14 @@
 from labelapp.models.campaigns import Campaign, CampaignKind, CampaignStatus
-from labelapp.models.candidates import Candidate, GenerationJob, GenerationJobStatus, Generator
+from labelapp.models.candidates import (
+    Candidate,
+    CandidateStep,
+    GenerationJob,
+    GenerationJobStatus,
+    GenerationStrategy,
+    Generator,
+    GeneratorBackend,
+    PromptFormat,
+)
 from labelapp.models.exports import Export
 from labelapp.models.items import Item, ItemCandidate
 from labelapp.models.labellers import LABELLERS_GROUP, Lease
@@ -12,13 +21,17 @@ __all__ = [
     "CampaignKind",
     "CampaignStatus",
     "Candidate",
+    "CandidateStep",
     "Export",
     "GenerationJob",
     "GenerationJobStatus",
+    "GenerationStrategy",
     "Generator",
+    "GeneratorBackend",
     "Item",
     "ItemCandidate",
     "Label",
     "Lease",
     "Prompt",
+    "PromptFormat",
 ]

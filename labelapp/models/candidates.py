@@ -1,8 +1,12 @@
+from django.core.validators import RegexValidator
 from django.db import models
 
 
 class GeneratorBackend(models.TextChoices):
     TRANSFORMERS = "transformers", "Local transformers (CPU or GPU)"
+    TGI = "tgi", "Text Generation Inference server"
+    OPENAI_CHAT = "openai-chat", "OpenAI-compatible /v1/chat/completions (vLLM, SGLang, llama.cpp)"
+    OPENAI_COMPLETIONS = "openai-completions", "OpenAI-compatible /v1/completions"
 
 
 class PromptFormat(models.TextChoices):
@@ -18,9 +22,22 @@ class Generator(models.Model):
         max_length=32, choices=GeneratorBackend.choices, default=GeneratorBackend.TRANSFORMERS
     )
     model = models.CharField(
-        max_length=500, help_text="Local folder, hub id in the offline cache, or 'embedded' for SmolLM2-135M."
+        max_length=500,
+        help_text="Local folder, hub id in the offline cache, 'embedded' for SmolLM2-135M, or the served model name.",
     )
     gguf_file = models.CharField(max_length=200, blank=True)
+    base_url = models.URLField(
+        blank=True,
+        help_text="Server URL for remote backends: http://gpu-1:8080 (TGI), http://gpu-1:8000/v1 (OpenAI).",
+    )
+    api_key_env = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[A-Z_][A-Z0-9_]*$", "An environment variable name, e.g. VLLM_API_KEY.")
+        ],
+        help_text="Name of the environment variable holding the server's API key; the key is never stored.",
+    )
     prompt_format = models.CharField(max_length=16, choices=PromptFormat.choices, default=PromptFormat.CHAT)
     raw_template = models.TextField(default="Q: {prompt}\nA:", blank=True)
     default_params = models.JSONField(
@@ -29,6 +46,13 @@ class Generator(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(backend="transformers") | ~models.Q(base_url=""),
+                name="generator_remote_needs_base_url",
+                violation_error_message="Remote backends need a base URL.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -41,12 +65,20 @@ class GenerationJobStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class GenerationStrategy(models.TextChoices):
+    SAMPLE = "sample", "Sample n answers"
+    SELF_CRITIQUE = "self-critique", "Answer, critique the answer, revise it"
+
+
 class GenerationJob(models.Model):
     campaign = models.ForeignKey(
         "labelapp.Campaign", on_delete=models.CASCADE, related_name="generation_jobs"
     )
     generator = models.ForeignKey(Generator, on_delete=models.PROTECT, related_name="jobs")
     params = models.JSONField(help_text="Sampling params: temperature, top_p, max_new_tokens, seed, n, ...")
+    strategy = models.CharField(
+        max_length=16, choices=GenerationStrategy.choices, default=GenerationStrategy.SAMPLE
+    )
     status = models.CharField(
         max_length=16, choices=GenerationJobStatus.choices, default=GenerationJobStatus.QUEUED
     )
@@ -77,6 +109,12 @@ class GenerationJob(models.Model):
         return self.tokens_generated / seconds if seconds > 0 else None
 
 
+class CandidateStep(models.TextChoices):
+    ANSWER = "answer", "Answer"
+    CRITIQUE = "critique", "Critique of its parent answer"
+    REVISION = "revision", "Revision following its parent critique"
+
+
 class Candidate(models.Model):
     """One completion of one prompt by one generator, with what is needed to reproduce and weigh it."""
 
@@ -84,6 +122,18 @@ class Candidate(models.Model):
     generator = models.ForeignKey(Generator, on_delete=models.PROTECT, related_name="candidates")
     job = models.ForeignKey(
         GenerationJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
+    )
+    step = models.CharField(max_length=16, choices=CandidateStep.choices, default=CandidateStep.ANSWER)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="The answer a critique is about, or the critique a revision follows.",
+    )
+    params_key = models.CharField(
+        max_length=64, blank=True, help_text="Hash of the sampling params, seed included."
     )
     sample_index = models.PositiveSmallIntegerField(default=0)
     text = models.TextField()
@@ -99,11 +149,13 @@ class Candidate(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            # A retried job must not write a prompt's sample twice.
+            # A retried or re-run job never writes the same sample twice.
             models.UniqueConstraint(
-                fields=["job", "prompt", "sample_index"], name="candidate_unique_job_prompt_sample"
+                fields=["prompt", "generator", "params_key", "step", "sample_index"],
+                condition=~models.Q(params_key=""),
+                name="candidate_unique_sample",
             )
         ]
 
     def __str__(self) -> str:
-        return f"candidate {self.pk} of prompt {self.prompt_id}"
+        return f"{self.step} {self.pk} of prompt {self.prompt_id}"

@@ -7,7 +7,7 @@ from django.db import transaction
 
 import inference
 from labelapp.models import Campaign, CampaignKind, Candidate, Generator
-from labelapp.services.generation import generation_job_create, generation_job_run
+from labelapp.services.generation import generation_job_run, generation_jobs_create
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.prompts import prompt_import, prompt_rows_parse
@@ -70,7 +70,7 @@ def demo_seed(*, password: str, samples_per_prompt: int = 2, max_new_tokens: int
         params = inference.SamplingParams(
             temperature=0.8, top_p=0.95, max_new_tokens=max_new_tokens, n=samples_per_prompt, seed=1234
         )
-        job = generation_job_create(campaign=campaign, generator=generator, params=params)
+        (job,) = generation_jobs_create(campaign=campaign, generator=generator, params_list=[params])
         generation_job_run(job_id=job.pk)
         generated = job.candidates.count()
     built = items_build(campaign=campaign, kind=CampaignKind.PAIRWISE, seed=1234)

@@ -1,6 +1,10 @@
-"""Generation jobs: create one, run it in batches of prompts, record candidates and progress."""
+"""Generation jobs: create them, run them a chunk of prompts at a time, record candidates and progress."""
 
 import dataclasses
+import hashlib
+import json
+import os
+import secrets
 from collections.abc import Callable, Sequence
 
 from django.db import transaction
@@ -8,15 +12,37 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 import inference
+from inference.self_critique import critique_request, revision_request
 from labelapp.errors import ApplicationError
-from labelapp.models import Campaign, Candidate, GenerationJob, GenerationJobStatus, Generator, Prompt
+from labelapp.models import (
+    Campaign,
+    Candidate,
+    CandidateStep,
+    GenerationJob,
+    GenerationJobStatus,
+    GenerationStrategy,
+    Generator,
+    Prompt,
+    PromptFormat,
+)
 
 PROMPTS_PER_CHUNK = 4
+SEED_LIMIT = 2**31
 
 ProgressCallback = Callable[[GenerationJob], None]
 
 
 def generator_model_spec(generator: Generator) -> inference.ModelSpec:
+    """The generator as inference sees it; the API key is read from the worker's environment, never stored."""
+    api_key = None
+    if generator.api_key_env:
+        api_key = os.environ.get(generator.api_key_env)
+        if not api_key:
+            raise ApplicationError(
+                f"Generator '{generator.name}' reads its API key from ${generator.api_key_env}, "
+                "which is not set where the job runs.",
+                {"field": "api_key_env"},
+            )
     if generator.model == "embedded":
         return dataclasses.replace(
             inference.EMBEDDED_MODEL,
@@ -24,37 +50,79 @@ def generator_model_spec(generator: Generator) -> inference.ModelSpec:
             raw_template=generator.raw_template,
         )
     return inference.ModelSpec(
+        backend=generator.backend,
         model=generator.model,
         gguf_file=generator.gguf_file or None,
         prompt_format=generator.prompt_format,
         raw_template=generator.raw_template,
+        base_url=generator.base_url or None,
+        api_key=api_key,
     )
 
 
 def sampling_params_for(*, generator: Generator, overrides: dict) -> inference.SamplingParams:
-    """The generator's defaults with the job's overrides on top; a bad value names its field."""
+    """The generator's defaults with the job's overrides on top; a bad value names its field.
+
+    A job always gets a seed (a random one if none is given), so it can be reproduced and two jobs with
+    otherwise equal params write distinct candidates.
+    """
     merged = {**generator.default_params, **{k: v for k, v in overrides.items() if v is not None}}
+    merged.setdefault("seed", None)
+    if merged["seed"] is None:
+        merged["seed"] = secrets.randbelow(SEED_LIMIT)
     try:
         return inference.SamplingParams.from_dict(merged)
     except inference.InferenceError as exc:
         raise ApplicationError(str(exc), {"field": "params"}) from None
 
 
+def sampling_params_sweep(
+    *, generator: Generator, overrides: dict, temperatures: Sequence[float]
+) -> list[inference.SamplingParams]:
+    """One set of params per temperature (a sweep compares diversity across them); else just the overrides."""
+    if not temperatures:
+        return [sampling_params_for(generator=generator, overrides=overrides)]
+    return [
+        sampling_params_for(generator=generator, overrides={**overrides, "temperature": t})
+        for t in temperatures
+    ]
+
+
+def params_key(params: inference.SamplingParams) -> str:
+    return hashlib.sha256(json.dumps(params.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
 @transaction.atomic
-def generation_job_create(
-    *, campaign: Campaign, generator: Generator, params: inference.SamplingParams
-) -> GenerationJob:
+def generation_jobs_create(
+    *,
+    campaign: Campaign,
+    generator: Generator,
+    params_list: Sequence[inference.SamplingParams],
+    strategy: str = GenerationStrategy.SAMPLE,
+) -> list[GenerationJob]:
     prompts_total = campaign.prompts.count()
     if prompts_total == 0:
         raise ApplicationError(
             f"Campaign '{campaign.name}' has no prompts: import some first.", {"field": "campaign"}
         )
-    job = GenerationJob(
-        campaign=campaign, generator=generator, params=params.to_dict(), prompts_total=prompts_total
-    )
-    job.full_clean()
-    job.save()
-    return job
+    if strategy == GenerationStrategy.SELF_CRITIQUE and generator.prompt_format != PromptFormat.CHAT:
+        raise ApplicationError(
+            f"Self-critique needs a chat generator; '{generator.name}' uses a raw template.",
+            {"field": "strategy"},
+        )
+    jobs = []
+    for params in params_list:
+        job = GenerationJob(
+            campaign=campaign,
+            generator=generator,
+            params=params.to_dict(),
+            strategy=strategy,
+            prompts_total=prompts_total,
+        )
+        job.full_clean()
+        job.save()
+        jobs.append(job)
+    return jobs
 
 
 def generation_job_enqueue(*, job: GenerationJob) -> None:
@@ -63,8 +131,21 @@ def generation_job_enqueue(*, job: GenerationJob) -> None:
     generation_job_run_task.delay_on_commit(job.pk)
 
 
+@transaction.atomic
+def generation_job_requeue(*, job_id: int) -> GenerationJob:
+    """Make a failed or interrupted job runnable again; run or enqueue it next and it resumes where it stopped."""
+    job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
+    if job is None:
+        raise ApplicationError(f"Generation job {job_id} does not exist.", {"field": "job"})
+    if job.status == GenerationJobStatus.SUCCEEDED:
+        raise ApplicationError(f"Generation job {job.pk} has already succeeded.", {"field": "job"})
+    job.status, job.error, job.finished_at = GenerationJobStatus.QUEUED, "", None
+    job.save(update_fields=["status", "error", "finished_at"])
+    return job
+
+
 def _job_claim(job_id: int) -> GenerationJob | None:
-    """Move a queued (or interrupted, running) job to running; None if it is already finished."""
+    """Move a queued (or interrupted, running) job to running; None if it has already finished."""
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().select_related("generator", "campaign").get(pk=job_id)
         if job.is_finished:
@@ -74,10 +155,13 @@ def _job_claim(job_id: int) -> GenerationJob | None:
         return job
 
 
-def _prompts_pending(job: GenerationJob, n: int) -> list[Prompt]:
-    """Prompts of the campaign that do not yet have all n samples from this job (a retry skips the rest)."""
+def _prompts_pending(job: GenerationJob, key: str, n: int) -> list[Prompt]:
+    """Prompts that do not yet have all n answers for these params; chunks are atomic, so it is 0 or n."""
+    answers = Q(
+        candidates__generator=job.generator, candidates__params_key=key, candidates__step=CandidateStep.ANSWER
+    )
     return list(
-        job.campaign.prompts.annotate(done=Count("candidates", filter=Q(candidates__job=job)))
+        job.campaign.prompts.annotate(done=Count("candidates", filter=answers))
         .filter(done__lt=n)
         .order_by("id")
     )
@@ -89,33 +173,99 @@ def _request_for(prompt: Prompt) -> inference.GenerationRequest:
     return inference.GenerationRequest(prompt=prompt.text)
 
 
+def _candidate(
+    job: GenerationJob, key: str, prompt: Prompt, completion: inference.Completion, step: str, **links: object
+) -> Candidate:
+    return Candidate(
+        prompt=prompt,
+        generator=job.generator,
+        job=job,
+        step=step,
+        params_key=key,
+        params=job.params,
+        text=completion.text,
+        rendered_prompt=completion.rendered_prompt,
+        seed=completion.seed,
+        finish_reason=completion.finish_reason,
+        token_count=completion.token_count,
+        logprob_sum=completion.logprob_sum,
+        logprob_mean=completion.logprob_mean,
+        **links,
+    )
+
+
 @transaction.atomic
 def candidate_bulk_create(
-    *, job: GenerationJob, prompts: Sequence[Prompt], completions: Sequence[inference.Completion]
+    *,
+    job: GenerationJob,
+    key: str,
+    prompts: Sequence[Prompt],
+    answers: Sequence[inference.Completion],
+    critiques: Sequence[inference.Completion] = (),
+    revisions: Sequence[inference.Completion] = (),
 ) -> list[Candidate]:
-    candidates = [
-        Candidate(
-            prompt=prompts[c.request_index],
-            generator=job.generator,
-            job=job,
-            sample_index=c.sample_index,
-            text=c.text,
-            rendered_prompt=c.rendered_prompt,
-            params=job.params,
-            seed=c.seed,
-            finish_reason=c.finish_reason,
-            token_count=c.token_count,
-            logprob_sum=c.logprob_sum,
-            logprob_mean=c.logprob_mean,
+    """Write one chunk's candidates; critiques[i] and revisions[i] belong to answers[i]."""
+    created = Candidate.objects.bulk_create(
+        _candidate(job, key, prompts[a.request_index], a, CandidateStep.ANSWER, sample_index=a.sample_index)
+        for a in answers
+    )
+    if critiques:
+        critique_rows = Candidate.objects.bulk_create(
+            _candidate(
+                job,
+                key,
+                answer.prompt,
+                c,
+                CandidateStep.CRITIQUE,
+                parent=answer,
+                sample_index=answer.sample_index,
+            )
+            for answer, c in zip(created, critiques, strict=True)
         )
-        for c in completions
-    ]
-    created = Candidate.objects.bulk_create(candidates)
+        created += critique_rows
+        created += Candidate.objects.bulk_create(
+            _candidate(
+                job, key, crit.prompt, r, CandidateStep.REVISION, parent=crit, sample_index=crit.sample_index
+            )
+            for crit, r in zip(critique_rows, revisions, strict=True)
+        )
     GenerationJob.objects.filter(pk=job.pk).update(
         prompts_done=F("prompts_done") + len(prompts),
-        tokens_generated=F("tokens_generated") + sum(c.token_count for c in completions),
+        tokens_generated=F("tokens_generated")
+        + sum(c.token_count for c in (*answers, *critiques, *revisions)),
     )
     return created
+
+
+def _generate_chunk(
+    job: GenerationJob,
+    spec: inference.ModelSpec,
+    key: str,
+    chunk: Sequence[Prompt],
+    params: inference.SamplingParams,
+) -> None:
+    requests = [_request_for(p) for p in chunk]
+    answers = inference.generate(spec=spec, requests=requests, params=params)
+    if job.strategy != GenerationStrategy.SELF_CRITIQUE:
+        candidate_bulk_create(job=job, key=key, prompts=chunk, answers=answers)
+        return
+    single = dataclasses.replace(params, n=1)
+    critiques = inference.generate(
+        spec=spec,
+        requests=[critique_request(requests[a.request_index], a.text) for a in answers],
+        params=single,
+    )
+    revisions = inference.generate(
+        spec=spec,
+        requests=[
+            revision_request(requests[a.request_index], a.text, c.text)
+            for a, c in zip(answers, critiques, strict=True)
+        ],
+        params=single,
+    )
+    candidate_bulk_create(
+        job=job, key=key, prompts=chunk, answers=answers, critiques=critiques, revisions=revisions
+    )
 
 
 def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> GenerationJob:
@@ -124,24 +274,18 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
     if job is None:
         return GenerationJob.objects.get(pk=job_id)
     params = inference.SamplingParams.from_dict(job.params)
+    key = params_key(params)
     spec = generator_model_spec(job.generator)
     inference.preload(spec)
-    pending = _prompts_pending(job, params.n)
+    pending = _prompts_pending(job, key, params.n)
     # started_at marks the end of model loading, so tokens/s measures generation alone.
     GenerationJob.objects.filter(pk=job.pk).update(
         prompts_done=job.prompts_total - len(pending), started_at=job.started_at or timezone.now()
     )
     for start in range(0, len(pending), PROMPTS_PER_CHUNK):
         chunk = pending[start : start + PROMPTS_PER_CHUNK]
-        # Partly written prompts (a crash mid-chunk) are regenerated whole; drop their partial samples.
-        Candidate.objects.filter(job=job, prompt__in=chunk).delete()
-        chunk_params = (
-            params if params.seed is None else dataclasses.replace(params, seed=params.seed + chunk[0].pk)
-        )
-        completions = inference.generate(
-            spec=spec, requests=[_request_for(p) for p in chunk], params=chunk_params
-        )
-        candidate_bulk_create(job=job, prompts=chunk, completions=completions)
+        # A seed per chunk, derived from the first prompt: the same job reproduces the same samples.
+        _generate_chunk(job, spec, key, chunk, dataclasses.replace(params, seed=params.seed + chunk[0].pk))
         if on_progress:
             job.refresh_from_db()
             on_progress(job)

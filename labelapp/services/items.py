@@ -1,14 +1,15 @@
-"""Build items from candidates: every pair of distinct candidates of a prompt, shown in random order."""
+"""Build pairwise items from candidates, each pair shown in a random order that is stored."""
 
 import itertools
 import random
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.db import transaction
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds import kind_get
-from labelapp.models import Campaign, Candidate, Item, ItemCandidate
+from labelapp.models import Campaign, Candidate, CandidateStep, Item, ItemCandidate
 
 
 @dataclass(frozen=True)
@@ -28,33 +29,70 @@ def _pairs_built(campaign: Campaign, kind: str) -> set[frozenset[int]]:
     return {frozenset(ids) for ids in by_item.values()}
 
 
-@transaction.atomic
-def items_build(
-    *, campaign: Campaign, kind: str, max_per_prompt: int | None = None, seed: int | None = None
-) -> ItemsBuilt:
-    """Pair up each prompt's candidates. Idempotent: pairs already in an item are not built again.
+class Pairing(StrEnum):
+    WITHIN_PROMPT = "within-prompt"  # every pair of a prompt's answers (revisions count as answers)
+    ANSWER_VS_REVISION = "answer-vs-revision"  # each self-critique answer against its own revision
 
-    Pairs of identical texts are skipped: nobody can prefer one to the other.
-    """
-    task_kind = kind_get(kind)
-    if kind != campaign.kind:
-        raise ApplicationError(
-            f"Campaign '{campaign.name}' is a {campaign.kind} campaign, not {kind}.", {"field": "kind"}
-        )
-    if max_per_prompt is not None and max_per_prompt < 1:
-        raise ApplicationError("max_per_prompt must be at least 1.", {"field": "max_per_prompt"})
-    rng = random.Random(seed)
-    built = _pairs_built(campaign, kind)
+
+def _answers_by_prompt(campaign: Campaign) -> dict[int, list[tuple[Candidate, ...]]]:
     candidates = (
-        Candidate.objects.filter(prompt__campaign=campaign).only("id", "prompt_id", "text").order_by("id")
+        Candidate.objects.filter(prompt__campaign=campaign)
+        .exclude(step=CandidateStep.CRITIQUE)
+        .only("id", "prompt_id", "text")
+        .order_by("id")
     )
     by_prompt: dict[int, list[Candidate]] = {}
     for candidate in candidates:
         by_prompt.setdefault(candidate.prompt_id, []).append(candidate)
+    return {prompt_id: list(itertools.combinations(group, 2)) for prompt_id, group in by_prompt.items()}
+
+
+def _revision_pairs_by_prompt(campaign: Campaign) -> dict[int, list[tuple[Candidate, ...]]]:
+    revisions = (
+        Candidate.objects.filter(prompt__campaign=campaign, step=CandidateStep.REVISION)
+        .select_related("parent__parent")
+        .order_by("id")
+    )
+    by_prompt: dict[int, list[tuple[Candidate, ...]]] = {}
+    for revision in revisions:
+        answer = revision.parent.parent  # revision -> critique -> answer
+        by_prompt.setdefault(revision.prompt_id, []).append((answer, revision))
+    return by_prompt
+
+
+@transaction.atomic
+def items_build(
+    *,
+    campaign: Campaign,
+    kind: str,
+    pairing: str = Pairing.WITHIN_PROMPT,
+    max_per_prompt: int | None = None,
+    seed: int | None = None,
+) -> ItemsBuilt:
+    """Pair up candidates of each prompt. Idempotent: pairs already in an item are not built again.
+
+    Critiques are never shown as answers. Pairs of identical texts are skipped: nobody can prefer one.
+    """
+    kind_get(kind)
+    if kind != campaign.kind:
+        raise ApplicationError(
+            f"Campaign '{campaign.name}' is a {campaign.kind} campaign, not {kind}.", {"field": "kind"}
+        )
+    if pairing not in {p.value for p in Pairing}:
+        allowed = ", ".join(Pairing)
+        raise ApplicationError(f"Unknown pairing '{pairing}'. Allowed: {allowed}.", {"field": "pairing"})
+    if max_per_prompt is not None and max_per_prompt < 1:
+        raise ApplicationError("max_per_prompt must be at least 1.", {"field": "max_per_prompt"})
+    rng = random.Random(seed)
+    built = _pairs_built(campaign, kind)
+    by_prompt = (
+        _revision_pairs_by_prompt(campaign)
+        if pairing == Pairing.ANSWER_VS_REVISION
+        else _answers_by_prompt(campaign)
+    )
 
     created = skipped = already = 0
-    for prompt_id, prompt_candidates in by_prompt.items():
-        pairs = list(itertools.combinations(prompt_candidates, task_kind.CANDIDATES_PER_ITEM))
+    for prompt_id, pairs in by_prompt.items():
         rng.shuffle(pairs)
         made_for_prompt = sum(1 for p in pairs if frozenset(c.id for c in p) in built)
         for pair in pairs:

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from labelapp.errors import ApplicationError
 from labelapp.kinds import KINDS
 from labelapp.selectors.campaigns import campaign_get
-from labelapp.services.items import items_build
+from labelapp.services.items import Pairing, items_build
 
 
 class Command(BaseCommand):
@@ -12,6 +12,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--campaign", required=True)
         parser.add_argument("--kind", required=True, choices=sorted(KINDS))
+        parser.add_argument(
+            "--pairing",
+            choices=[p.value for p in Pairing],
+            default=Pairing.WITHIN_PROMPT,
+            help="within-prompt: pairs of a prompt's answers; answer-vs-revision: each answer against its revision.",
+        )
         parser.add_argument("--max-per-prompt", type=int, help="At most this many items per prompt.")
         parser.add_argument("--seed", type=int, help="Seed for the pair order and shown positions.")
 
@@ -20,6 +26,7 @@ class Command(BaseCommand):
             built = items_build(
                 campaign=campaign_get(name=str(options["campaign"])),
                 kind=str(options["kind"]),
+                pairing=str(options["pairing"]),
                 max_per_prompt=options["max_per_prompt"],  # type: ignore[arg-type]
                 seed=options["seed"],  # type: ignore[arg-type]
             )

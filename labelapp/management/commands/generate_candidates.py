@@ -2,49 +2,79 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from labelapp.errors import ApplicationError
-from labelapp.models import GenerationJob, Generator
+from labelapp.models import GenerationJob, GenerationStrategy, Generator
 from labelapp.selectors.campaigns import campaign_get
 from labelapp.services.demo import EMBEDDED_GENERATOR, embedded_generator_get_or_create
 from labelapp.services.generation import (
-    generation_job_create,
     generation_job_enqueue,
     generation_job_fail,
+    generation_job_requeue,
     generation_job_run,
-    sampling_params_for,
+    generation_jobs_create,
+    sampling_params_sweep,
 )
 
 
 class Command(BaseCommand):
-    help = "Generate N candidates per prompt of a campaign, inline (default, with progress) or on a Celery worker."
+    help = (
+        "Generate N candidates per prompt of a campaign, inline with a progress bar (default) or on a Celery "
+        "worker (--enqueue). Several --temperature values make one job per temperature (a sweep)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--campaign", required=True)
+        parser.add_argument("--campaign")
         parser.add_argument(
             "--generator", default=EMBEDDED_GENERATOR, help=f"Generator name (default {EMBEDDED_GENERATOR})."
         )
         parser.add_argument("--n", type=int, default=None, help="Samples per prompt.")
-        parser.add_argument("--temperature", type=float)
+        parser.add_argument("--temperature", type=float, nargs="+", default=[], help="One job per value.")
         parser.add_argument("--top-p", type=float)
+        parser.add_argument("--top-k", type=int)
         parser.add_argument("--max-new-tokens", type=int)
-        parser.add_argument("--seed", type=int)
+        parser.add_argument("--stop", action="append", help="A stop sequence (repeat for several).")
         parser.add_argument(
-            "--enqueue", action="store_true", help="Queue the job for a worker instead of running it here."
+            "--seed", type=int, help="Seed of the job (random if not given; always recorded)."
+        )
+        parser.add_argument(
+            "--strategy", choices=GenerationStrategy.values, default=GenerationStrategy.SAMPLE
+        )
+        parser.add_argument(
+            "--enqueue", action="store_true", help="Queue the jobs for a worker on queue 'inference'."
+        )
+        parser.add_argument(
+            "--resume", type=int, metavar="JOB", help="Run a failed or interrupted job again."
         )
 
     def handle(self, *args: object, **options: object) -> None:
         try:
-            campaign = campaign_get(name=str(options["campaign"]))
-            generator = self._generator(str(options["generator"]))
-            overrides = {key: options[key] for key in ("n", "temperature", "top_p", "max_new_tokens", "seed")}
-            params = sampling_params_for(generator=generator, overrides=overrides)
-            job = generation_job_create(campaign=campaign, generator=generator, params=params)
+            jobs = self._jobs(options)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
-        if options["enqueue"]:
-            generation_job_enqueue(job=job)
-            self.stdout.write(f"Queued generation job {job.pk}; a worker on queue 'inference' will run it.")
-            return
-        self._run_inline(job, params.n)
+        for job in jobs:
+            if options["enqueue"]:
+                generation_job_enqueue(job=job)
+                self.stdout.write(
+                    f"Queued generation job {job.pk}; a worker on queue 'inference' will run it."
+                )
+            else:
+                self._run_inline(job)
+
+    def _jobs(self, options: dict) -> list[GenerationJob]:
+        if options["resume"]:
+            return [generation_job_requeue(job_id=options["resume"])]
+        if not options["campaign"]:
+            raise ApplicationError("--campaign is required (or --resume JOB).")
+        generator = self._generator(str(options["generator"]))
+        overrides = {key: options[key] for key in ("n", "top_p", "top_k", "max_new_tokens", "seed", "stop")}
+        params_list = sampling_params_sweep(
+            generator=generator, overrides=overrides, temperatures=options["temperature"]
+        )
+        return generation_jobs_create(
+            campaign=campaign_get(name=str(options["campaign"])),
+            generator=generator,
+            params_list=params_list,
+            strategy=options["strategy"],
+        )
 
     def _generator(self, name: str) -> Generator:
         if name == EMBEDDED_GENERATOR:
@@ -55,8 +85,9 @@ class Command(BaseCommand):
             raise ApplicationError(f"Generator '{name}' does not exist (known: {known}).")
         return generator
 
-    def _run_inline(self, job: GenerationJob, n: int) -> None:
-        with tqdm(total=job.prompts_total, unit="prompt", desc=f"job {job.pk}") as bar:
+    def _run_inline(self, job: GenerationJob) -> None:
+        label = f"job {job.pk} (T={job.params['temperature']})"
+        with tqdm(total=job.prompts_total, unit="prompt", desc=label) as bar:
 
             def show(progress: GenerationJob) -> None:
                 bar.update(progress.prompts_done - bar.n)
@@ -70,7 +101,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Generation job {job.pk} failed: {exc}") from exc
         self.stdout.write(
             self.style.SUCCESS(
-                f"Job {job.pk}: {job.candidates.count()} candidates ({job.prompts_total} prompts × {n}), "
-                f"{job.tokens_generated} tokens, {job.tokens_per_second or 0:.1f} tokens/s."
+                f"Job {job.pk}: {job.candidates.count()} candidates for {job.prompts_total} prompts × "
+                f"{job.params['n']}, {job.tokens_generated} tokens, {job.tokens_per_second or 0:.1f} tokens/s."
             )
         )

@@ -1,7 +1,7 @@
 import pytest
 
 from labelapp.errors import ApplicationError
-from labelapp.models import Item, ItemCandidate, Prompt
+from labelapp.models import Candidate, Item, ItemCandidate, Prompt
 from labelapp.services.items import items_build
 from tests.factories import candidates_add
 
@@ -46,3 +46,37 @@ def test_shown_positions_are_randomised_and_stored(campaign, generator):
 def test_kind_must_match_the_campaign(campaign):
     with pytest.raises(ApplicationError, match="Unknown task kind 'ranking'"):
         items_build(campaign=campaign, kind="ranking")
+
+
+def self_critique_chain(prompt, generator, answer_text, revision_text):
+    answer = Candidate.objects.create(prompt=prompt, generator=generator, text=answer_text, step="answer")
+    critique = Candidate.objects.create(
+        prompt=prompt, generator=generator, text="1. Wrong.", step="critique", parent=answer
+    )
+    revision = Candidate.objects.create(
+        prompt=prompt, generator=generator, text=revision_text, step="revision", parent=critique
+    )
+    return answer, critique, revision
+
+
+def test_answer_vs_revision_pairs_each_answer_with_its_own_revision(campaign, generator):
+    prompt = Prompt.objects.create(campaign=campaign, text="Q?")
+    first = self_critique_chain(prompt, generator, "draft one", "better one")
+    second = self_critique_chain(prompt, generator, "draft two", "better two")
+    built = items_build(campaign=campaign, kind="pairwise", pairing="answer-vs-revision")
+    pairs = {frozenset(i.candidates.values_list("id", flat=True)) for i in Item.objects.all()}
+    assert built.created == 2
+    assert pairs == {frozenset({first[0].id, first[2].id}), frozenset({second[0].id, second[2].id})}
+
+
+def test_critiques_are_never_paired_as_answers(campaign, generator):
+    prompt = Prompt.objects.create(campaign=campaign, text="Q?")
+    answer, critique, revision = self_critique_chain(prompt, generator, "draft", "better")
+    items_build(campaign=campaign, kind="pairwise")
+    assert not ItemCandidate.objects.filter(candidate=critique).exists()
+    assert set(Item.objects.get().candidates.values_list("id", flat=True)) == {answer.id, revision.id}
+
+
+def test_an_unknown_pairing_is_named(campaign):
+    with pytest.raises(ApplicationError, match="Unknown pairing 'random'"):
+        items_build(campaign=campaign, kind="pairwise", pairing="random")
