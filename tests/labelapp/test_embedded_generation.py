@@ -11,7 +11,7 @@ def test_generate_candidates_writes_real_completions_of_the_embedded_model(campa
     Prompt.objects.create(campaign=campaign, text="What is the capital of France?")
     Prompt.objects.create(campaign=campaign, messages=[{"role": "user", "content": "Name a colour."}])
     call_command(
-        "generate_candidates", campaign=campaign.name, n=2, max_new_tokens=6, seed=0, temperature=0.7
+        "generate_candidates", campaign=campaign.name, n=2, max_new_tokens=6, seed=0, temperature=[0.7]
     )
 
     candidates = list(Candidate.objects.select_related("generator", "job"))

@@ -126,3 +126,23 @@ def test_a_bad_generation_parameter_is_reported_not_raised(campaign, generator, 
     )
     assert "top_p must be in (0, 1]" in page.content.decode()
     assert campaign.generation_jobs.count() == 0
+
+
+def test_a_temperature_sweep_from_the_browser_queues_one_job_per_value(
+    campaign, generator, staff, client_for, fake_generate, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    Prompt.objects.create(campaign=campaign, text="hi")
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client_for(staff).post(
+            "/manage/prefs/generate/",
+            {"generator": generator.pk, "n": "1", "temperature": "0.3, 0.9"},
+            follow=True,
+        )
+    assert "Queued generation job(s)" in page.content.decode()
+    assert sorted(j.params["temperature"] for j in campaign.generation_jobs.all()) == [0.3, 0.9]
+    assert Candidate.objects.count() == 2
+    page = client_for(staff).post(
+        "/manage/prefs/generate/", {"generator": generator.pk, "temperature": "hot"}, follow=True
+    )
+    assert "Field &#x27;temperature&#x27; must be numbers" in page.content.decode()

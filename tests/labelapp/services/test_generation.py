@@ -204,3 +204,45 @@ def test_a_remote_generator_reads_its_api_key_from_the_named_environment_variabl
         "Qwen/Qwen2.5-0.5B-Instruct",
     )
     assert "sk-test" not in repr(spec)
+
+
+class FlakyServer:
+    """Answers like FakeGenerate once it is 'up'; before that, fails the way a remote backend does."""
+
+    def __init__(self, fake_generate, failures: int) -> None:
+        self.fake, self.failures = fake_generate, failures
+
+    def __call__(self, **kwargs):
+        if self.failures:
+            self.failures -= 1
+            raise inference.InferenceUnavailable(
+                "TGI server http://127.0.0.1:9/generate unreachable: Connection refused"
+            )
+        return self.fake(**kwargs)
+
+
+def test_the_task_retries_a_server_that_comes_back(
+    campaign, generator, prompts, fake_generate, settings, monkeypatch
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(inference, "generate", FlakyServer(fake_generate, failures=2))
+    job = job_for(campaign, generator)
+    generation_job_run_task.apply(args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == GenerationJobStatus.SUCCEEDED and Candidate.objects.count() == 2
+
+
+def test_a_server_that_stays_down_fails_the_job_naming_the_url(
+    campaign, generator, prompts, fake_generate, settings, monkeypatch
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(inference, "generate", FlakyServer(fake_generate, failures=100))
+    job = job_for(campaign, generator)
+    generation_job_run_task.apply(args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == GenerationJobStatus.FAILED
+    assert (
+        job.error
+        == "InferenceUnavailable: TGI server http://127.0.0.1:9/generate unreachable: Connection refused"
+    )
+    assert Candidate.objects.count() == 0
