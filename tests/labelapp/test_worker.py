@@ -70,3 +70,52 @@ def test_a_worker_on_the_inference_queue_runs_an_enqueued_job(tmp_path, tiny_mod
         worker.terminate()
         _, errors = worker.communicate(timeout=30)
     assert state == ("succeeded", 3, 6), errors[-2000:]
+
+
+MANY_PROMPTS = """
+from labelapp.models import Campaign, Generator, Prompt
+campaign = Campaign.objects.create(name="k")
+Generator.objects.create(name="tiny", model="{model}", default_params={{"max_new_tokens": 48, "seed": 7}})
+Prompt.objects.bulk_create(Prompt(campaign=campaign, text=f"Question {{i}}?") for i in range(60))
+"""
+
+
+def candidate_count(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT COUNT(*) FROM labelapp_candidate").fetchone()[0]
+
+
+def test_a_generation_killed_mid_job_resumes_without_duplicates(tmp_path, tiny_model_dir):
+    env = {**os.environ, "LABELAPP_VAR_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    env.pop("DATABASE_URL", None)
+    database = tmp_path / "db.sqlite3"
+    manage(env, "migrate", "-v0")
+    manage(env, "shell", "-c", MANY_PROMPTS.format(model=tiny_model_dir))
+    run = [
+        sys.executable,
+        "manage.py",
+        "generate_candidates",
+        "--campaign",
+        "k",
+        "--generator",
+        "tiny",
+        "--n",
+        "3",
+    ]
+    doomed = subprocess.Popen(run, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while candidate_count(database) == 0 and time.monotonic() < deadline and doomed.poll() is None:
+        time.sleep(0.02)
+    doomed.kill()  # SIGKILL: no cleanup, the job is left "running" halfway
+    doomed.wait()
+    written = candidate_count(database)
+    assert 0 < written < 180, "the kill should land mid-job"
+    assert job_state(database)[0] == "running"
+
+    manage(env, "generate_candidates", "--resume", "1")
+    assert job_state(database) == ("succeeded", 60, 180)
+    with sqlite3.connect(database) as connection:
+        distinct = connection.execute(
+            "SELECT COUNT(DISTINCT prompt_id || '-' || sample_index) FROM labelapp_candidate"
+        ).fetchone()[0]
+    assert distinct == 180
