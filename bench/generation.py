@@ -5,20 +5,16 @@ Prints wall time (model load included) and generation tokens/s; --record appends
 """
 
 import argparse
-import datetime
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks_file import benchmark_record
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-
-def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:
@@ -56,8 +52,7 @@ def main() -> None:
     )
     print(line)
     if args.record:
-        with (REPO / "BENCHMARKS.md").open("a") as out:
-            out.write(f"| {datetime.date.today()} | {machine()} | `python bench/generation.py` | {line} |\n")
+        benchmark_record("python bench/generation.py", line)
 
 
 if __name__ == "__main__":

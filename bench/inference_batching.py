@@ -9,12 +9,12 @@ runs differ a little), the tokens/s of each, and the ratio; --record appends a r
 """
 
 import argparse
-import datetime
 import os
-import platform
 import sys
 import time
 from pathlib import Path
+
+from benchmarks_file import benchmark_record
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -37,12 +37,6 @@ PROMPTS = [
     "Describe a sunset in one sentence.",
     "What is the boiling point of water at sea level?",
 ]
-
-
-def machine() -> str:
-    import torch
-
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
 
 
 def main() -> None:
@@ -96,10 +90,7 @@ def main() -> None:
     )
     print(line)
     if args.record:
-        with (REPO / "BENCHMARKS.md").open("a") as out:
-            out.write(
-                f"| {datetime.date.today()} | {machine()} | `python bench/inference_batching.py` | {line} |\n"
-            )
+        benchmark_record("python bench/inference_batching.py", line)
 
 
 if __name__ == "__main__":
