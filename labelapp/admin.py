@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from labelapp.errors import ApplicationError
 from labelapp.models import (
     Campaign,
+    CampaignStatus,
     Candidate,
     Export,
     GenerationJob,
@@ -14,17 +15,39 @@ from labelapp.models import (
     Item,
     ItemCandidate,
     Label,
+    LabellerProfile,
     Lease,
     Prompt,
+    Skip,
 )
+from labelapp.services.campaigns import campaigns_set_status
 from labelapp.services.generation import generation_job_enqueue, generation_job_requeue
+from labelapp.services.items import items_mark_gold, items_priority_shift, items_unmark_gold
+from labelapp.services.labellers import labeller_suspend, labeller_unsuspend
+from labelapp.services.leases import leases_release
 
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "title", "kind", "status", "labels_per_item", "manage_link"]
+    list_display = ["name", "title", "kind", "status", "priority", "labels_per_item", "manage_link"]
     list_filter = ["kind", "status"]
     search_fields = ["name", "title"]
+    actions = ["pause", "resume", "release_leases"]
+
+    @admin.action(description="Pause: hand out no more items")
+    def pause(self, request: HttpRequest, campaigns: QuerySet[Campaign]) -> None:
+        changed = campaigns_set_status(campaigns=campaigns, status=CampaignStatus.PAUSED)
+        self.message_user(request, f"Paused {changed} campaign(s).", messages.SUCCESS)
+
+    @admin.action(description="Resume: hand out items again")
+    def resume(self, request: HttpRequest, campaigns: QuerySet[Campaign]) -> None:
+        changed = campaigns_set_status(campaigns=campaigns, status=CampaignStatus.ACTIVE)
+        self.message_user(request, f"Resumed {changed} campaign(s).", messages.SUCCESS)
+
+    @admin.action(description="Release every lease (items go back to the pool)")
+    def release_leases(self, request: HttpRequest, campaigns: QuerySet[Campaign]) -> None:
+        released = leases_release(items=Item.objects.filter(campaign__in=campaigns))
+        self.message_user(request, f"Released {released} lease(s).", messages.SUCCESS)
 
     @admin.display(description="Import, generate, build")
     def manage_link(self, campaign: Campaign) -> str:
@@ -94,10 +117,75 @@ class ItemCandidateInline(admin.TabularInline):
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["id", "campaign", "kind", "prompt", "priority"]
-    list_filter = ["campaign", "kind"]
+    list_display = ["id", "campaign", "kind", "prompt", "priority", "is_gold"]
+    list_filter = ["campaign", "kind", "is_gold"]
     raw_id_fields = ["prompt"]
     inlines = [ItemCandidateInline]
+    actions = ["raise_priority", "lower_priority", "requeue", "mark_gold", "unmark_gold"]
+
+    @admin.action(description="Raise priority by 1 (served sooner)")
+    def raise_priority(self, request: HttpRequest, items: QuerySet[Item]) -> None:
+        self.message_user(
+            request, f"Raised {items_priority_shift(items=items, by=1)} item(s).", messages.SUCCESS
+        )
+
+    @admin.action(description="Lower priority by 1")
+    def lower_priority(self, request: HttpRequest, items: QuerySet[Item]) -> None:
+        self.message_user(
+            request, f"Lowered {items_priority_shift(items=items, by=-1)} item(s).", messages.SUCCESS
+        )
+
+    @admin.action(description="Requeue: release their leases")
+    def requeue(self, request: HttpRequest, items: QuerySet[Item]) -> None:
+        self.message_user(request, f"Released {leases_release(items=items)} lease(s).", messages.SUCCESS)
+
+    @admin.action(description="Mark gold, with the current majority label as the known answer")
+    def mark_gold(self, request: HttpRequest, items: QuerySet[Item]) -> None:
+        marked, unclear = items_mark_gold(items=items)
+        self.message_user(request, f"Marked {marked} item(s) gold.", messages.SUCCESS)
+        if unclear:
+            ids = ", ".join(map(str, unclear))
+            self.message_user(
+                request,
+                f"Items {ids} have no clear majority label: set gold_value by hand.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Unmark gold")
+    def unmark_gold(self, request: HttpRequest, items: QuerySet[Item]) -> None:
+        self.message_user(request, f"Unmarked {items_unmark_gold(items=items)} item(s).", messages.SUCCESS)
+
+
+@admin.register(LabellerProfile)
+class LabellerProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "skills", "suspended", "suspended_reason"]
+    list_filter = ["suspended"]
+    search_fields = ["user__username"]
+    actions = ["suspend", "unsuspend", "release_leases"]
+
+    @admin.action(description="Suspend: no more items, leases released")
+    def suspend(self, request: HttpRequest, profiles: QuerySet[LabellerProfile]) -> None:
+        for profile in profiles.select_related("user"):
+            labeller_suspend(user=profile.user, reason=f"suspended by {request.user.get_username()}")
+        self.message_user(request, f"Suspended {profiles.count()} labeller(s).", messages.SUCCESS)
+
+    @admin.action(description="Unsuspend")
+    def unsuspend(self, request: HttpRequest, profiles: QuerySet[LabellerProfile]) -> None:
+        for profile in profiles.select_related("user"):
+            labeller_unsuspend(user=profile.user)
+        self.message_user(request, f"Unsuspended {profiles.count()} labeller(s).", messages.SUCCESS)
+
+    @admin.action(description="Release their leases")
+    def release_leases(self, request: HttpRequest, profiles: QuerySet[LabellerProfile]) -> None:
+        released = sum(leases_release(labeller=profile.user) for profile in profiles.select_related("user"))
+        self.message_user(request, f"Released {released} lease(s).", messages.SUCCESS)
+
+
+@admin.register(Skip)
+class SkipAdmin(admin.ModelAdmin):
+    list_display = ["id", "item", "labeller", "reason", "created_at"]
+    list_filter = ["item__campaign"]
+    raw_id_fields = ["item"]
 
 
 @admin.register(Lease)
@@ -108,7 +196,7 @@ class LeaseAdmin(admin.ModelAdmin):
 
 @admin.register(Label)
 class LabelAdmin(admin.ModelAdmin):
-    list_display = ["id", "item", "labeller", "value", "seconds_spent", "created_at"]
+    list_display = ["id", "item", "labeller", "value", "seconds_spent", "gold_correct", "created_at"]
     list_filter = ["item__campaign"]
     raw_id_fields = ["item"]
 

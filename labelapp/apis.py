@@ -4,17 +4,23 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds import kind_get
-from labelapp.selectors.campaigns import campaign_get_for_user, campaign_progress, user_is_labeller
+from labelapp.selectors.campaigns import (
+    campaign_get,
+    campaign_get_for_user,
+    campaign_progress,
+    user_is_labeller,
+)
+from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.items import item_candidates_shown
 from labelapp.services.labels import item_submit_label
-from labelapp.services.leases import lease_next
+from labelapp.services.leases import item_skip, lease_next
 
 
 def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -68,6 +74,9 @@ class NextItemApi(LabellerApi):
         item = ItemOutputSerializer(allow_null=True)
         message = serializers.CharField()
 
+        class Meta:
+            ref_name = "NextItem"
+
     @extend_schema(request=None, responses=OutputSerializer, operation_id="campaign_next_item")
     def post(self, request: Request, campaign: str) -> Response:
         """Lease the next item of the campaign to me (or give back my live lease)."""
@@ -85,12 +94,18 @@ class LabelSubmitApi(LabellerApi):
         )
         idempotency_key = serializers.CharField(max_length=64)
 
+        class Meta:
+            ref_name = "LabelSubmitInput"
+
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         item = serializers.IntegerField(source="item_id")
         value = serializers.JSONField()
         seconds_spent = serializers.FloatField()
         created_at = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "Label"
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer})
     def post(self, request: Request, item_id: int) -> Response:
@@ -104,6 +119,22 @@ class LabelSubmitApi(LabellerApi):
         )
 
 
+class ItemSkipApi(LabellerApi):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+        class Meta:
+            ref_name = "ItemSkipInput"
+
+    @extend_schema(request=InputSerializer, responses={204: None})
+    def post(self, request: Request, item_id: int) -> Response:
+        """Pass on an item leased to me: it goes back to the pool and never returns to me."""
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        item_skip(labeller=request.user, item_id=item_id, reason=payload.validated_data.get("reason", ""))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class CampaignProgressApi(LabellerApi):
     class OutputSerializer(serializers.Serializer):
         items_total = serializers.IntegerField()
@@ -114,7 +145,69 @@ class CampaignProgressApi(LabellerApi):
         labels_wanted = serializers.IntegerField()
         my_labels = serializers.IntegerField()
 
+        class Meta:
+            ref_name = "CampaignProgress"
+
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, campaign: str) -> Response:
         found = campaign_get_for_user(user=request.user, name=campaign)
         return Response(self.OutputSerializer(campaign_progress(campaign=found, user=request.user)).data)
+
+
+class StaffApi(APIView):
+    permission_classes = [IsAuthenticated, IsAdminUser]
+
+
+class AgreementOutputSerializer(serializers.Serializer):
+    alpha = serializers.FloatField(
+        allow_null=True,
+        help_text="Krippendorff's alpha; null when undefined (too few items, or no variation).",
+    )
+    items = serializers.IntegerField(help_text="Items with at least two labels: the only ones alpha uses.")
+    labels = serializers.IntegerField()
+
+
+class HourBucketOutputSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    labels = serializers.IntegerField()
+
+
+class LabellerRowOutputSerializer(serializers.Serializer):
+    labeller_id = serializers.IntegerField()
+    username = serializers.CharField()
+    labels = serializers.IntegerField()
+    median_seconds = serializers.FloatField(allow_null=True)
+    gold_labels = serializers.IntegerField()
+    gold_accuracy = serializers.FloatField(allow_null=True)
+    majority_labels = serializers.IntegerField()
+    majority_agreement = serializers.FloatField(allow_null=True)
+    skips = serializers.IntegerField()
+    suspended = serializers.BooleanField()
+    blocked_reason = serializers.CharField(allow_null=True)
+
+
+class CampaignDashboardApi(StaffApi):
+    class OutputSerializer(serializers.Serializer):
+        generated_at = serializers.DateTimeField()
+        items_total = serializers.IntegerField()
+        items_complete = serializers.IntegerField()
+        items_in_progress = serializers.IntegerField()
+        items_untouched = serializers.IntegerField()
+        gold_items = serializers.IntegerField()
+        labels_total = serializers.IntegerField()
+        labels_wanted = serializers.IntegerField()
+        gold_labels = serializers.IntegerField()
+        labels_per_hour = HourBucketOutputSerializer(many=True)
+        median_seconds = serializers.FloatField(allow_null=True)
+        choice_agreement = AgreementOutputSerializer()
+        strength_agreement = AgreementOutputSerializer()
+        labellers = LabellerRowOutputSerializer(many=True)
+
+        class Meta:
+            ref_name = "CampaignDashboard"  # not "Output", which the other APIs' serializers also claim
+
+    @extend_schema(responses=OutputSerializer, operation_id="campaign_dashboard")
+    def get(self, request: Request, campaign: str) -> Response:
+        """Staff only: a campaign's progress, labels per hour, agreement, and each labeller's numbers."""
+        found = campaign_get(name=campaign)
+        return Response(self.OutputSerializer(campaign_dashboard(campaign=found)).data)

@@ -14,3 +14,9 @@ class ApplicationError(Exception):
 
 class NotFoundError(ApplicationError):
     status_code = 404
+
+
+class RefusedError(ApplicationError):
+    """The user may not do this now, for a reason they should be told (paused campaign, missing skill...)."""
+
+    status_code = 403

@@ -14,14 +14,21 @@ api_urlpatterns = [
     api_path("campaigns/<str:campaign>/next-item/", apis.NextItemApi, "api-next-item"),
     api_path("campaigns/<str:campaign>/progress/", apis.CampaignProgressApi, "api-campaign-progress"),
     api_path("items/<int:item_id>/labels/", apis.LabelSubmitApi, "api-label-submit"),
+    api_path("items/<int:item_id>/skip/", apis.ItemSkipApi, "api-item-skip"),
+    api_path("campaigns/<str:campaign>/dashboard/", apis.CampaignDashboardApi, "api-campaign-dashboard"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("label/<str:campaign>/", views.label_page, name="label"),
     path("label/<str:campaign>/items/<int:item_id>/", views.label_submit, name="label-submit"),
+    path("label/<str:campaign>/items/<int:item_id>/skip/", views.label_skip, name="label-skip"),
+    path(
+        "label/<str:campaign>/items/<int:item_id>/heartbeat/", views.label_heartbeat, name="label-heartbeat"
+    ),
     path("manage/<str:campaign>/", views.manage_page, name="manage"),
     path("manage/<str:campaign>/import/", views.manage_import, name="manage-import"),
     path("manage/<str:campaign>/generate/", views.manage_generate, name="manage-generate"),
     path("manage/<str:campaign>/build/", views.manage_build, name="manage-build"),
+    path("manage/<str:campaign>/dashboard/", views.manage_dashboard, name="manage-dashboard"),
 ]

@@ -1,5 +1,6 @@
 """htmx pages, as thin as the APIs: read with selectors, write with services, render one template."""
 
+import math
 import uuid
 from collections.abc import Callable
 from functools import wraps
@@ -11,9 +12,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from labelapp.errors import ApplicationError
+from labelapp.errors import ApplicationError, NotFoundError, RefusedError
 from labelapp.kinds import kind_get
 from labelapp.models import Campaign, Candidate, GenerationStrategy, Generator, Item
 from labelapp.selectors.campaigns import (
@@ -24,11 +26,12 @@ from labelapp.selectors.campaigns import (
     generation_jobs_for_campaign,
     user_is_labeller,
 )
+from labelapp.selectors.dashboard import CampaignDashboard, HourBucket, campaign_dashboard
 from labelapp.selectors.items import item_candidates_shown
 from labelapp.services.generation import generation_job_enqueue, generation_jobs_create, sampling_params_sweep
 from labelapp.services.items import Pairing, items_build
 from labelapp.services.labels import item_submit_label
-from labelapp.services.leases import lease_next
+from labelapp.services.leases import item_skip, lease_next, lease_renew
 from labelapp.services.prompts import prompt_import, prompt_rows_parse
 
 View = Callable[..., HttpResponse]
@@ -82,6 +85,7 @@ def _item_context(
             "kind_template": task_kind.TEMPLATE,
             "shown": item_candidates_shown(item=item, position_names=task_kind.POSITION_NAMES),
             "idempotency_key": uuid.uuid4().hex,
+            "heartbeat_seconds": max(10, min(60, campaign.lease_seconds // 3)),
         }
     return context
 
@@ -93,38 +97,78 @@ def _render_item(request: HttpRequest, context: dict[str, Any], status: int = 20
     return render(request, template, context, status=status)
 
 
+def _render_next(
+    request: HttpRequest, campaign: Campaign, error: str = "", status: int = 200
+) -> HttpResponse:
+    """The labeller's next item (or why there is none), after an error message if there was one."""
+    try:
+        item = lease_next(labeller=request.user, campaign=campaign)
+    except RefusedError as exc:
+        return _render_item(request, _item_context(request, campaign, None, error=exc.message), status=403)
+    return _render_item(request, _item_context(request, campaign, item, error=error), status=status)
+
+
+def _labelling_action(
+    request: HttpRequest, campaign: str, action: Callable[[Campaign], object]
+) -> HttpResponse:
+    """Run a labeller's write on an item, then answer with their next item (htmx) or the page again.
+
+    An item not (or no longer) leased to the labeller is a 404 page; other errors show inline.
+    """
+    found = campaign_get_for_user(user=request.user, name=campaign)
+    try:
+        action(found)
+    except NotFoundError:
+        raise
+    except ApplicationError as exc:
+        return _render_next(request, found, error=exc.message, status=exc.status_code)
+    if not request.htmx:
+        return redirect("label", campaign=found.name)
+    return _render_next(request, found)
+
+
 @require_GET
 @labeller_required
 def label_page(request: HttpRequest, campaign: str) -> HttpResponse:
-    try:
-        found = campaign_get_for_user(user=request.user, name=campaign)
-    except ApplicationError as exc:
-        return render(request, "labelapp/error.html", {"error": exc.message}, status=exc.status_code)
-    item = lease_next(labeller=request.user, campaign=found)
-    return _render_item(request, _item_context(request, found, item))
+    return _render_next(request, campaign_get_for_user(user=request.user, name=campaign))
 
 
 @require_POST
 @labeller_required
 def label_submit(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
-    try:
-        found = campaign_get_for_user(user=request.user, name=campaign)
-        item_submit_label(
+    return _labelling_action(
+        request,
+        campaign,
+        lambda found: item_submit_label(
             item_id=item_id,
             labeller=request.user,
             value=kind_get(found.kind).value_from_form(request.POST),
             idempotency_key=request.POST.get("idempotency_key", ""),
-        )
-    except ApplicationError as exc:
-        if exc.status_code == 404:
-            return render(request, "labelapp/error.html", {"error": exc.message}, status=404)
-        item = lease_next(labeller=request.user, campaign=found)
-        return _render_item(request, _item_context(request, found, item, error=exc.message), status=400)
-    if not request.htmx:
-        return redirect("label", campaign=found.name)
-    return _render_item(
-        request, _item_context(request, found, lease_next(labeller=request.user, campaign=found))
+        ),
     )
+
+
+@require_POST
+@labeller_required
+def label_skip(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
+    return _labelling_action(
+        request,
+        campaign,
+        lambda found: item_skip(
+            labeller=request.user, item_id=item_id, reason=request.POST.get("reason", "")
+        ),
+    )
+
+
+@require_POST
+@labeller_required
+def label_heartbeat(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
+    """The open page keeps its lease alive; 404 once the item is no longer leased to this labeller."""
+    try:
+        lease_renew(labeller=request.user, item_id=item_id)
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=exc.status_code)
+    return HttpResponse(status=204)
 
 
 def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
@@ -240,3 +284,93 @@ def manage_build(request: HttpRequest, campaign: str) -> HttpResponse:
         )
 
     return _manage_action(request, campaign, run)
+
+
+# The campaign dashboard: numbers from the selector, charts drawn as SVG on the server (no JS library).
+HOUR_CHART = {"width": 600, "height": 250, "left": 50, "right": 10, "top": 22, "bottom": 52}
+
+
+def _nice_step(peak: int) -> int:
+    """A tick step of 1, 2 or 5 times a power of ten, giving about four ticks up to `peak`."""
+    raw = max(peak, 1) / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return max(1, round(next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)))
+
+
+def _hour_chart(buckets: tuple[HourBucket, ...]) -> dict[str, Any]:
+    size = HOUR_CHART
+    peak = max((bucket.labels for bucket in buckets), default=0)
+    step = _nice_step(peak)
+    top = step * max(1, math.ceil(peak / step))
+    plot_width = size["width"] - size["left"] - size["right"]
+    plot_height = size["height"] - size["top"] - size["bottom"]
+    base = size["top"] + plot_height
+    slot = plot_width / len(buckets)
+    bars = []
+    for index, bucket in enumerate(buckets):
+        height = plot_height * bucket.labels / top
+        left = size["left"] + index * slot
+        bars.append(
+            {
+                "x": round(left + slot * 0.15, 1),
+                "width": round(slot * 0.7, 1),
+                "y": round(base - height, 1),
+                "height": round(height, 1),
+                "center": round(left + slot / 2, 1),
+                "labels": bucket.labels,
+                "start": bucket.start,
+                "tick": (len(buckets) - 1 - index) % 3 == 0,  # every third hour, counting back from now
+            }
+        )
+    ticks = [{"value": v, "y": round(base - plot_height * v / top, 1)} for v in range(0, top + 1, step)]
+    return {
+        **size,
+        "plot_right": size["width"] - size["right"],
+        "base": base,
+        "middle_y": round(size["top"] + plot_height / 2, 1),
+        "axis_title_y": size["height"] - 8,
+        "bars": bars,
+        "ticks": ticks,
+        "total": sum(bucket.labels for bucket in buckets),
+        "time_zone": timezone.get_current_timezone_name(),
+    }
+
+
+def _progress_segments(dashboard: CampaignDashboard) -> list[dict[str, Any]]:
+    """Complete / in progress / untouched items as consecutive stretches of a bar, in percent."""
+    total, start, segments = dashboard.items_total, 0.0, []
+    for css, name, count in (
+        ("complete", "Complete", dashboard.items_complete),
+        ("in-progress", "In progress", dashboard.items_in_progress),
+        ("untouched", "Untouched", dashboard.items_untouched),
+    ):
+        share = 100 * count / total if total else 0.0
+        segments.append(
+            {
+                "css": css,
+                "name": name,
+                "count": count,
+                "x": round(start, 2),
+                "width": round(share, 2),
+                "label_x": round(start + share / 2, 2),
+                "percent": round(share),
+                "wide": share >= 7,
+            }
+        )
+        start += share
+    return segments
+
+
+@require_GET
+@staff_required
+def manage_dashboard(request: HttpRequest, campaign: str) -> HttpResponse:
+    found = campaign_get(name=campaign)
+    dashboard = campaign_dashboard(campaign=found)
+    context = {
+        "campaign": found,
+        "dashboard": dashboard,
+        "progress_segments": _progress_segments(dashboard),
+        "hour_chart": _hour_chart(dashboard.labels_per_hour),
+    }
+    template = "labelapp/dashboard.html#dashboard" if request.htmx else "labelapp/dashboard.html"
+    return render(request, template, context)

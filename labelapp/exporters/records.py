@@ -32,7 +32,7 @@ class PairwiseRecord:
 def pairwise_records(*, campaign: Campaign, min_labels: int = 1) -> Iterator[PairwiseRecord]:
     slots = ItemCandidate.objects.select_related("candidate__generator").order_by("index")
     items = (
-        Item.objects.filter(campaign=campaign, kind=pairwise.NAME)
+        Item.objects.filter(campaign=campaign, kind=pairwise.NAME, is_gold=False)
         .select_related("prompt")
         .prefetch_related(
             Prefetch("slots", queryset=slots),

@@ -64,6 +64,11 @@ def label_to_canonical(value: Mapping[str, Any], shown_indices: Sequence[int]) -
     return {**value, "choice": choice}
 
 
+def gold_matches(value: Mapping[str, Any], gold_value: Mapping[str, Any] | None) -> bool:
+    """A gold item is answered right when the choice matches; strength and rationale are not scored."""
+    return gold_value is not None and value["choice"] == gold_value.get("choice")
+
+
 @dataclass(frozen=True)
 class PairwiseAggregate:
     choice: str | None  # None when labellers split evenly between the top choices

@@ -11,8 +11,8 @@ from labelapp.models.candidates import (
 )
 from labelapp.models.exports import Export
 from labelapp.models.items import Item, ItemCandidate
-from labelapp.models.labellers import LABELLERS_GROUP, Lease
-from labelapp.models.labels import Label
+from labelapp.models.labellers import LABELLERS_GROUP, LabellerProfile, Lease
+from labelapp.models.labels import Label, Skip
 from labelapp.models.prompts import Prompt
 
 __all__ = [
@@ -31,7 +31,9 @@ __all__ = [
     "Item",
     "ItemCandidate",
     "Label",
+    "LabellerProfile",
     "Lease",
     "Prompt",
     "PromptFormat",
+    "Skip",
 ]

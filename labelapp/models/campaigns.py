@@ -1,4 +1,4 @@
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 
@@ -24,6 +24,24 @@ class Campaign(models.Model):
     kind = models.CharField(max_length=32, choices=CampaignKind.choices, default=CampaignKind.PAIRWISE)
     labels_per_item = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
     lease_seconds = models.PositiveIntegerField(default=600, validators=[MinValueValidator(30)])
+    priority = models.SmallIntegerField(
+        default=0, help_text="Higher first, when a labeller has several campaigns."
+    )
+    required_skills = models.JSONField(
+        default=list, blank=True, help_text='Skills a labeller needs, e.g. ["expert:math", "lang:fr"].'
+    )
+    gold_rate = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of served items that are gold (known answer), e.g. 0.1.",
+    )
+    min_gold_accuracy = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Labellers below this gold accuracy stop receiving items (judged after min_gold_labels).",
+    )
+    min_gold_labels = models.PositiveSmallIntegerField(default=5)
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 

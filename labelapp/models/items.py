@@ -9,6 +9,10 @@ class Item(models.Model):
     prompt = models.ForeignKey("labelapp.Prompt", on_delete=models.CASCADE, related_name="items")
     candidates = models.ManyToManyField("labelapp.Candidate", through="ItemCandidate", related_name="items")
     priority = models.SmallIntegerField(default=0)
+    is_gold = models.BooleanField(
+        default=False, help_text="Has a known answer; scores labellers, never exported."
+    )
+    gold_value = models.JSONField(null=True, blank=True, help_text="The known answer, in canonical order.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -20,3 +20,17 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return f"lease of item {self.item_id} to {self.labeller_id}"
+
+
+class LabellerProfile(models.Model):
+    """What routing needs to know about a labeller: skills, and whether an admin suspended them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="labeller_profile"
+    )
+    skills = models.JSONField(default=list, blank=True, help_text='e.g. ["expert:math", "lang:fr"]')
+    suspended = models.BooleanField(default=False)
+    suspended_reason = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"labeller profile of {self.user_id}"

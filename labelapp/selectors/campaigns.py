@@ -5,7 +5,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from labelapp.errors import NotFoundError
-from labelapp.models import LABELLERS_GROUP, Campaign, GenerationJob, Item, Label
+from labelapp.models import LABELLERS_GROUP, Campaign, GenerationJob, Item, Label, LabellerProfile
 
 
 def user_is_labeller(user: AbstractBaseUser) -> bool:
@@ -16,7 +16,11 @@ def campaigns_for_user(*, user: AbstractBaseUser) -> QuerySet[Campaign]:
     if user.is_staff:
         return Campaign.objects.all()
     if user_is_labeller(user):
-        return Campaign.objects.filter(status="active")
+        profile = LabellerProfile.objects.filter(user=user).first()
+        skills = set(profile.skills) if profile else set()
+        active = Campaign.objects.filter(status="active").order_by("-priority", "name")
+        # Routing: only campaigns whose required skills the labeller has (JSON lists are filtered here).
+        return active.filter(pk__in=[c.pk for c in active if set(c.required_skills) <= skills])
     return Campaign.objects.none()
 
 
@@ -48,7 +52,8 @@ class CampaignProgress:
 
 def campaign_progress(*, campaign: Campaign, user: AbstractBaseUser) -> CampaignProgress:
     now = timezone.now()
-    counts = Item.objects.filter(campaign=campaign).annotate(
+    # Gold items are checks on labellers, not work: they are left out of progress.
+    counts = Item.objects.filter(campaign=campaign, is_gold=False).annotate(
         label_count=Count("labels", distinct=True),
         lease_count=Count("leases", filter=Q(leases__expires_at__gt=now), distinct=True),
     )
@@ -58,7 +63,7 @@ def campaign_progress(*, campaign: Campaign, user: AbstractBaseUser) -> Campaign
         complete=Count("pk", filter=Q(label_count__gte=k)),
         untouched=Count("pk", filter=Q(label_count=0, lease_count=0)),
     )
-    labels_total = Label.objects.filter(item__campaign=campaign).count()
+    labels_total = Label.objects.filter(item__campaign=campaign, item__is_gold=False).count()
     return CampaignProgress(
         items_total=totals["total"],
         items_complete=totals["complete"],

@@ -21,6 +21,7 @@ Read the prompt, then both responses.
 * Press **1** if response A is better, **2** if B is better, **3** for a tie, **4** if both are bad.
 * Optionally say how much better: **q** slight, **w** clear, **e** strong.
 * Optionally explain why (press **r** to type), then **Enter** to submit.
+* Press **s** to skip a pair you cannot judge (say why if you like).
 
 Judge helpfulness and correctness first, style second.
 """

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db import transaction
+from django.db.models import F, QuerySet
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds import kind_get
@@ -121,3 +122,31 @@ def _item_create(
         for index, candidate in enumerate(candidates)
     )
     return item
+
+
+@transaction.atomic
+def items_priority_shift(*, items: QuerySet[Item], by: int) -> int:
+    return items.update(priority=F("priority") + by)
+
+
+@transaction.atomic
+def items_mark_gold(*, items: QuerySet[Item]) -> tuple[int, list[int]]:
+    """Make items gold with their current majority label as the known answer.
+
+    Returns (marked, item ids left alone because their labels have no clear majority).
+    """
+    marked, unclear = 0, []
+    for item in items.prefetch_related("labels"):
+        consensus = kind_get(item.kind).aggregate([label.value for label in item.labels.all()])
+        if consensus.choice is None:
+            unclear.append(item.pk)
+            continue
+        item.is_gold, item.gold_value = True, {"choice": consensus.choice}
+        item.save(update_fields=["is_gold", "gold_value"])
+        marked += 1
+    return marked, unclear
+
+
+@transaction.atomic
+def items_unmark_gold(*, items: QuerySet[Item]) -> int:
+    return items.update(is_gold=False, gold_value=None)

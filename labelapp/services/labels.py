@@ -37,10 +37,12 @@ def item_submit_label(
     if Label.objects.filter(item=item, labeller=labeller).exists():
         raise ApplicationError("You have already labelled this item.", {"field": "item"})
     _capacity_check(item, lease)
+    canonical = task_kind.label_to_canonical(cleaned, item_shown_indices(item))
     label = Label(
         item=item,
         labeller=labeller,
-        value=task_kind.label_to_canonical(cleaned, item_shown_indices(item)),
+        value=canonical,
+        gold_correct=task_kind.gold_matches(canonical, item.gold_value) if item.is_gold else None,
         seconds_spent=round((timezone.now() - lease.created_at).total_seconds(), 2),
         idempotency_key=idempotency_key,
     )
@@ -56,7 +58,7 @@ def item_submit_label(
 
 def _capacity_check(item: Item, lease: Lease) -> None:
     """A lease that expired may still be honoured, unless others have since filled the item."""
-    if lease.expires_at > timezone.now():
+    if lease.expires_at > timezone.now() or item.is_gold:
         return
     live_others = item.leases.filter(expires_at__gt=timezone.now()).exclude(pk=lease.pk).count()
     if item.labels.count() + live_others >= item.campaign.labels_per_item:

@@ -1,4 +1,4 @@
-// Keyboard labelling: 1-4 choose, q/w/e strength, r rationale, Enter submit, ? instructions.
+// Keyboard labelling: 1-4 choose, q/w/e strength, r rationale, Enter submit, s skip, ? instructions.
 (function () {
   const CHOICE_KEYS = { "1": "a", "2": "b", "3": "tie", "4": "both_bad" };
   const STRENGTH_KEYS = { q: "slight", w: "clear", e: "strong" };
@@ -26,6 +26,10 @@
 
   document.addEventListener("keydown", (event) => {
     const form = document.getElementById("label-form");
+    if (event.target.matches("#skip-form input[name=reason]")) {
+      if (event.key === "Escape") event.target.blur();  // Enter submits the skip form natively
+      return;
+    }
     if (event.target.matches("textarea")) {
       if (event.key === "Escape") event.target.blur();
       else if (event.key === "Enter" && !event.shiftKey) {
@@ -48,6 +52,9 @@
       }
     } else if (event.key in STRENGTH_KEYS) {
       pick(form, "strength", STRENGTH_KEYS[event.key]);
+    } else if (event.key === "s") {
+      event.preventDefault();
+      document.querySelector("#skip-form input[name=reason]").focus();
     } else if (event.key === "r") {
       event.preventDefault();
       form.querySelector("textarea[name=rationale]").focus();

@@ -102,6 +102,15 @@ def test_the_openapi_schema_lists_the_operations(labeller):
         "/api/v1/items/{item_id}/labels/",
         "/api/v1/campaigns/{campaign}/progress/",
     } <= set(schema["paths"])
+    components = set(schema["components"]["schemas"])
+    assert {
+        "NextItem",
+        "Label",
+        "LabelSubmitInput",
+        "ItemSkipInput",
+        "CampaignProgress",
+        "CampaignDashboard",
+    } <= components
     assert APIClient().get("/api/schema/").status_code in (401, 403)
 
 
@@ -109,5 +118,18 @@ def test_progress_takes_a_fixed_number_of_queries(
     campaign, pairwise_items, labeller, django_assert_max_num_queries
 ):
     client = api_as(labeller)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         client.get("/api/v1/campaigns/prefs/progress/")
+
+
+def test_skip_through_the_api_and_a_refusal_is_a_403_with_the_reason(campaign, pairwise_items, labeller):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    assert (
+        client.post(f"/api/v1/items/{item_id}/skip/", {"reason": "unclear"}, format="json").status_code == 204
+    )
+    assert client.post(f"/api/v1/items/{item_id}/skip/", {}, format="json").status_code == 404
+    campaign.status = "paused"
+    campaign.save()
+    response = client.post("/api/v1/campaigns/prefs/next-item/")
+    assert response.status_code == 404  # paused campaigns are not open to labellers at all

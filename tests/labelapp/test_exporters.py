@@ -5,7 +5,7 @@ from datasets import load_dataset
 from django.core.management import CommandError, call_command
 from trl.data_utils import is_conversational, maybe_extract_prompt
 
-from labelapp.models import Export, Prompt
+from labelapp.models import Export, Item, Prompt
 from labelapp.selectors.items import item_shown_indices
 from labelapp.services.items import items_build
 from labelapp.services.labels import item_submit_label
@@ -183,3 +183,11 @@ def test_trls_dpo_trainer_trains_on_the_export_as_it_is(
     )
     result = trainer.train()
     assert result.global_step == 1 and result.training_loss > 0
+
+
+def test_gold_items_never_reach_the_export(campaign, pairwise_items, labeller, tmp_path):
+    label_all(campaign, labeller, ["a", "a", "a"])
+    Item.objects.filter(pk=pairwise_items[0].pk).update(is_gold=True, gold_value={"choice": "a"})
+    out = tmp_path / "prefs.jsonl"
+    call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
+    assert sorted(row["id"] for row in read_jsonl(out)) == [f"prefs-{i.pk}" for i in pairwise_items[1:]]

@@ -3,7 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from labelapp.models import Candidate, GenerationJobStatus, Item, Label, Prompt
 from labelapp.services.items import items_build
-from labelapp.services.labellers import user_upsert
+from labelapp.services.labellers import labeller_suspend, user_upsert
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -146,3 +146,43 @@ def test_a_temperature_sweep_from_the_browser_queues_one_job_per_value(
         "/manage/prefs/generate/", {"generator": generator.pk, "temperature": "hot"}, follow=True
     )
     assert "Field &#x27;temperature&#x27; must be numbers" in page.content.decode()
+
+
+def test_skip_by_form_and_heartbeat_keep_the_labeller_moving(campaign, pairwise_items, labeller, client_for):
+    client = client_for(labeller)
+    html = client.get("/label/prefs/").content.decode()
+    item = labeller.leases.get().item
+    assert f'hx-post="/label/prefs/items/{item.pk}/heartbeat/"' in html and "<kbd>s</kbd>" in html
+    assert client.post(f"/label/prefs/items/{item.pk}/heartbeat/").status_code == 204
+
+    response = client.post(f"/label/prefs/items/{item.pk}/skip/", {"reason": "off-topic"}, **HTMX)
+    assert response.status_code == 200 and f'data-item-id="{item.pk}"' not in response.content.decode()
+    assert item.skips.get().reason == "off-topic"
+    assert client.post(f"/label/prefs/items/{item.pk}/heartbeat/").status_code == 404
+
+
+def test_a_refused_labeller_sees_why_instead_of_an_item(campaign, pairwise_items, labeller, client_for):
+    campaign.required_skills = ["lang:fr"]
+    campaign.save()
+    # Routing hides the campaign from the labeller's list, and the page says why.
+    assert "prefs" not in client_for(labeller).get("/").content.decode()
+    response = client_for(labeller).get("/label/prefs/")
+    assert response.status_code == 404
+
+
+def test_a_suspended_labeller_sees_the_reason_on_the_page(campaign, pairwise_items, labeller, client_for):
+    labeller_suspend(user=labeller, reason="please re-read the guidelines")
+    response = client_for(labeller).get("/label/prefs/")
+    html = response.content.decode()
+    assert response.status_code == 403 and 'role="alert"' in html
+    assert "Suspended: please re-read the guidelines" in html and 'class="candidate"' not in html
+
+
+@pytest.mark.parametrize("path", ["/manage/nope/", "/manage/nope/dashboard/", "/label/nope/"])
+def test_an_unknown_campaign_is_a_404_page_not_a_traceback(path, staff, client_for):
+    response = client_for(staff).get(path)
+    assert (
+        response.status_code == 404
+        and "Campaign &#x27;nope&#x27; does not exist" in response.content.decode()
+    )
+    assert client_for(staff).post("/manage/nope/build/").status_code == 404

@@ -3,10 +3,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labelapp.models import CampaignStatus, Lease
-from labelapp.services.labellers import user_upsert
+from labelapp.errors import NotFoundError, RefusedError
+from labelapp.models import CampaignStatus, LabellerProfile, Lease, Skip
+from labelapp.selectors.items import item_shown_indices
+from labelapp.services.labellers import labeller_suspend, labeller_unsuspend, user_upsert
 from labelapp.services.labels import item_submit_label
-from labelapp.services.leases import lease_next
+from labelapp.services.leases import item_skip, lease_next, lease_renew
 
 
 def submit(item, labeller, choice="a"):
@@ -61,10 +63,109 @@ def test_an_expired_lease_returns_the_item_to_the_pool(campaign, pairwise_items,
     assert lease_next(labeller=other_labeller, campaign=campaign) == taken[0]
 
 
-def test_a_paused_campaign_hands_out_nothing(campaign, pairwise_items, labeller):
+def test_a_paused_campaign_hands_out_nothing_and_says_so(campaign, pairwise_items, labeller):
     campaign.status = CampaignStatus.PAUSED
     campaign.save()
-    assert lease_next(labeller=labeller, campaign=campaign) is None
+    with pytest.raises(RefusedError, match="Campaign 'prefs' is paused."):
+        lease_next(labeller=labeller, campaign=campaign)
+
+
+def test_a_skipped_item_goes_to_others_and_never_returns_to_me(
+    campaign, pairwise_items, labeller, other_labeller
+):
+    campaign.labels_per_item = 1
+    campaign.save()
+    skipped = lease_next(labeller=labeller, campaign=campaign)
+    item_skip(labeller=labeller, item_id=skipped.pk, reason="I cannot read this")
+    assert Skip.objects.get().reason == "I cannot read this"
+    mine = []
+    while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
+        mine.append(item.pk)
+        submit(item, labeller)
+    assert skipped.pk not in mine and len(mine) == 2
+    assert lease_next(labeller=other_labeller, campaign=campaign) == skipped
+
+
+def test_skipping_needs_a_lease(campaign, pairwise_items, labeller):
+    with pytest.raises(NotFoundError):
+        item_skip(labeller=labeller, item_id=pairwise_items[0].pk)
+
+
+def test_the_heartbeat_renews_my_lease(campaign, pairwise_items, labeller, other_labeller):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    Lease.objects.filter(labeller=labeller).update(expires_at=timezone.now() + timedelta(seconds=5))
+    lease_renew(labeller=labeller, item_id=item.pk)
+    assert Lease.objects.get(labeller=labeller).expires_at > timezone.now() + timedelta(seconds=500)
+    with pytest.raises(NotFoundError):
+        lease_renew(labeller=other_labeller, item_id=item.pk)
+
+
+def test_routing_needs_the_campaigns_skills(campaign, pairwise_items, labeller):
+    campaign.required_skills = ["expert:math", "lang:fr"]
+    campaign.save()
+    with pytest.raises(
+        RefusedError, match="Lacks the campaign's required skill\\(s\\): expert:math, lang:fr"
+    ):
+        lease_next(labeller=labeller, campaign=campaign)
+    LabellerProfile.objects.create(user=labeller, skills=["expert:math", "lang:fr", "lang:de"])
+    assert lease_next(labeller=labeller, campaign=campaign) is not None
+
+
+def test_a_suspended_labeller_is_told_why(campaign, pairwise_items, labeller):
+    lease_next(labeller=labeller, campaign=campaign)
+    labeller_suspend(user=labeller, reason="too fast to be reading")
+    assert not Lease.objects.filter(labeller=labeller).exists()
+    with pytest.raises(RefusedError, match="Suspended: too fast to be reading"):
+        lease_next(labeller=labeller, campaign=campaign)
+    labeller_unsuspend(user=labeller)
+    assert lease_next(labeller=labeller, campaign=campaign) is not None
+
+
+def gold(item, choice):
+    item.is_gold, item.gold_value = True, {"choice": choice}
+    item.save()
+
+
+def test_gold_items_are_served_at_the_rate_scored_and_never_capped(
+    campaign, pairwise_items, labeller, other_labeller
+):
+    campaign.labels_per_item, campaign.gold_rate = 1, 1.0
+    campaign.save()
+    gold(pairwise_items[0], "a")
+    first = lease_next(labeller=labeller, campaign=campaign)
+    assert first == pairwise_items[0]
+    shown_a = "a" if item_shown_indices(first)[0] == 0 else "b"
+    label, _ = item_submit_label(
+        item_id=first.pk, labeller=labeller, value={"choice": shown_a}, idempotency_key="g1"
+    )
+    assert label.gold_correct is True
+    # k=1 does not apply to gold: the other labeller is checked on it too, and gets it wrong.
+    second = lease_next(labeller=other_labeller, campaign=campaign)
+    assert second == pairwise_items[0]
+    wrong = "b" if shown_a == "a" else "a"
+    label, _ = item_submit_label(
+        item_id=second.pk, labeller=other_labeller, value={"choice": wrong}, idempotency_key="g2"
+    )
+    assert label.gold_correct is False
+    # With the gold item done, ordinary items follow.
+    assert lease_next(labeller=labeller, campaign=campaign).is_gold is False
+
+
+def test_a_labeller_below_the_gold_accuracy_threshold_stops_receiving_items(
+    campaign, pairwise_items, labeller
+):
+    campaign.gold_rate, campaign.min_gold_accuracy, campaign.min_gold_labels = 1.0, 0.6, 2
+    campaign.save()
+    for item in pairwise_items[:2]:
+        gold(item, "tie")
+    for _ in range(2):
+        item = lease_next(labeller=labeller, campaign=campaign)
+        assert item.is_gold
+        item_submit_label(
+            item_id=item.pk, labeller=labeller, value={"choice": "both_bad"}, idempotency_key=f"w{item.pk}"
+        )
+    with pytest.raises(RefusedError, match="Gold accuracy 0% is below the campaign's 60%"):
+        lease_next(labeller=labeller, campaign=campaign)
 
 
 @pytest.mark.django_db

@@ -1,0 +1,1 @@
+"""Reports: answers to research questions computed from the labels (agreement, leaderboards, ...)."""

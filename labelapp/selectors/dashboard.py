@@ -1,0 +1,237 @@
+"""The admin dashboard of a campaign: progress, throughput, agreement, and how each labeller is doing.
+
+Counts are aggregated in the database. Medians, majorities and Krippendorff's alpha need the labels
+themselves, so one query reads every label of the campaign as a narrow row (ids, choice, strength,
+seconds; never the rationale). The whole dashboard takes four queries, however many labels or labellers.
+
+Gold items are checks on labellers, not work: like `campaign_progress`, progress and agreement leave them
+out, while throughput, time per label and per-labeller label counts include them.
+"""
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from labelapp.kinds import pairwise
+from labelapp.models import Campaign, Item, Label, Lease, Skip
+from labelapp.reports.agreement import AgreementResult, krippendorff_alpha
+from labelapp.selectors.labellers import labeller_blocked_reason
+
+HOURS = 24
+
+
+@dataclass(frozen=True)
+class HourBucket:
+    start: datetime  # the start of a clock hour in the server's time zone
+    labels: int
+
+
+@dataclass(frozen=True)
+class LabellerRow:
+    labeller_id: int
+    username: str
+    labels: int  # all their labels in the campaign, gold included
+    median_seconds: float | None
+    gold_labels: int  # labels scored against a known answer
+    gold_accuracy: float | None  # correct / gold_labels; None without gold labels
+    majority_labels: int  # their labels on non-gold items with at least two labels
+    majority_agreement: float | None  # share of those whose choice is the item's majority choice
+    skips: int
+    suspended: bool
+    blocked_reason: str | None  # why they receive no more items from this campaign; None if they do
+
+
+@dataclass(frozen=True)
+class CampaignDashboard:
+    generated_at: datetime
+    items_total: int  # non-gold items
+    items_complete: int  # at least labels_per_item labels
+    items_in_progress: int  # a live lease, or some labels but fewer than labels_per_item
+    items_untouched: int  # no label and no live lease
+    gold_items: int
+    labels_total: int  # labels on non-gold items
+    labels_wanted: int  # items_total * labels_per_item
+    gold_labels: int  # labels on gold items
+    labels_per_hour: tuple[HourBucket, ...]  # the last 24 clock hours, oldest first, the current one last
+    median_seconds: float | None  # over every label of the campaign
+    choice_agreement: AgreementResult  # nominal alpha of `choice` over non-gold items
+    strength_agreement: AgreementResult  # ordinal alpha of `strength` (slight < clear < strong), where given
+    labellers: tuple[LabellerRow, ...]  # everyone with a label, a skip or a live lease here, by username
+
+
+def _count_of(model: type, outer: str, **filters: object) -> Coalesce:
+    counted = model.objects.filter(**{outer: OuterRef("pk")}, **filters).order_by().values(outer)
+    return Coalesce(Subquery(counted.annotate(c=Count("pk")).values("c"), output_field=IntegerField()), 0)
+
+
+def _item_counts(campaign: Campaign, now: datetime) -> dict[str, int]:
+    items = Item.objects.filter(campaign=campaign).annotate(
+        label_count=_count_of(Label, "item"), lease_count=_count_of(Lease, "item", expires_at__gt=now)
+    )
+    work = Q(is_gold=False)
+    return items.aggregate(
+        total=Count("pk", filter=work),
+        complete=Count("pk", filter=work & Q(label_count__gte=campaign.labels_per_item)),
+        untouched=Count("pk", filter=work & Q(label_count=0, lease_count=0)),
+        gold=Count("pk", filter=Q(is_gold=True)),
+    )
+
+
+def _hour_starts(now: datetime) -> list[datetime]:
+    # Clock hours of the server's time zone, stepped in UTC so a DST change cannot skip or repeat one.
+    current = timezone.localtime(now).replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+    return [current - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
+
+
+def _labels_per_hour(campaign: Campaign, now: datetime) -> tuple[HourBucket, ...]:
+    starts = _hour_starts(now)
+    ends = [*starts[1:], starts[-1] + timedelta(hours=1)]
+    counts = Label.objects.filter(item__campaign=campaign, created_at__gte=starts[0]).aggregate(
+        **{
+            f"h{i}": Count("pk", filter=Q(created_at__gte=start, created_at__lt=end))
+            for i, (start, end) in enumerate(zip(starts, ends, strict=True))
+        }
+    )
+    return tuple(
+        HourBucket(start=timezone.localtime(start), labels=counts[f"h{i}"]) for i, start in enumerate(starts)
+    )
+
+
+@dataclass(frozen=True)
+class _LabelRow:
+    item_id: int
+    labeller_id: int
+    choice: str | None
+    strength: str | None
+    seconds: float
+    is_gold: bool
+
+
+def _label_rows(campaign: Campaign) -> list[_LabelRow]:
+    values = (
+        Label.objects.filter(item__campaign=campaign)
+        .order_by()
+        .values_list(
+            "item_id",
+            "labeller_id",
+            "value__choice",  # JSON key lookups: decoded values, None for JSON null on every backend
+            "value__strength",
+            "seconds_spent",
+            "item__is_gold",
+        )
+    )
+    return [_LabelRow(*row) for row in values]
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> CampaignDashboard:
+    """Everything the campaign's dashboard shows, as of `now` (default: the current time)."""
+    now = now or timezone.now()
+    counts = _item_counts(campaign, now)
+    rows = _label_rows(campaign)
+
+    choices: dict[int, list[str]] = defaultdict(list)
+    strengths: dict[int, list[str]] = defaultdict(list)
+    seconds_by_labeller: dict[int, list[float]] = defaultdict(list)
+    for row in rows:
+        seconds_by_labeller[row.labeller_id].append(row.seconds)
+        if row.is_gold or row.choice is None:
+            continue
+        choices[row.item_id].append(row.choice)
+        if row.strength:
+            strengths[row.item_id].append(row.strength)
+
+    majority = {
+        item_id: pairwise.aggregate([{"choice": c} for c in item_choices]).choice
+        for item_id, item_choices in choices.items()
+        if len(item_choices) >= 2
+    }
+    compared: dict[int, int] = defaultdict(int)
+    agreed: dict[int, int] = defaultdict(int)
+    for row in rows:
+        if row.is_gold or row.item_id not in majority:
+            continue
+        compared[row.labeller_id] += 1
+        agreed[row.labeller_id] += row.choice == majority[row.item_id]
+
+    return CampaignDashboard(
+        generated_at=now,
+        items_total=counts["total"],
+        items_complete=counts["complete"],
+        items_in_progress=counts["total"] - counts["complete"] - counts["untouched"],
+        items_untouched=counts["untouched"],
+        gold_items=counts["gold"],
+        labels_total=sum(1 for row in rows if not row.is_gold),
+        labels_wanted=counts["total"] * campaign.labels_per_item,
+        gold_labels=sum(1 for row in rows if row.is_gold),
+        labels_per_hour=_labels_per_hour(campaign, now),
+        median_seconds=_median([row.seconds for row in rows]),
+        choice_agreement=krippendorff_alpha(units=choices, level="nominal", value_order=pairwise.CHOICES),
+        strength_agreement=krippendorff_alpha(
+            units=strengths, level="ordinal", value_order=pairwise.STRENGTHS
+        ),
+        labellers=_labeller_rows(campaign, now, seconds_by_labeller, compared, agreed),
+    )
+
+
+def _labeller_rows(
+    campaign: Campaign,
+    now: datetime,
+    seconds_by_labeller: dict[int, list[float]],
+    compared: dict[int, int],
+    agreed: dict[int, int],
+) -> tuple[LabellerRow, ...]:
+    here = {"item__campaign": campaign}
+    involved = (
+        Q(pk__in=Label.objects.filter(**here).values("labeller"))
+        | Q(pk__in=Skip.objects.filter(**here).values("labeller"))
+        | Q(pk__in=Lease.objects.filter(**here, expires_at__gt=now).values("labeller"))
+    )
+    users = (
+        get_user_model()
+        .objects.filter(involved)
+        .select_related("labeller_profile")
+        .annotate(
+            label_count=_count_of(Label, "labeller", **here),
+            gold_scored=_count_of(Label, "labeller", **here, gold_correct__isnull=False),
+            gold_correct=_count_of(Label, "labeller", **here, gold_correct=True),
+            skip_count=_count_of(Skip, "labeller", **here),
+        )
+        .order_by("username")
+    )
+    result = []
+    for user in users:
+        profile = getattr(user, "labeller_profile", None)
+        suspended = bool(profile and profile.suspended)
+        result.append(
+            LabellerRow(
+                labeller_id=user.pk,
+                username=user.get_username(),
+                labels=user.label_count,
+                median_seconds=_median(seconds_by_labeller.get(user.pk, [])),
+                gold_labels=user.gold_scored,
+                gold_accuracy=user.gold_correct / user.gold_scored if user.gold_scored else None,
+                majority_labels=compared.get(user.pk, 0),
+                majority_agreement=agreed[user.pk] / compared[user.pk] if compared.get(user.pk) else None,
+                skips=user.skip_count,
+                suspended=suspended,
+                blocked_reason=labeller_blocked_reason(
+                    campaign=campaign,
+                    suspended=suspended,
+                    suspended_reason=profile.suspended_reason if profile else "",
+                    skills=profile.skills if profile else [],
+                    gold_labels=user.gold_scored,
+                    gold_correct=user.gold_correct,
+                ),
+            )
+        )
+    return tuple(result)
