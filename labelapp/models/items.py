@@ -1,4 +1,10 @@
+import random
+
 from django.db import models
+
+
+def random_order_key() -> float:
+    return random.random()
 
 
 class Item(models.Model):
@@ -13,11 +19,20 @@ class Item(models.Model):
         default=False, help_text="Has a known answer; scores labellers, never exported."
     )
     gold_value = models.JSONField(null=True, blank=True, help_text="The known answer, in canonical order.")
+    # Kept by item_submit_label under the item's row lock, so assignment can walk an index instead of
+    # counting every item's labels; "random among the rest" is a random key drawn once per item.
+    label_count = models.PositiveIntegerField(default=0, editable=False)
+    order_key = models.FloatField(default=random_order_key, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["campaign", "-priority"])]
+        indexes = [
+            models.Index(
+                fields=["campaign", "is_gold", "-label_count", "-priority", "order_key"],
+                name="item_assignment_order",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} item {self.pk}"

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError
@@ -52,6 +53,7 @@ def item_submit_label(
             label.save()
     except IntegrityError:
         raise ApplicationError("You have already labelled this item.", {"field": "item"}) from None
+    Item.objects.filter(pk=item.pk).update(label_count=F("label_count") + 1)
     lease.delete()
     return label, True
 

@@ -40,16 +40,24 @@ def _locked(items: QuerySet[Item]) -> QuerySet[Item]:
 
 
 def _open_items(campaign: Campaign, labeller: AbstractBaseUser) -> QuerySet[Item]:
-    now = timezone.now()
+    """Items with room for me, walked in the assignment index's order (started first, priority, random)."""
+    live_leases = _count_of(Lease, expires_at__gt=timezone.now())
     items = (
         _not_yet_mine(campaign, labeller)
-        .filter(is_gold=False)
-        .annotate(label_count=_count_of(Label), lease_count=_count_of(Lease, expires_at__gt=now))
+        .filter(is_gold=False, label_count__lt=campaign.labels_per_item)
+        .alias(lease_count=live_leases)
         .alias(taken=F("label_count") + F("lease_count"))
         .filter(taken__lt=campaign.labels_per_item)
-        .order_by("-label_count", "-priority", "?")
+        .order_by("-label_count", "-priority", "order_key")
     )
     return _locked(items)
+
+
+def _has_room(item: Item, campaign: Campaign) -> bool:
+    """Counted again after the item's row lock is held: a statement that started before another labeller's
+    lease committed may have seen stale counts (PostgreSQL re-checks only the locked row, not subqueries)."""
+    live = Lease.objects.filter(item=item, expires_at__gt=timezone.now()).count()
+    return Label.objects.filter(item=item).count() + live < campaign.labels_per_item
 
 
 def _gold_item(campaign: Campaign, labeller: AbstractBaseUser) -> Item | None:
@@ -57,6 +65,16 @@ def _gold_item(campaign: Campaign, labeller: AbstractBaseUser) -> Item | None:
     if campaign.gold_rate <= 0 or random.random() >= campaign.gold_rate:
         return None
     return _locked(_not_yet_mine(campaign, labeller).filter(is_gold=True).order_by("?")).first()
+
+
+def _first_open_item(campaign: Campaign, labeller: AbstractBaseUser, attempts: int = 5) -> Item | None:
+    passed: list[int] = []
+    for _ in range(attempts):
+        item = _open_items(campaign, labeller).exclude(pk__in=passed).first()
+        if item is None or _has_room(item, campaign):
+            return item
+        passed.append(item.pk)
+    return None
 
 
 def _expires_at(campaign: Campaign) -> timezone.datetime:
@@ -86,7 +104,7 @@ def lease_next(*, labeller: AbstractBaseUser, campaign: Campaign) -> Item | None
         own.expires_at = _expires_at(campaign)
         own.save(update_fields=["expires_at"])
         return own.item
-    item = _gold_item(campaign, labeller) or _open_items(campaign, labeller).first()
+    item = _gold_item(campaign, labeller) or _first_open_item(campaign, labeller)
     if item is None:
         return None
     Lease.objects.update_or_create(

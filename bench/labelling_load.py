@@ -1,0 +1,513 @@
+"""Load test of the labelling queue: simulated labellers hammer the REST API served by gunicorn.
+
+Usage: python bench/labelling_load.py [--seconds 60] [--labellers 32] [--items 20000]
+       [--workers 3] [--threads 8] [--worker-class gthread] [--think-ms 0] [--record]
+
+Needs a PostgreSQL server (the role in --admin-url must have CREATEDB). It creates the database --db,
+migrates it, bulk-creates a k=2 campaign of --items pairwise items and --labellers labellers with API
+tokens, starts gunicorn (DEBUG=0) on a free 127.0.0.1 port, and runs one thread per labeller, each looping
+POST next-item -> POST label for --seconds. It prints p50/p99 latency per call type, labels/s, non-2xx
+answers, the CPU each party used, the SQL each call type runs, and checks the queue's invariants in the
+database (no item over k labels, no (item, labeller) twice, every acknowledged label stored). gunicorn is
+stopped and the database dropped at the end, also on error. --record appends the summary to BENCHMARKS.md.
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+from benchmarks_file import benchmark_record
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CAMPAIGN = "bench"
+K = 2
+SECRET_KEY = "bench-only-" + uuid.uuid4().hex
+
+
+# --- database -------------------------------------------------------------------------------------
+
+
+def db_url(admin_url: str, name: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def db_recreate(admin_url: str, name: str, *, create: bool) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def data_create(*, items: int, labellers: int) -> list[tuple[int, str]]:
+    """The campaign, its items (bulk inserts, no services: minutes otherwise) and labellers with tokens."""
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from labelapp.models import (
+        LABELLERS_GROUP,
+        Campaign,
+        Candidate,
+        Generator,
+        Item,
+        ItemCandidate,
+        Label,
+        Lease,
+        Prompt,
+    )
+
+    campaign = Campaign.objects.create(name=CAMPAIGN, title="Load test", labels_per_item=K)
+    generator = Generator.objects.create(name="bench-model", model="embedded")
+    filler = "The answer, at about the length of a short real one. " * 4
+    batch = 5000
+    prompts = Prompt.objects.bulk_create(
+        (Prompt(campaign=campaign, text=f"Question {n}: which answer is better?") for n in range(items)),
+        batch_size=batch,
+    )
+    candidates = Candidate.objects.bulk_create(
+        (
+            Candidate(prompt=prompt, generator=generator, text=f"{side} answer to {prompt.pk}. {filler}")
+            for prompt in prompts
+            for side in ("First", "Second")
+        ),
+        batch_size=batch,
+    )
+    rng = random.Random(1)
+    created = Item.objects.bulk_create(
+        (Item(campaign=campaign, kind="pairwise", prompt=prompt) for prompt in prompts), batch_size=batch
+    )
+    slots = []
+    for number, item in enumerate(created):
+        positions = [0, 1]
+        rng.shuffle(positions)
+        for index in (0, 1):
+            slots.append(
+                ItemCandidate(
+                    item=item,
+                    candidate=candidates[2 * number + index],
+                    index=index,
+                    position=positions[index],
+                )
+            )
+    ItemCandidate.objects.bulk_create(slots, batch_size=batch)
+
+    group, _ = Group.objects.get_or_create(name=LABELLERS_GROUP)
+    users = User.objects.bulk_create(User(username=f"bench{n:03d}", password="!") for n in range(labellers))
+    User.groups.through.objects.bulk_create(User.groups.through(user=u, group=group) for u in users)
+    tokens = Token.objects.bulk_create(Token(user=u, key=Token.generate_key()) for u in users)
+    with connection.cursor() as cursor:  # planner statistics, as a database in service would have
+        for model in (Item, ItemCandidate, Prompt, Candidate, Label, Lease):
+            cursor.execute(f'ANALYZE "{model._meta.db_table}"')
+    return [(token.user.pk, token.key) for token in tokens]
+
+
+# --- gunicorn --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
+def gunicorn_start(
+    args: argparse.Namespace, port: int, database_url: str, log: IO[bytes]
+) -> subprocess.Popen:
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "config.wsgi",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={args.workers}",
+        f"--worker-class={args.worker_class}",
+        f"--threads={args.threads}",
+        "--keep-alive=5",
+        "--graceful-timeout=5",
+        "--log-level=warning",
+    ]
+    return subprocess.Popen(
+        command, cwd=REPO, env=server_env(database_url), stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def gunicorn_stop(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)  # the master stops its workers
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            for child in psutil.Process(server.pid).children(recursive=True):
+                child.kill()
+            server.kill()
+            server.wait(timeout=10)
+
+
+def wait_ready(port: int, token: str, server: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {server.returncode}")
+        try:
+            # GET on a POST-only endpoint: 405 once the token and the labeller's permissions check out.
+            status, body = Client(port, token).call("GET", f"/api/v1/campaigns/{CAMPAIGN}/next-item/")
+            if status == 405:
+                return
+            raise RuntimeError(f"gunicorn answered {status} to the first request: {body}")
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s")
+
+
+# --- load ------------------------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive connection, as a labeller's browser or script would hold."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        payload = json.dumps(body).encode() if body is not None else None
+        try:
+            self.connection.request(method, path, body=payload, headers=self.headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()  # reconnects on the next call
+            raise
+        if response.will_close:
+            self.connection.close()
+        try:
+            return response.status, (json.loads(data) if data else {})
+        except ValueError:  # an HTML error page
+            return response.status, {"body": data[:300].decode(errors="replace")}
+
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"next-item": [], "submit": []})
+    statuses: Counter = field(default_factory=Counter)  # (call, status) of non-2xx answers
+    transport_errors: Counter = field(default_factory=Counter)
+    acked: list[tuple[int, int, int]] = field(default_factory=list)  # (label id, item id, labeller id)
+    empty: int = 0  # next-item answered "no item for you"
+    stop: threading.Event = field(default_factory=threading.Event)  # set: the run is being torn down
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def labeller_run(port: int, user_id: int, token: str, deadline: float, think: float, tally: Tally) -> None:
+    client = Client(port, token)
+    rng = random.Random(user_id)
+    latencies: dict[str, list[float]] = {"next-item": [], "submit": []}
+    statuses: Counter = Counter()
+    errors: Counter = Counter()
+    acked = []
+    empty = 0
+
+    def timed(kind: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict] | None:
+        started = time.perf_counter()
+        try:
+            status, data = client.call(method, path, body)
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            errors[f"{kind}: {type(error).__name__}"] += 1
+            return None
+        latencies[kind].append(time.perf_counter() - started)
+        if not 200 <= status < 300:
+            statuses[(kind, status)] += 1
+        return status, data
+
+    while time.monotonic() < deadline and not tally.stop.is_set():
+        answer = timed("next-item", "POST", f"/api/v1/campaigns/{CAMPAIGN}/next-item/")
+        if answer is None or answer[0] != 200:
+            time.sleep(0.01)
+            continue
+        item = answer[1]["item"]
+        if item is None:
+            empty += 1
+            time.sleep(0.05)
+            continue
+        if think:  # a person reading the item: exponential, mean --think-ms
+            tally.stop.wait(rng.expovariate(1 / think))
+        value = {"choice": rng.choice(["a", "b", "tie"])}
+        answer = timed(
+            "submit",
+            "POST",
+            f"/api/v1/items/{item['id']}/labels/",
+            {"value": value, "idempotency_key": uuid.uuid4().hex},
+        )
+        if answer is not None and answer[0] == 201:
+            acked.append((answer[1]["id"], answer[1]["item"], user_id))
+    client.connection.close()
+    with tally.lock:
+        for kind, values in latencies.items():
+            tally.latencies[kind].extend(values)
+        tally.statuses.update(statuses)
+        tally.transport_errors.update(errors)
+        tally.acked.extend(acked)
+        tally.empty += empty
+
+
+def percentile_ms(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return 1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all cores): PostgreSQL backends come and go, so count all."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+
+def invariants_check(acked: list[tuple[int, int, int]]) -> tuple[bool, int, str]:
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from labelapp.models import Campaign, Label, Lease
+
+    campaign = Campaign.objects.get(name=CAMPAIGN)
+    labels = Label.objects.filter(item__campaign=campaign)
+    over = labels.values("item").annotate(n=Count("pk")).filter(n__gt=K).count()
+    twice = labels.values("item", "labeller").annotate(n=Count("pk")).filter(n__gt=1).count()
+    stored = set(labels.values_list("pk", "item_id", "labeller_id"))
+    missing = sum(1 for ack in acked if ack not in stored)
+    per_item = Counter(item_id for _, item_id, _ in stored)
+    live = Counter(
+        Lease.objects.filter(item__campaign=campaign, expires_at__gt=timezone.now()).values_list(
+            "item_id", flat=True
+        )
+    )
+    crowded = sum(1 for item_id in set(per_item) | set(live) if per_item[item_id] + live[item_id] > K)
+    ok = not (over or twice or missing or crowded)
+    text = (
+        f"invariants {'OK' if ok else 'BROKEN'}: {over} items over k={K} labels, {twice} (item, labeller) "
+        f"twice, {missing} of {len(acked)} acknowledged labels missing, {crowded} items with labels + live "
+        f"leases > k; {len(stored)} labels stored"
+    )
+    return ok, over, text
+
+
+def queries_per_call(user_id: int) -> str:
+    """One next-item and one submit through Django's test client, counting the SQL each runs."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient(SERVER_NAME="127.0.0.1")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=User.objects.get(pk=user_id)).key}")
+    parts = []
+    with CaptureQueriesContext(connection) as leased:
+        answer = client.post(f"/api/v1/campaigns/{CAMPAIGN}/next-item/")
+    parts.append(describe("next-item", leased.captured_queries))
+    item = answer.json()["item"]
+    if item is not None:
+        with CaptureQueriesContext(connection) as submitted:
+            client.post(
+                f"/api/v1/items/{item['id']}/labels/",
+                {"value": {"choice": "a"}, "idempotency_key": uuid.uuid4().hex},
+                format="json",
+            )
+        parts.append(describe("submit", submitted.captured_queries))
+    return "; ".join(parts)
+
+
+def describe(kind: str, queries: list[dict]) -> str:
+    total = sum(float(q["time"]) for q in queries) * 1000
+    slowest = max(queries, key=lambda q: float(q["time"]))
+    return (
+        f"{kind}: {len(queries)} queries, {total:.1f} ms in SQL (slowest {float(slowest['time']) * 1000:.1f} ms: "
+        f"{slowest['sql'][:90]}...)"
+    )
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--labellers", type=int, default=32)
+    parser.add_argument("--items", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--admin-url", default="postgres://labelapp:labelapp@127.0.0.1:5432/labelapp")
+    parser.add_argument("--db", default="labelapp_bench", help="created, then dropped at the end")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0,
+        help="mean time a labeller looks at an item before submitting; 0 (default): saturate the server",
+    )
+    parser.add_argument("--record", action="store_true")
+    args = parser.parse_args()
+
+    database_url = db_url(args.admin_url, args.db)
+    os.environ.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        HF_HUB_OFFLINE="1",
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on kill as on Ctrl-C
+    with tempfile.NamedTemporaryFile(prefix="labelapp-gunicorn-", suffix=".log") as log:
+        run(args, database_url, log)
+
+
+def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
+    server = None
+    tally = Tally()
+    try:
+        db_recreate(args.admin_url, args.db, create=True)
+        began = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],
+            cwd=REPO,
+            env=server_env(database_url),
+            check=True,
+        )
+        import django
+
+        django.setup()
+        from django.db import connections
+
+        tokens = data_create(items=args.items, labellers=args.labellers)
+        connections.close_all()
+        print(f"setup: {args.items} items, {args.labellers} labellers in {time.perf_counter() - began:.1f} s")
+
+        port = free_port()
+        server = gunicorn_start(args, port, database_url, log)
+        wait_ready(port, tokens[0][1], server)
+        gunicorn_processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children()]
+        me = psutil.Process()
+        cpu_before = (machine_busy_seconds(), cpu_seconds(gunicorn_processes), cpu_seconds([me]))
+
+        started = time.monotonic()
+        deadline = started + args.seconds
+        workers = [
+            threading.Thread(
+                target=labeller_run,
+                args=(port, user_id, token, deadline, args.think_ms / 1000, tally),
+                daemon=True,
+            )
+            for user_id, token in tokens
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=args.seconds + 120)
+        elapsed = time.monotonic() - started
+        cpu_after = (machine_busy_seconds(), cpu_seconds(gunicorn_processes), cpu_seconds([me]))
+        if any(worker.is_alive() for worker in workers):
+            raise RuntimeError("a simulated labeller did not finish")
+        gunicorn_stop(server)
+
+        ok, over, invariants = invariants_check(tally.acked)
+        labels_per_s = len(tally.acked) / elapsed
+        non_2xx = sum(tally.statuses.values())
+        next_ms = tally.latencies["next-item"]
+        submit_ms = tally.latencies["submit"]
+        config = f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads}"
+        if args.worker_class == "sync":
+            config = f"gunicorn -w {args.workers} -k sync"
+        summary = (
+            f"{config}, {args.labellers} labellers x {args.seconds:.0f} s"
+            f"{f' (think {args.think_ms:.0f} ms)' if args.think_ms else ''}, {args.items} items k={K}: "
+            f"{len(tally.acked)} labels = {labels_per_s:.0f} labels/s; "
+            f"next-item p50 {percentile_ms(next_ms, 0.5):.0f} ms p99 {percentile_ms(next_ms, 0.99):.0f} ms; "
+            f"submit p50 {percentile_ms(submit_ms, 0.5):.0f} ms p99 {percentile_ms(submit_ms, 0.99):.0f} ms; "
+            f"non-2xx {non_2xx}, transport errors {sum(tally.transport_errors.values())}; "
+            f"items over k: {over}; "
+            f"{'invariants OK' if ok else 'INVARIANTS BROKEN'}"
+        )
+        cpu = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+        print(
+            f"cpu over {elapsed:.1f} s wall x {psutil.cpu_count()} cores: machine busy {cpu[0]:.1f} s, of which "
+            f"gunicorn {cpu[1]:.1f} s, load generator {cpu[2]:.1f} s, "
+            f"PostgreSQL and the rest {cpu[0] - cpu[1] - cpu[2]:.1f} s"
+        )
+        if tally.statuses or tally.transport_errors:
+            print(f"non-2xx: {dict(tally.statuses)}; transport errors: {dict(tally.transport_errors)}")
+        print(f"'no item' answers: {tally.empty}")
+        print(invariants)
+        print(f"SQL per call (one of each, in-process): {queries_per_call(tokens[-1][0])}")
+        print(summary)
+        if args.record:
+            benchmark_record("python bench/labelling_load.py " + " ".join(sys.argv[1:]), summary)
+        if not ok:
+            sys.exit(1)
+    except Exception:
+        log.flush()
+        tail = Path(log.name).read_text(errors="replace")[-3000:]
+        if tail:
+            print(f"gunicorn log ({log.name}), last lines:\n{tail}", file=sys.stderr)
+        raise
+    finally:
+        tally.stop.set()
+        if server is not None:
+            gunicorn_stop(server)
+        with contextlib.suppress(Exception):  # Django may not be set up yet
+            from django.db import connections
+
+            connections.close_all()
+        db_recreate(args.admin_url, args.db, create=False)
+
+
+if __name__ == "__main__":
+    main()

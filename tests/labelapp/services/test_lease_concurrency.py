@@ -1,0 +1,158 @@
+"""Many labellers at once on PostgreSQL: never more than k labels per item, every acknowledged label kept.
+
+Real threads, each with its own database connection, race lease_next -> item_submit_label on a small
+campaign until it is done. SQLite serialises writers, so the race only exists on PostgreSQL.
+"""
+
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from labelapp.errors import ApplicationError
+from labelapp.models import Campaign, Generator, Label, Lease, Prompt
+from labelapp.services.items import items_build
+from labelapp.services.labellers import user_upsert
+from labelapp.services.labels import item_submit_label
+from labelapp.services.leases import lease_next
+from tests.factories import candidates_add
+
+ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+pytestmark = [
+    pytest.mark.skipif(
+        not ON_POSTGRESQL,
+        reason="needs PostgreSQL (row locks, SKIP LOCKED, concurrent writers): set DATABASE_URL=postgres://...",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+K = 2
+ITEMS = 60
+LABELLERS = 16
+SECONDS = 5.0
+IDLE_POLLS = 10  # consecutive "no item" answers (20 ms apart) before a labeller gives up
+
+
+@dataclass
+class Outcome:
+    acked: list[tuple[int, int, int]] = field(default_factory=list)  # (label id, item id, labeller id)
+    refusals: list[str] = field(default_factory=list)  # ApplicationError from lease_next ("no item")
+    errors: list[str] = field(default_factory=list)  # anything else: fails the test
+    out_of_time: int = 0  # labellers stopped by the deadline, not by running out of items
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _campaign_with_items() -> Campaign:
+    campaign = Campaign.objects.create(name="race", title="Race", labels_per_item=K)
+    generator = Generator.objects.create(name="fake-model", model="embedded")
+    for number in range(ITEMS):
+        prompt = Prompt.objects.create(campaign=campaign, text=f"Question {number}?")
+        candidates_add(prompt, generator, [f"first answer {number}", f"second answer {number}"])
+    items_build(campaign=campaign, kind="pairwise", seed=1)
+    assert campaign.items.count() == ITEMS
+    return campaign
+
+
+def _labeller_loop(labeller, campaign_id: int, start: threading.Barrier, out: Outcome) -> None:
+    try:
+        campaign = Campaign.objects.get(pk=campaign_id)
+        start.wait(timeout=30)  # connections open, everyone starts at once
+        deadline = time.monotonic() + SECONDS
+        idle = 0
+        turn = 0
+        while time.monotonic() < deadline and idle < IDLE_POLLS:
+            try:
+                item = lease_next(labeller=labeller, campaign=campaign)
+            except ApplicationError as refused:  # a labeller may be refused: same as "no item for you"
+                with out.lock:
+                    out.refusals.append(f"{labeller.username}: {refused.message}")
+                item = None
+            if item is None:
+                idle += 1
+                time.sleep(0.02)
+                continue
+            idle = 0
+            turn += 1
+            label, created = item_submit_label(
+                item_id=item.pk,
+                labeller=labeller,
+                value={"choice": "a" if turn % 2 else "b"},
+                idempotency_key=f"{labeller.pk}-{turn}-{item.pk}",
+            )
+            if not created:
+                raise AssertionError(f"a fresh idempotency key returned an old label {label.pk}")
+            with out.lock:
+                out.acked.append((label.pk, item.pk, labeller.pk))
+        if idle < IDLE_POLLS:
+            with out.lock:
+                out.out_of_time += 1
+    except BaseException:
+        with out.lock:
+            out.errors.append(f"{labeller.username}:\n{traceback.format_exc()}")
+    finally:
+        connection.close()
+
+
+def test_many_labellers_at_once_never_over_assign_and_keep_every_label(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # 16 users, quickly
+    campaign = _campaign_with_items()
+    labellers = [user_upsert(username=f"racer{n:02d}", password="x" * 10) for n in range(LABELLERS)]
+    out = Outcome()
+    start = threading.Barrier(LABELLERS)
+    threads = [
+        threading.Thread(target=_labeller_loop, args=(person, campaign.pk, start, out), daemon=True)
+        for person in labellers
+    ]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=SECONDS + 60)
+    took = time.monotonic() - began
+    assert not any(thread.is_alive() for thread in threads), "a labeller thread hung (deadlock?)"
+    assert not out.errors, f"{len(out.errors)} labeller thread(s) failed:\n" + "\n".join(out.errors)
+
+    # The database after the race.
+    labels = list(Label.objects.filter(item__campaign=campaign).values_list("pk", "item_id", "labeller_id"))
+    per_item = Counter(item_id for _, item_id, _ in labels)
+    over = {item_id: n for item_id, n in per_item.items() if n > K}
+    assert not over, f"items with more than {K} labels (item id: labels): {over}"
+    pairs = Counter((item_id, labeller_id) for _, item_id, labeller_id in labels)
+    assert not [p for p, n in pairs.items() if n > 1], "a labeller labelled the same item twice"
+
+    # What the labellers were told: each acknowledged label exists, as acknowledged, once.
+    acked_pairs = Counter((item_id, labeller_id) for _, item_id, labeller_id in out.acked)
+    assert not [p for p, n in acked_pairs.items() if n > 1], (
+        "the same (item, labeller) was acknowledged twice"
+    )
+    stored = set(labels)
+    lost = [ack for ack in out.acked if ack not in stored]
+    assert not lost, f"acknowledged labels missing from the database: {lost[:10]}"
+
+    now = timezone.now()
+    live = Counter(
+        Lease.objects.filter(item__campaign=campaign, expires_at__gt=now).values_list("item_id", flat=True)
+    )
+    crowded = {
+        item_id: (per_item.get(item_id, 0), live[item_id])
+        for item_id in set(per_item) | set(live)
+        if per_item.get(item_id, 0) + live[item_id] > K
+    }
+    assert not crowded, f"items with labels + live leases over {K} (item id: (labels, leases)): {crowded}"
+
+    # The work got done: every labeller ran out of items and nearly every slot is filled; on a machine
+    # too slow to finish in time, still far more than nothing (dead or refused threads label nothing).
+    slots = ITEMS * K
+    wanted = 0.9 * slots if out.out_of_time == 0 else 2 * LABELLERS
+    assert len(out.acked) >= wanted, (
+        f"only {len(out.acked)} of {slots} label slots filled in {took:.1f} s, {out.out_of_time} labellers "
+        f"stopped by the deadline ({len(out.refusals)} refusals: {out.refusals[:3]})"
+    )
+    assert len(labels) == len(out.acked)
