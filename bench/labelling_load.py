@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 CAMPAIGN = "bench"
+WARM_UP_CALLS = 3  # per labeller, before the clock starts: first requests import views and connect
 K = 2
 SECRET_KEY = "bench-only-" + uuid.uuid4().hex
 
@@ -202,22 +203,38 @@ class Client:
         self.port = port
         self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.reused = False  # the connection has answered before, so the server may have closed it idle
 
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         payload = json.dumps(body).encode() if body is not None else None
+        reused = self.reused
         try:
-            self.connection.request(method, path, body=payload, headers=self.headers)
-            response = self.connection.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException):
-            self.connection.close()  # reconnects on the next call
-            raise
+            response, data = self._send(method, path, payload)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+            # The server closed an idle keep-alive connection: retry once on a new one, as browsers do
+            # (safe here: next-item resumes my lease, a submit repeats its idempotency key).
+            response, data = self._send(method, path, payload)
         if response.will_close:
             self.connection.close()
+            self.reused = False
+        else:
+            self.reused = True
         try:
             return response.status, (json.loads(data) if data else {})
         except ValueError:  # an HTML error page
             return response.status, {"body": data[:300].decode(errors="replace")}
+
+    def _send(self, method: str, path: str, payload: bytes | None) -> tuple[http.client.HTTPResponse, bytes]:
+        try:
+            self.connection.request(method, path, body=payload, headers=self.headers)
+            response = self.connection.getresponse()
+            return response, response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()  # reconnects on the next call
+            self.reused = False
+            raise
 
 
 @dataclass
@@ -228,11 +245,19 @@ class Tally:
     acked: list[tuple[int, int, int]] = field(default_factory=list)  # (label id, item id, labeller id)
     empty: int = 0  # next-item answered "no item for you"
     stop: threading.Event = field(default_factory=threading.Event)  # set: the run is being torn down
+    deadline: float = 0.0  # set when every labeller has warmed up
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def labeller_run(port: int, user_id: int, token: str, deadline: float, think: float, tally: Tally) -> None:
+def labeller_run(
+    port: int, user_id: int, token: str, start: threading.Barrier, think: float, tally: Tally
+) -> None:
     client = Client(port, token)
+    for _ in range(WARM_UP_CALLS):  # open the connection; gunicorn threads open theirs to the database
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            client.call("GET", f"/api/v1/campaigns/{CAMPAIGN}/next-item/")
+    start.wait(timeout=120)
+    deadline = tally.deadline
     rng = random.Random(user_id)
     latencies: dict[str, list[float]] = {"next-item": [], "submit": []}
     statuses: Counter = Counter()
@@ -436,20 +461,23 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         wait_ready(port, tokens[0][1], server)
         gunicorn_processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children()]
         me = psutil.Process()
-        cpu_before = (machine_busy_seconds(), cpu_seconds(gunicorn_processes), cpu_seconds([me]))
-
-        started = time.monotonic()
-        deadline = started + args.seconds
+        # The clock starts once every labeller has warmed up.
+        start = threading.Barrier(
+            len(tokens) + 1, action=lambda: setattr(tally, "deadline", time.monotonic() + args.seconds)
+        )
         workers = [
             threading.Thread(
                 target=labeller_run,
-                args=(port, user_id, token, deadline, args.think_ms / 1000, tally),
+                args=(port, user_id, token, start, args.think_ms / 1000, tally),
                 daemon=True,
             )
             for user_id, token in tokens
         ]
         for worker in workers:
             worker.start()
+        start.wait(timeout=120)
+        started = tally.deadline - args.seconds
+        cpu_before = (machine_busy_seconds(), cpu_seconds(gunicorn_processes), cpu_seconds([me]))
         for worker in workers:
             worker.join(timeout=args.seconds + 120)
         elapsed = time.monotonic() - started

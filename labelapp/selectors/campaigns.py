@@ -54,14 +54,14 @@ def campaign_progress(*, campaign: Campaign, user: AbstractBaseUser) -> Campaign
     now = timezone.now()
     # Gold items are checks on labellers, not work: they are left out of progress.
     counts = Item.objects.filter(campaign=campaign, is_gold=False).annotate(
-        label_count=Count("labels", distinct=True),
+        labels_counted=Count("labels", distinct=True),
         lease_count=Count("leases", filter=Q(leases__expires_at__gt=now), distinct=True),
     )
     k = campaign.labels_per_item
     totals = counts.aggregate(
         total=Count("pk"),
-        complete=Count("pk", filter=Q(label_count__gte=k)),
-        untouched=Count("pk", filter=Q(label_count=0, lease_count=0)),
+        complete=Count("pk", filter=Q(labels_counted__gte=k)),
+        untouched=Count("pk", filter=Q(labels_counted=0, lease_count=0)),
     )
     labels_total = Label.objects.filter(item__campaign=campaign, item__is_gold=False).count()
     return CampaignProgress(

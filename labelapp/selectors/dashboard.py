@@ -72,13 +72,13 @@ def _count_of(model: type, outer: str, **filters: object) -> Coalesce:
 
 def _item_counts(campaign: Campaign, now: datetime) -> dict[str, int]:
     items = Item.objects.filter(campaign=campaign).annotate(
-        label_count=_count_of(Label, "item"), lease_count=_count_of(Lease, "item", expires_at__gt=now)
+        labels_counted=_count_of(Label, "item"), lease_count=_count_of(Lease, "item", expires_at__gt=now)
     )
     work = Q(is_gold=False)
     return items.aggregate(
         total=Count("pk", filter=work),
-        complete=Count("pk", filter=work & Q(label_count__gte=campaign.labels_per_item)),
-        untouched=Count("pk", filter=work & Q(label_count=0, lease_count=0)),
+        complete=Count("pk", filter=work & Q(labels_counted__gte=campaign.labels_per_item)),
+        untouched=Count("pk", filter=work & Q(labels_counted=0, lease_count=0)),
         gold=Count("pk", filter=Q(is_gold=True)),
     )
 
