@@ -1,11 +1,13 @@
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from labelapp.errors import NotFoundError
-from labelapp.models import LABELLERS_GROUP, Campaign, GenerationJob, Item, Label, LabellerProfile
+from labelapp.models import LABELLERS_GROUP, Campaign, GenerationJob, Item, Label, LabellerProfile, Lease
+from labelapp.selectors.counts import related_count
 
 
 def user_is_labeller(user: AbstractBaseUser) -> bool:
@@ -50,19 +52,23 @@ class CampaignProgress:
     my_labels: int
 
 
+def campaign_item_counts(*, campaign: Campaign, now: datetime) -> dict[str, int]:
+    """Work items (gold left out) by state: total, complete (k labels), untouched; and gold items."""
+    items = Item.objects.filter(campaign=campaign).annotate(
+        labels_counted=related_count(Label, "item"),
+        lease_count=related_count(Lease, "item", expires_at__gt=now),
+    )
+    work = Q(is_gold=False)
+    return items.aggregate(
+        total=Count("pk", filter=work),
+        complete=Count("pk", filter=work & Q(labels_counted__gte=campaign.labels_per_item)),
+        untouched=Count("pk", filter=work & Q(labels_counted=0, lease_count=0)),
+        gold=Count("pk", filter=Q(is_gold=True)),
+    )
+
+
 def campaign_progress(*, campaign: Campaign, user: AbstractBaseUser) -> CampaignProgress:
-    now = timezone.now()
-    # Gold items are checks on labellers, not work: they are left out of progress.
-    counts = Item.objects.filter(campaign=campaign, is_gold=False).annotate(
-        labels_counted=Count("labels", distinct=True),
-        lease_count=Count("leases", filter=Q(leases__expires_at__gt=now), distinct=True),
-    )
-    k = campaign.labels_per_item
-    totals = counts.aggregate(
-        total=Count("pk"),
-        complete=Count("pk", filter=Q(labels_counted__gte=k)),
-        untouched=Count("pk", filter=Q(labels_counted=0, lease_count=0)),
-    )
+    totals = campaign_item_counts(campaign=campaign, now=timezone.now())
     labels_total = Label.objects.filter(item__campaign=campaign, item__is_gold=False).count()
     return CampaignProgress(
         items_total=totals["total"],
@@ -70,7 +76,7 @@ def campaign_progress(*, campaign: Campaign, user: AbstractBaseUser) -> Campaign
         items_in_progress=totals["total"] - totals["complete"] - totals["untouched"],
         items_untouched=totals["untouched"],
         labels_total=labels_total,
-        labels_wanted=totals["total"] * k,
+        labels_wanted=totals["total"] * campaign.labels_per_item,
         my_labels=Label.objects.filter(item__campaign=campaign, labeller=user).count(),
     )
 

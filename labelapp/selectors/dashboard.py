@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from labelapp.kinds import pairwise
-from labelapp.models import Campaign, Item, Label, Lease, Skip
+from labelapp.models import Campaign, Label, Lease, Skip
 from labelapp.reports.agreement import AgreementResult, krippendorff_alpha
+from labelapp.selectors.campaigns import campaign_item_counts
+from labelapp.selectors.counts import related_count
 from labelapp.selectors.labellers import labeller_blocked_reason
 
 HOURS = 24
@@ -63,24 +64,6 @@ class CampaignDashboard:
     choice_agreement: AgreementResult  # nominal alpha of `choice` over non-gold items
     strength_agreement: AgreementResult  # ordinal alpha of `strength` (slight < clear < strong), where given
     labellers: tuple[LabellerRow, ...]  # everyone with a label, a skip or a live lease here, by username
-
-
-def _count_of(model: type, outer: str, **filters: object) -> Coalesce:
-    counted = model.objects.filter(**{outer: OuterRef("pk")}, **filters).order_by().values(outer)
-    return Coalesce(Subquery(counted.annotate(c=Count("pk")).values("c"), output_field=IntegerField()), 0)
-
-
-def _item_counts(campaign: Campaign, now: datetime) -> dict[str, int]:
-    items = Item.objects.filter(campaign=campaign).annotate(
-        labels_counted=_count_of(Label, "item"), lease_count=_count_of(Lease, "item", expires_at__gt=now)
-    )
-    work = Q(is_gold=False)
-    return items.aggregate(
-        total=Count("pk", filter=work),
-        complete=Count("pk", filter=work & Q(labels_counted__gte=campaign.labels_per_item)),
-        untouched=Count("pk", filter=work & Q(labels_counted=0, lease_count=0)),
-        gold=Count("pk", filter=Q(is_gold=True)),
-    )
 
 
 def _hour_starts(now: datetime) -> list[datetime]:
@@ -136,7 +119,7 @@ def _median(values: list[float]) -> float | None:
 def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> CampaignDashboard:
     """Everything the campaign's dashboard shows, as of `now` (default: the current time)."""
     now = now or timezone.now()
-    counts = _item_counts(campaign, now)
+    counts = campaign_item_counts(campaign=campaign, now=now)
     rows = _label_rows(campaign)
 
     choices: dict[int, list[str]] = defaultdict(list)
@@ -201,10 +184,10 @@ def _labeller_rows(
         .objects.filter(involved)
         .select_related("labeller_profile")
         .annotate(
-            label_count=_count_of(Label, "labeller", **here),
-            gold_scored=_count_of(Label, "labeller", **here, gold_correct__isnull=False),
-            gold_correct=_count_of(Label, "labeller", **here, gold_correct=True),
-            skip_count=_count_of(Skip, "labeller", **here),
+            label_count=related_count(Label, "labeller", **here),
+            gold_scored=related_count(Label, "labeller", **here, gold_correct__isnull=False),
+            gold_correct=related_count(Label, "labeller", **here, gold_correct=True),
+            skip_count=related_count(Skip, "labeller", **here),
         )
         .order_by("username")
     )

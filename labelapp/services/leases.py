@@ -11,18 +11,13 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from labelapp.errors import NotFoundError, RefusedError
 from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease, Skip
+from labelapp.selectors.counts import related_count
 from labelapp.selectors.labellers import labeller_refusal
-
-
-def _count_of(model: type, **filters: object) -> Coalesce:
-    counted = model.objects.filter(item=OuterRef("pk"), **filters).order_by().values("item")
-    return Coalesce(Subquery(counted.annotate(c=Count("pk")).values("c"), output_field=IntegerField()), 0)
 
 
 def _not_yet_mine(campaign: Campaign, labeller: AbstractBaseUser) -> QuerySet[Item]:
@@ -41,7 +36,7 @@ def _locked(items: QuerySet[Item]) -> QuerySet[Item]:
 
 def _open_items(campaign: Campaign, labeller: AbstractBaseUser) -> QuerySet[Item]:
     """Items with room for me, walked in the assignment index's order (started first, priority, random)."""
-    live_leases = _count_of(Lease, expires_at__gt=timezone.now())
+    live_leases = related_count(Lease, "item", expires_at__gt=timezone.now())
     items = (
         _not_yet_mine(campaign, labeller)
         .filter(is_gold=False, label_count__lt=campaign.labels_per_item)
