@@ -4,6 +4,7 @@ Each step is a chat conversation that carries the earlier steps, so any chat mod
 """
 
 from inference.params import GenerationRequest
+from inference.prompts import chat_messages
 
 CRITIQUE_INSTRUCTION = (
     "Review your answer above. List every factual, logical or instruction-following error in it, one per line. "
@@ -12,15 +13,9 @@ CRITIQUE_INSTRUCTION = (
 REVISION_INSTRUCTION = "Now write an improved answer to the original request that fixes those errors. Reply with the answer only."
 
 
-def _question(request: GenerationRequest) -> list[dict[str, str]]:
-    if request.messages is not None:
-        return [dict(message) for message in request.messages]
-    return [{"role": "user", "content": request.prompt or ""}]
-
-
 def _critique_turns(request: GenerationRequest, answer: str) -> list[dict[str, str]]:
     return [
-        *_question(request),
+        *chat_messages(request),
         {"role": "assistant", "content": answer},
         {"role": "user", "content": CRITIQUE_INSTRUCTION},
     ]
