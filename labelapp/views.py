@@ -28,6 +28,7 @@ from labelapp.selectors.campaigns import (
 from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.items import item_candidates_shown
 from labelapp.services.generation import generation_job_enqueue, generation_jobs_create, sampling_params_sweep
+from labelapp.services.gold import gold_import
 from labelapp.services.items import items_build
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import item_skip, lease_next, lease_renew
@@ -185,6 +186,8 @@ def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
         "prompt_count": campaign.prompts.count(),
         "candidate_count": Candidate.objects.filter(prompt__campaign=campaign).count(),
         "item_count": campaign.items.count(),
+        "gold_count": campaign.items.filter(is_gold=True).count(),
+        "candidate_counts": kind_get(campaign.kind).CANDIDATE_COUNTS,
     }
 
 
@@ -237,6 +240,19 @@ def _temperatures(request: HttpRequest) -> list[float]:
             f"Field 'temperature' must be numbers separated by commas, not '{request.POST['temperature']}'.",
             {"field": "temperature"},
         ) from None
+
+
+@require_POST
+@staff_required
+def manage_import_gold(request: HttpRequest, campaign: str) -> HttpResponse:
+    def run(found: Campaign) -> str:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApplicationError("Choose a .jsonl file of gold answers.", {"field": "file"})
+        count = gold_import(campaign=found, file_name=upload.name, content=upload.read())
+        return f"Marked {count} items gold from {upload.name}."
+
+    return _manage_action(request, campaign, run)
 
 
 @require_POST

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import KINDS, item_shape, kind_get
+from labelapp.kinds import KINDS, kind_get
 from labelapp.kinds.base import BuildOptions
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate
 
@@ -112,41 +112,3 @@ def _item_create(
 @transaction.atomic
 def items_priority_shift(*, items: QuerySet[Item], by: int) -> int:
     return items.update(priority=F("priority") + by)
-
-
-@transaction.atomic
-def items_mark_gold(*, items: QuerySet[Item]) -> tuple[int, list[int]]:
-    """Make items gold with their labels' consensus as the known answer.
-
-    Returns (marked, item ids left alone because their labels have no clear consensus).
-    """
-    marked, unclear = 0, []
-    for item in items.prefetch_related("labels"):
-        task_kind = kind_get(item.kind)
-        gold_value = task_kind.gold_value_from(
-            task_kind.aggregate([label.value for label in item.labels.all()])
-        )
-        if gold_value is None:
-            unclear.append(item.pk)
-            continue
-        item.is_gold, item.gold_value = True, gold_value
-        item.save(update_fields=["is_gold", "gold_value"])
-        marked += 1
-    return marked, unclear
-
-
-@transaction.atomic
-def item_set_gold(*, item: Item, value: dict) -> Item:
-    """Make an item gold with a known answer given in canonical order (as exports and labels store it)."""
-    task_kind = kind_get(item.kind)
-    shape = item_shape(campaign=item.campaign, candidate_count=item.slots.count())
-    cleaned = task_kind.label_validate(value, shape=shape)
-    canonical = task_kind.label_to_canonical(cleaned, list(range(shape.candidate_count)))
-    item.is_gold, item.gold_value = True, canonical
-    item.save(update_fields=["is_gold", "gold_value"])
-    return item
-
-
-@transaction.atomic
-def items_unmark_gold(*, items: QuerySet[Item]) -> int:
-    return items.update(is_gold=False, gold_value=None)
