@@ -45,7 +45,9 @@ def test_shown_positions_are_randomised_and_stored(campaign, generator):
 
 
 def test_kind_must_match_the_campaign(campaign):
-    with pytest.raises(ApplicationError, match="Unknown task kind 'ranking'"):
+    with pytest.raises(ApplicationError, match="Unknown task kind 'no-such-kind'"):
+        items_build(campaign=campaign, kind="no-such-kind")
+    with pytest.raises(ApplicationError, match="Campaign 'prefs' is a pairwise campaign, not ranking"):
         items_build(campaign=campaign, kind="ranking")
 
 
