@@ -42,6 +42,14 @@ def gold_value_check(*, item: Item, value: Any) -> dict[str, Any]:
     return task_kind.label_to_canonical(cleaned, list(range(shape.candidate_count)))
 
 
+@transaction.atomic
+def item_set_gold(*, item: Item, value: Any) -> Item:
+    """Make one item gold with a known answer given in canonical order."""
+    item.is_gold, item.gold_value = True, gold_value_check(item=item, value=value)
+    item.save(update_fields=["is_gold", "gold_value"])
+    return item
+
+
 def _gold_row(campaign: Campaign, record: Any, where: str) -> tuple[Item, dict[str, Any]]:
     if not isinstance(record, dict) or set(record) != {"item", "value"}:
         raise ApplicationError(f"{where}: each line must be an object with exactly 'item' and 'value'.")

@@ -14,7 +14,8 @@ from labelapp.kinds.base import BuildOptions, ItemShape
 from labelapp.models import Campaign, Candidate, Generator, Item, Label, Prompt
 from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.items import item_shown_indices
-from labelapp.services.items import item_set_gold, items_build, items_mark_gold
+from labelapp.services.gold import item_set_gold, items_mark_gold
+from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import lease_next
