@@ -17,7 +17,9 @@ A kind is a module under `labelapp/kinds/` with:
 - `options_check(options)`, then `candidate_groups(candidates, *, options, rng)`: which of one prompt's
   candidates (critiques included, oldest first) go together in an item; `ALLOWS_IDENTICAL_TEXTS`: whether
   a group may hold two identical texts (False where labellers compare them);
-- `shuffled_positions(count, rng)`: where each canonical index is shown.
+- `shuffled_positions(count, rng)`: where each canonical index is shown;
+- optionally `HIDES_REFERENCE_ANSWER = True`: never show the prompt's reference answer, whatever the
+  campaign's `show_reference_answer` says (labellers who are not meant to judge the facts).
 """
 
 import random
