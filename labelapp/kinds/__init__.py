@@ -7,11 +7,11 @@ one line here.
 from types import ModuleType
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import pairwise
+from labelapp.kinds import pairwise, set_vs_set, setwise
 from labelapp.kinds.base import ItemShape
 from labelapp.models import Campaign
 
-KINDS: dict[str, ModuleType] = {kind.NAME: kind for kind in (pairwise,)}
+KINDS: dict[str, ModuleType] = {kind.NAME: kind for kind in (pairwise, setwise, set_vs_set)}
 
 
 def kind_get(name: str) -> ModuleType:
