@@ -15,10 +15,12 @@ By generator: big beat small 9 times and lost once; the 4 decided small-vs-small
 itself. By config: 14 comparisons, one tie.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
+import inference
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt
 
 PARAMS = {"top_p": 1.0, "top_k": None, "max_new_tokens": 64, "stop": [], "seed": 11, "n": 1}
@@ -94,3 +96,30 @@ def leaderboard_campaign(campaign: Campaign, labellers: list[User]) -> Seeded:
             _labels(item, labellers, list(OUTCOMES[name][number]))
             items[(number, name)] = item
     return Seeded(campaign=campaign, small=small, big=big, items=items)
+
+
+class ScriptedJudge:
+    """Prefers whichever shown response "big" wrote, calls small-vs-small a tie, and rambles on question 2."""
+
+    def __init__(self) -> None:
+        self.requests: list = []
+
+    def __call__(self, *, spec, requests, params, on_progress=None):
+        self.requests.extend(requests)
+        completions = []
+        for index, request in enumerate(requests):
+            content = request.messages[0]["content"]
+            a = re.search(r"\[Response A\]\n(.*)\n\n\[Response B\]", content).group(1)
+            b = re.search(r"\[Response B\]\n(.*)\n\nWhich", content).group(1)
+            if "question 2" in content:
+                text = "I think A is better."
+            elif a.startswith("big"):
+                text = "Verdict: A"
+            elif b.startswith("big"):
+                text = " Verdict: B\n"
+            else:
+                text = "Verdict: tie"
+            completions.append(
+                inference.Completion(index, 0, text, f"<chat>{content}", "eos", 3, -1.0, -0.3, 0)
+            )
+        return completions
