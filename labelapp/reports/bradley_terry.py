@@ -97,16 +97,15 @@ def leaderboard(
     index = {key: position for position, key in enumerate(keys)}
     outcomes = np.array([(index[w], index[lo], int(t)) for w, lo, t in tally], dtype=int).reshape(-1, 3)
     counts = np.array(list(tally.values()), dtype=float)
-    total = int(counts.sum())
 
     wins = win_matrix(outcomes, counts, len(keys))
     scores = bradley_terry_scores(wins, alpha=alpha)
     low, high = _bootstrap_intervals(outcomes, counts, len(keys), bootstrap_samples, seed, alpha)
     played = wins + wins.T
 
+    decided = outcomes[:, 2] == 0
     players = []
     for position, key in enumerate(keys):
-        decided = outcomes[:, 2] == 0
         players.append(
             PlayerScore(
                 key=key,
@@ -128,7 +127,7 @@ def leaderboard(
             tuple(float(wins[r, c] / played[r, c]) if played[r, c] else None for c in order) for r in order
         ),
         pair_counts=tuple(tuple(int(round(played[r, c])) for c in order) for r in order),
-        comparisons=total,
+        comparisons=int(counts.sum()),
         bootstrap_samples=bootstrap_samples,
         seed=seed,
     )

@@ -150,11 +150,16 @@ HEATMAP = {"left": 240, "top": 34, "cell_width": 70, "cell_height": 40, "right":
 
 
 def heatmap(
-    row_labels: list[str], column_labels: list[str], cells: list[list[dict[str, Any]]]
+    row_labels: list[str],
+    column_labels: list[str],
+    cells: list[list[dict[str, Any]]],
+    *,
+    scale: str = "heat",
 ) -> dict[str, Any]:
     """A grid of cells shaded by "share" (0 to 1, or None for an empty cell), each with "text" and "title".
 
-    Shades are ten CSS classes (heat-0 ... heat-10), not inline colours, so pages stay CSP-clean.
+    Shades are eleven CSS classes, not inline colours, so pages stay CSP-clean: `scale` "heat" diverges
+    from red (0) through grey (0.5) to blue (1), for win rates; "seq" runs from white to blue, for shares.
     """
     size = HEATMAP
     drawn_rows = []
@@ -172,9 +177,9 @@ def heatmap(
                         "y": y,
                         "center_x": size["left"] + (c + 0.5) * size["cell_width"],
                         "text_y": y + size["cell_height"] / 2,
-                        "shade": "heat-none"
+                        "shade": f"{scale}-none"
                         if cell["share"] is None
-                        else f"heat-{round(cell['share'] * 10)}",
+                        else f"{scale}-{round(cell['share'] * 10)}",
                     }
                     for c, cell in enumerate(row)
                 ],

@@ -90,32 +90,36 @@ def _leaderboard_charts(report: LeaderboardReport) -> dict[str, Any]:
     }
 
 
-def _judge_charts(report: JudgeReport) -> dict[str, Any]:
-    judges = []
-    for judge in report.judges:
-        matrix = judge.kappa.confusion
-        cells = [
-            [
-                {
-                    "share": count / sum(row) if sum(row) else None,
-                    "text": str(count),
-                    "title": f"humans {JUDGE_CHOICES[r]}, judge {JUDGE_CHOICES[c]}: {count} items",
-                }
-                for c, count in enumerate(row)
-            ]
-            for r, row in enumerate(matrix)
+def _confusion_cells(matrix: tuple[tuple[int, ...], ...]) -> list[list[dict[str, Any]]]:
+    """Each cell shaded by its share of the humans' row, so a good judge shows a dark diagonal."""
+    return [
+        [
+            {
+                "share": count / sum(row) if sum(row) else None,
+                "text": str(count),
+                "title": f"humans {JUDGE_CHOICES[r]}, judge {JUDGE_CHOICES[c]}: {count} items",
+            }
+            for c, count in enumerate(row)
         ]
-        judges.append(
+        for r, row in enumerate(matrix)
+    ]
+
+
+def _judge_charts(report: JudgeReport) -> dict[str, Any]:
+    return {
+        "judges": [
             {
                 "judge": judge,
                 "confusion": heatmap(
                     [f"humans: {choice}" for choice in JUDGE_CHOICES],
-                    [f"judge: {c}" for c in JUDGE_CHOICES],
-                    cells,
+                    [f"judge: {choice}" for choice in JUDGE_CHOICES],
+                    _confusion_cells(judge.kappa.confusion),
+                    scale="seq",
                 ),
             }
-        )
-    return {"judges": judges}
+            for judge in report.judges
+        ]
+    }
 
 
 REPORTS: dict[str, ReportKind] = {
