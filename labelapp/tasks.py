@@ -4,6 +4,7 @@ from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 
 from inference import InferenceUnavailable
+from labelapp.services.exports import export_job_fail, export_job_run
 from labelapp.services.generation import generation_job_fail, generation_job_run
 
 
@@ -24,3 +25,13 @@ class GenerationTask(DjangoTask):
 )
 def generation_job_run_task(self: Task, job_id: int) -> None:
     generation_job_run(job_id=job_id)
+
+
+class ExportTask(DjangoTask):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # type: ignore[no-untyped-def]
+        export_job_fail(export_id=args[0], error=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(bind=True, base=ExportTask, acks_late=True)
+def export_run_task(self: Task, export_id: int) -> None:
+    export_job_run(export_id=export_id)

@@ -9,7 +9,7 @@ from labelapp.models.candidates import (
     GeneratorBackend,
     PromptFormat,
 )
-from labelapp.models.exports import Export
+from labelapp.models.exports import Export, ExportOutput, ExportStatus
 from labelapp.models.items import Item, ItemCandidate
 from labelapp.models.labellers import LABELLERS_GROUP, LabellerProfile, Lease
 from labelapp.models.labels import Label, Skip
@@ -23,6 +23,8 @@ __all__ = [
     "Candidate",
     "CandidateStep",
     "Export",
+    "ExportOutput",
+    "ExportStatus",
     "GenerationJob",
     "GenerationJobStatus",
     "GenerationStrategy",
