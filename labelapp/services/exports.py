@@ -158,7 +158,7 @@ def _shape(campaign: Campaign, export_format: Format) -> Shape:
     if (
         chat
         and TEXT_OR_MESSAGES in export_format.columns.values()
-        and campaign.prompts.filter(messages=None).exists()
+        and campaign.prompts.filter(messages__isnull=True).exists()
     ):
         raise ApplicationError(
             f"Campaign '{campaign.name}' mixes plain-text and chat prompts; a {export_format.name} column holds "

@@ -9,7 +9,13 @@ from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.exporters.rm import MARGINS
 from tests.labelapp.exporters.conftest import export, prompts_with_pairs, read_jsonl, texts, vote
 
-QUESTIONS = ["Sum of 2 and 2?", "Capital of Peru?", "Colour of snow?", "Square root of 9?", "Boiling point of water?"]
+QUESTIONS = [
+    "Sum of 2 and 2?",
+    "Capital of Peru?",
+    "Colour of snow?",
+    "Square root of 9?",
+    "Boiling point of water?",
+]
 
 
 @pytest.fixture(params=[False, True], ids=["text", "chat"])
@@ -48,7 +54,12 @@ def test_dpo_rows_are_trl_explicit_prompt_preferences(labelled, campaign, tmp_pa
         assert first["chosen"] == [{"role": "assistant", "content": a}]
     else:
         assert (first["prompt"], first["chosen"], first["rejected"]) == (QUESTIONS[0], a, b)
-    assert (first["strength"], first["agreement"], first["label_count"], first["tie"]) == ("strong", 1.0, 2, False)
+    assert (first["strength"], first["agreement"], first["label_count"], first["tie"]) == (
+        "strong",
+        1.0,
+        2,
+        False,
+    )
     assert second["chosen_candidate_id"] == items[1].slots.get(index=1).candidate_id  # b won the second
     assert first["chosen_generator"] == "fake-model" and first["chosen_params"]["temperature"] is None
 
@@ -113,7 +124,9 @@ def test_hh_rlhf_rows_are_human_assistant_transcripts(labelled, campaign, tmp_pa
     assert maybe_extract_prompt(row)["prompt"] == f"\n\nHuman: {QUESTIONS[0]}\n\nAssistant:"
 
 
-def test_hh_rlhf_puts_a_system_message_at_the_head_of_the_next_human_turn(campaign, generator, raters, tmp_path):
+def test_hh_rlhf_puts_a_system_message_at_the_head_of_the_next_human_turn(
+    campaign, generator, raters, tmp_path
+):
     from labelapp.models import Prompt
     from labelapp.services.items import items_build
     from tests.factories import candidates_add
@@ -124,7 +137,9 @@ def test_hh_rlhf_puts_a_system_message_at_the_head_of_the_next_human_turn(campai
         {"role": "assistant", "content": "Hello."},
         {"role": "user", "content": "Capital of Chile?"},
     ]
-    candidates_add(Prompt.objects.create(campaign=campaign, messages=messages), generator, ["Santiago.", "Lima."])
+    candidates_add(
+        Prompt.objects.create(campaign=campaign, messages=messages), generator, ["Santiago.", "Lima."]
+    )
     items_build(campaign=campaign, kind="pairwise", seed=1)
     item = campaign.items.get()
     vote(item, raters[0], "a" if texts(item)[0] == "Santiago." else "b")
