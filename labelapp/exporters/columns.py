@@ -5,7 +5,7 @@ as soon as a column is empty there (no strength given yet) and filled later. pya
 when a Parquet or `datasets` output is written.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +21,27 @@ PARAMS_LIST = "list<params>"
 LABEL_VALUE = "label_value"  # a label's value, shaped by the task kind (LABEL_VALUES)
 
 
-def struct(**fields: str) -> tuple[str, dict[str, str]]:
+def struct(**fields: Any) -> tuple[str, dict[str, Any]]:
     return ("struct", fields)
 
 
-LABEL_VALUES = {"pairwise": struct(choice=STRING, strength=STRING, rationale=STRING)}
+@dataclass(frozen=True)
+class Shape:
+    """What the types depend on: whether prompts are chat messages, the task kind, the campaign's criteria."""
+
+    conversational: bool
+    kind: str
+    criteria: tuple[str, ...] = ()
+
+
+def _pairwise_value(shape: Shape) -> tuple[str, dict[str, Any]]:
+    fields: dict[str, Any] = {"choice": STRING, "strength": STRING, "rationale": STRING}
+    if shape.criteria:  # a struct needs at least one field
+        fields["criteria"] = struct(**dict.fromkeys(shape.criteria, STRING))
+    return ("struct", fields)
+
+
+LABEL_VALUES: dict[str, Callable[[Shape], tuple[str, dict[str, Any]]]] = {"pairwise": _pairwise_value}
 
 PARAM_TYPES = {
     "temperature": FLOAT,
@@ -38,14 +54,6 @@ PARAM_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Shape:
-    """What the types depend on: whether prompts are chat messages, and the task kind of the labels."""
-
-    conversational: bool
-    kind: str
-
-
 def arrow_type(column: Any, shape: Shape) -> Any:
     import pyarrow as pa
 
@@ -54,7 +62,7 @@ def arrow_type(column: Any, shape: Shape) -> Any:
     if column == PARAMS:
         return arrow_type(struct(**PARAM_TYPES), shape)
     if column == LABEL_VALUE:
-        return arrow_type(LABEL_VALUES[shape.kind], shape)
+        return arrow_type(LABEL_VALUES[shape.kind](shape), shape)
     if column == TEXT_OR_MESSAGES:
         if not shape.conversational:
             return pa.string()
@@ -83,7 +91,7 @@ def column_description(column: Any, shape: Shape) -> str:
     if isinstance(column, tuple):
         return "{" + ", ".join(f"{k}: {column_description(v, shape)}" for k, v in column[1].items()) + "}"
     if column == LABEL_VALUE:
-        return column_description(LABEL_VALUES[shape.kind], shape)
+        return column_description(LABEL_VALUES[shape.kind](shape), shape)
     if column == TEXT_OR_MESSAGES:
         return "list of {role, content} messages" if shape.conversational else "string"
     return column

@@ -228,12 +228,17 @@ def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterat
             yield ItemFacts(item_id, kind, built_at, prompt, candidates, labels)
 
 
+def _vote(value: dict[str, Any]) -> tuple:
+    criteria = value.get("criteria")
+    return (value["choice"], value.get("strength"), tuple(criteria.items()) if criteria else None)
+
+
 def pairwise_records(*, campaign: Campaign, selection: Selection) -> Iterator[Record]:
     """Pairwise items aggregated by majority; the outcome is the majority choice, or "split" on a tie vote."""
-    # The aggregate reads only choices and strengths, and few combinations occur: compute each once.
+    # The aggregate reads only choices, strengths and criteria, and few combinations occur: compute each once.
     aggregates: dict[tuple, pairwise.PairwiseAggregate] = {}
     for item in item_facts(campaign=campaign, kind=pairwise.NAME, selection=selection):
-        votes = tuple([(label.value["choice"], label.value.get("strength")) for label in item.labels])
+        votes = tuple([_vote(label.value) for label in item.labels])
         aggregate = aggregates.get(votes)
         if aggregate is None:
             if len(aggregates) >= 10_000:

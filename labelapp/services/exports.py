@@ -165,7 +165,7 @@ def _shape(campaign: Campaign, export_format: Format) -> Shape:
             "one or the other. Export with --format hh-rlhf, or keep the two kinds of prompt in two campaigns.",
             {"field": "campaign"},
         )
-    return Shape(conversational=chat, kind=campaign.kind)
+    return Shape(conversational=chat, kind=campaign.kind, criteria=tuple(campaign.criteria))
 
 
 def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOptions) -> ExportPlan:

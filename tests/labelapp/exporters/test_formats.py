@@ -197,3 +197,22 @@ def test_every_format_writes_the_same_rows_to_jsonl_parquet_and_a_dataset_folder
         assert {k: v for k, v in jsonl_row.items() if k != "value"} == {
             k: v for k, v in parquet_row.items() if k != "value"
         }
+
+
+def test_raw_keeps_per_criterion_choices_in_every_output(campaign, generator, raters, tmp_path):
+    from datasets import load_from_disk
+
+    campaign.criteria = ["helpfulness", "honesty"]
+    campaign.save()
+    items = prompts_with_pairs(campaign, generator, ["Q?"])
+    label = vote(items[0], raters[0], "a")
+    label.value["criteria"] = {"helpfulness": "a", "honesty": "tie"}
+    label.save()
+    export(campaign, "raw", tmp_path / "raw.jsonl")
+    export(campaign, "raw", tmp_path / "raw")
+    assert read_jsonl(tmp_path / "raw.jsonl")[0]["value"]["criteria"] == {"helpfulness": "a", "honesty": "tie"}
+    assert load_from_disk(str(tmp_path / "raw"))["train"][0]["value"]["criteria"] == {
+        "helpfulness": "a",
+        "honesty": "tie",
+    }
+    assert "criteria: {helpfulness: string, honesty: string}" in (tmp_path / "raw" / "README.md").read_text()

@@ -11,7 +11,7 @@ def earlier_exports_succeeded(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labelapp', '0002_queues'),
+        ('labelapp', '0003_task_kinds'),
     ]
 
     operations = [
