@@ -157,9 +157,11 @@ def test_staff_export_from_the_manage_page_and_see_the_download_link(
         ).content.decode()
     export = Export.objects.get()
     assert f"Queued export {export.pk} (kto)" in page
+    assert 'hx-trigger="every 2s"' in page  # the page polls while the export is queued
     assert export.status == ExportStatus.SUCCEEDED and export.rows == 6
     assert export.options["generators"] == ["fake-model"] and export.options["kto_from"] == ["pairwise"]
-    assert f'href="/api/v1/exports/{export.pk}/download/"' in page
+    page = client.get("/manage/prefs/").content.decode()  # the worker ran once the request committed
+    assert f'href="/api/v1/exports/{export.pk}/download/"' in page and "every 2s" not in page
     assert client.get(f"/api/v1/exports/{export.pk}/download/").status_code == 200
 
     page = client.post("/manage/prefs/export/", {"format": "dpo", "min_agreement": "high"}, follow=True)
