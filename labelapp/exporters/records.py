@@ -22,7 +22,7 @@ from django.db.models.functions import Cast
 
 import inference
 from labelapp.kinds import pairwise
-from labelapp.models import Campaign, Item, ItemCandidate, Label
+from labelapp.models import Campaign, Generator, Item, ItemCandidate, Label
 
 CHUNK_SIZE = 5000
 PARAM_NAMES = tuple(f.name for f in fields(inference.SamplingParams))
@@ -176,7 +176,7 @@ def _slots_of(campaign: Campaign, first: int, last: int) -> dict[int, list[tuple
             .annotate(params_json=Cast("candidate__params", TextField()))
             .order_by("item_id", "index")
             .values_list(
-                "item_id", "candidate_id", "candidate__text", "candidate__generator__name", "params_json"
+                "item_id", "candidate_id", "candidate__text", "candidate__generator_id", "params_json"
             )
         )
     )
@@ -203,6 +203,7 @@ def _labels_of(campaign: Campaign, first: int, last: int, selection: Selection) 
 def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterator[ItemFacts]:
     """Every non-gold item of this kind with its candidates and the labels the selection keeps, by item id."""
     params_of, value_of = _Decoded(params_complete, limit=10_000), _Decoded()
+    generator_names = dict(Generator.objects.values_list("pk", "name"))  # a few: cheaper than a join per row
     prompt = PromptFacts(0, "", None, "")
     no_rows: list[tuple] = []
     for chunk in _item_chunks(campaign, kind):
@@ -215,7 +216,7 @@ def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterat
                 continue
             candidates = tuple(
                 [
-                    CandidateFacts(r[1], r[2], r[3], params_of(r[4]))
+                    CandidateFacts(r[1], r[2], generator_names[r[3]], params_of(r[4]))
                     for r in slots_by_item.get(item_id, no_rows)
                 ]
             )

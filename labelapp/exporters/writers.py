@@ -80,6 +80,7 @@ class _Parts:
         self._handles: dict[str, IO[str]] = {}
         self._writers: dict[str, Any] = {}
         self._batches: dict[str, list[dict[str, Any]]] = {split: [] for split in paths}
+        self._encode = json.JSONEncoder(ensure_ascii=False).encode
         if kind == JSONL:
             self._handles = {
                 split: path.open("w", encoding="utf-8", buffering=1 << 20) for split, path in paths.items()
@@ -92,9 +93,7 @@ class _Parts:
 
     def write(self, split: str, values: dict[str, Any]) -> None:
         if self._handles:
-            handle = self._handles[split]
-            handle.write(json.dumps(values, ensure_ascii=False))
-            handle.write("\n")
+            self._handles[split].write(self._encode(values) + "\n")
             return
         batch = self._batches[split]
         batch.append(values)
