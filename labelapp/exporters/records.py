@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from django.db import connections
-from django.db.models import F, QuerySet, TextField
+from django.db.models import F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
 import inference
@@ -123,13 +123,21 @@ class _Decoded:
         return decoded
 
 
-def _timestamp(field: str, vendor: str) -> Any:
-    """A timestamp column, read cheaply: few exports use timestamps, so they are converted on access.
+class _UtcText(Func):
+    """A timestamp as ISO text in UTC, whatever the session's DateStyle (PostgreSQL)."""
 
-    SQLite stores text in UTC and Django's converter would parse every value; PostgreSQL's driver
-    converts in C.
-    """
-    return Cast(field, TextField()) if vendor == "sqlite" else F(field)
+    template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    output_field = TextField()
+
+
+def _timestamp(field: str, vendor: str) -> Any:
+    """A timestamp column as text, parsed only when read (`_moment`): few formats use timestamps, and
+    the drivers' conversions (Django's, in Python) cost more than any other column."""
+    if vendor == "postgresql":
+        return _UtcText(field)
+    if vendor == "sqlite":  # stored as ISO text in UTC already
+        return Cast(field, TextField())
+    return F(field)
 
 
 def _moment(value: datetime | str) -> datetime:
@@ -169,10 +177,12 @@ def _by_item(rows: list[tuple]) -> dict[int, list[tuple]]:
     return {item_id: list(group) for item_id, group in groupby(rows, itemgetter(0))}
 
 
-def _slots_of(campaign: Campaign, first: int, last: int) -> dict[int, list[tuple]]:
+# The candidates and labels of an id range are read without joining items: rows of other campaigns' or gold
+# items in the range are fetched and ignored, while a join made PostgreSQL scan whole tables per chunk.
+def _slots_of(first: int, last: int) -> dict[int, list[tuple]]:
     return _by_item(
         _fetched(
-            ItemCandidate.objects.filter(item__campaign=campaign, item_id__gte=first, item_id__lte=last)
+            ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last)
             .annotate(params_json=Cast("candidate__params", TextField()))
             .order_by("item_id", "index")
             .values_list(
@@ -182,8 +192,8 @@ def _slots_of(campaign: Campaign, first: int, last: int) -> dict[int, list[tuple
     )
 
 
-def _labels_of(campaign: Campaign, first: int, last: int, selection: Selection) -> dict[int, list[tuple]]:
-    labels = Label.objects.filter(item__campaign=campaign, item_id__gte=first, item_id__lte=last)
+def _labels_of(first: int, last: int, selection: Selection) -> dict[int, list[tuple]]:
+    labels = Label.objects.filter(item_id__gte=first, item_id__lte=last)
     if selection.excluded_labeller_ids:
         labels = labels.exclude(labeller_id__in=selection.excluded_labeller_ids)
     if selection.since is not None:
@@ -208,8 +218,8 @@ def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterat
     no_rows: list[tuple] = []
     for chunk in _item_chunks(campaign, kind):
         first, last = chunk[0][0], chunk[-1][0]
-        labels_by_item = _labels_of(campaign, first, last, selection)
-        slots_by_item = _slots_of(campaign, first, last)
+        labels_by_item = _labels_of(first, last, selection)
+        slots_by_item = _slots_of(first, last)
         for item_id, built_at, prompt_id, text, messages in chunk:
             label_rows = labels_by_item.get(item_id, no_rows)
             if len(label_rows) < selection.min_labels:

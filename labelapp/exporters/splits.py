@@ -16,7 +16,7 @@ def split_names(test_fraction: float) -> tuple[str, ...]:
     return (TRAIN, TEST) if test_fraction > 0 else (TRAIN,)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # rows of one prompt mostly come together
 def split_of(group: str, seed: int, test_fraction: float) -> str:
     if test_fraction <= 0:
         return TRAIN

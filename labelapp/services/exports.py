@@ -4,6 +4,7 @@
 queue one for a Celery worker (the manage page and the API), which calls `export_job_run`.
 """
 
+import functools
 import importlib.metadata
 import shlex
 import zipfile
@@ -26,7 +27,7 @@ from labelapp.exporters.format import ExportContext, Format
 from labelapp.exporters.options import ExportOptions, export_options_parse
 from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.exporters.records import RECORDS, Record, Selection
-from labelapp.exporters.splits import split_names, split_of
+from labelapp.exporters.splits import TRAIN, split_names, split_of
 from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
 from labelapp.models import Campaign, Export, ExportOutput, ExportStatus, Generator, Label
 
@@ -225,14 +226,14 @@ def export_write(plan: ExportPlan, *, on_progress: ProgressCallback | None = Non
         kind=plan.campaign.kind,
         options=options,
         records=records_of,
-        pseudonym=_pseudonyms(),
+        pseudonym=functools.lru_cache(maxsize=None)(labeller_pseudonym),
     )
     splits = split_names(options.test_fraction)
     row_label = plan.format.row_label
     count = 0
     with StagedOutput(out=plan.out, splits=splits, columns=plan.format.columns, shape=plan.shape) as output:
         for group, values in plan.format.rows(context):
-            split = split_of(group, options.seed, options.test_fraction)
+            split = split_of(group, options.seed, options.test_fraction) if options.test_fraction else TRAIN
             output.write(split, values)
             stats.row_written(split, row_label(values), values)
             count += 1
@@ -256,17 +257,6 @@ def export_write(plan: ExportPlan, *, on_progress: ProgressCallback | None = Non
     if on_progress is not None:
         on_progress(count)
     return Written(rows=count, files=files)
-
-
-def _pseudonyms() -> Callable[[int], str]:
-    known: dict[int, str] = {}
-
-    def pseudonym(labeller_id: int) -> str:
-        if labeller_id not in known:
-            known[labeller_id] = labeller_pseudonym(labeller_id)
-        return known[labeller_id]
-
-    return pseudonym
 
 
 def dataset_export(
