@@ -19,7 +19,6 @@ from labelapp.errors import ApplicationError
 from labelapp.exporters.columns import Shape, arrow_schema
 
 JSONL, PARQUET, DATASET = "jsonl", "parquet", "dataset"
-OUTPUTS = (JSONL, PARQUET, DATASET)
 PARQUET_BATCH_ROWS = 20_000
 STAGING_MARK = ".partial-"
 
