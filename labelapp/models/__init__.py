@@ -9,7 +9,7 @@ from labelapp.models.candidates import (
     GeneratorBackend,
     PromptFormat,
 )
-from labelapp.models.exports import Export
+from labelapp.models.exports import Export, ExportOutput, ExportStatus
 from labelapp.models.items import Item, ItemCandidate
 from labelapp.models.judge import JudgeLabel
 from labelapp.models.labellers import LABELLERS_GROUP, LabellerProfile, Lease
@@ -24,6 +24,8 @@ __all__ = [
     "Candidate",
     "CandidateStep",
     "Export",
+    "ExportOutput",
+    "ExportStatus",
     "GenerationJob",
     "GenerationJobStatus",
     "GenerationStrategy",
