@@ -3,7 +3,11 @@
 A report is built once and then rendered three ways from the same object: the staff page
 (/manage/<campaign>/reports/<kind>/), a standalone HTML file and JSON (`python manage.py report`).
 Adding a kind is a builder (a selector feeding one of the computations in this package), a chart function,
-a section template and one line in REPORTS.
+a section template and one line in REPORTS, naming the campaign kinds it reads.
+
+A builder that needs a choice the caller did not make (which coherence campaign to join) raises
+ApplicationError with `extra = {"field": ..., "allowed": [...]}`: the page then offers the allowed values
+and the command names them.
 """
 
 import dataclasses
@@ -16,19 +20,27 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from labelapp.errors import NotFoundError
-from labelapp.models import Campaign
+from labelapp.errors import ApplicationError, NotFoundError
+from labelapp.models import Campaign, CampaignKind
 from labelapp.reports.bradley_terry import BOOTSTRAP_SAMPLES, Leaderboard
-from labelapp.reports.charts import heatmap, interval_chart
-from labelapp.reports.judge import JUDGE_CHOICES
+from labelapp.reports.calibration import CalibrationReport
+from labelapp.reports.charts import heatmap, interval_chart, reliability_diagram, stacked_bars
 from labelapp.reports.leaderboard import BoardCounts, LeaderboardReport
-from labelapp.selectors.reports import JudgeReport, judge_report_for, leaderboard_report_for
+from labelapp.selectors.reports import (
+    CoherentButWrongReport,
+    JudgeReport,
+    calibration_report_for,
+    coherent_but_wrong_report_for,
+    judge_report_for,
+    leaderboard_report_for,
+)
 
 
 @dataclass(frozen=True)
 class ReportOptions:
     bootstrap_samples: int = BOOTSTRAP_SAMPLES
     seed: int = 0
+    coherence_campaign: str | None = None  # coherent-but-wrong: the coherence campaign to join
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class ReportKind:
     name: str
     title: str
     summary: str
+    campaign_kinds: tuple[str, ...]  # the campaign kinds whose labels it reads
     template: str  # the section, shared by the page and the standalone file
     build: Callable[[Campaign, ReportOptions], Any]
     charts: Callable[[Any], dict[str, Any]]  # the template's chart geometry, from the built report
@@ -90,14 +103,16 @@ def _leaderboard_charts(report: LeaderboardReport) -> dict[str, Any]:
     }
 
 
-def _confusion_cells(matrix: tuple[tuple[int, ...], ...]) -> list[list[dict[str, Any]]]:
+def _confusion_cells(
+    matrix: tuple[tuple[int, ...], ...], choices: tuple[str, ...]
+) -> list[list[dict[str, Any]]]:
     """Each cell shaded by its share of the humans' row, so a good judge shows a dark diagonal."""
     return [
         [
             {
                 "share": count / sum(row) if sum(row) else None,
                 "text": str(count),
-                "title": f"humans {JUDGE_CHOICES[r]}, judge {JUDGE_CHOICES[c]}: {count} items",
+                "title": f"humans {choices[r]}, judge {choices[c]}: {count} items",
             }
             for c, count in enumerate(row)
         ]
@@ -111,14 +126,47 @@ def _judge_charts(report: JudgeReport) -> dict[str, Any]:
             {
                 "judge": judge,
                 "confusion": heatmap(
-                    [f"humans: {choice}" for choice in JUDGE_CHOICES],
-                    [f"judge: {choice}" for choice in JUDGE_CHOICES],
-                    _confusion_cells(judge.kappa.confusion),
+                    [f"humans: {choice}" for choice in report.choices],
+                    [f"judge: {choice}" for choice in report.choices],
+                    _confusion_cells(judge.kappa.confusion, report.choices),
                     scale="seq",
                 ),
             }
             for judge in report.judges
         ]
+    }
+
+
+COHERENCE_PARTS = [
+    {"name": "incoherent", "css": "seg-incoherent"},
+    {"name": "coherent but wrong", "css": "seg-wrong"},
+    {"name": "correct", "css": "seg-correct"},
+]
+
+
+def _coherence_charts(report: CoherentButWrongReport) -> dict[str, Any]:
+    return {
+        "bars": stacked_bars(
+            [
+                {
+                    "label": f"{row.generator} (n = {row.judged})",
+                    "counts": [row.incoherent.count, row.coherent_but_wrong.count, row.correct.count],
+                }
+                for row in report.generators
+            ],
+            COHERENCE_PARTS,
+        )
+    }
+
+
+def _calibration_charts(report: CalibrationReport) -> dict[str, Any]:
+    return {
+        "model": reliability_diagram(report.model.bins),
+        "generators": [
+            {"calibration": entry, "diagram": reliability_diagram(entry.model.bins)}
+            for entry in report.by_generator
+        ],
+        "labeller": reliability_diagram(report.labeller.bins),
     }
 
 
@@ -130,6 +178,7 @@ REPORTS: dict[str, ReportKind] = {
             title="Generator leaderboard",
             summary="Bradley–Terry scores with bootstrap 95% intervals, win rates and comparisons per pair, "
             "by generator and by generation config, from the labellers' majority on each pairwise item.",
+            campaign_kinds=(CampaignKind.PAIRWISE,),
             template="labelapp/reports/leaderboard.html",
             build=lambda campaign, options: leaderboard_report_for(
                 campaign=campaign, bootstrap_samples=options.bootstrap_samples, seed=options.seed
@@ -140,22 +189,59 @@ REPORTS: dict[str, ReportKind] = {
             name="judge",
             title="AI judge agreement",
             summary="Cohen's kappa between each AI judge's verdicts and the labellers' majority on the same "
-            "pairwise items, with the counts behind it.",
+            "pairwise or correctness items, with the counts behind it.",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.CORRECTNESS),
             template="labelapp/reports/judge.html",
             build=lambda campaign, options: judge_report_for(campaign=campaign),
             charts=_judge_charts,
+        ),
+        ReportKind(
+            name="coherent-but-wrong",
+            title="Coherent but wrong",
+            summary="Per generator, the answers labellers found incoherent, coherent but wrong, and correct, "
+            "joining this correctness campaign with a coherence campaign built from its candidates; and the "
+            "coherent-but-wrong answers to read.",
+            campaign_kinds=(CampaignKind.CORRECTNESS,),
+            template="labelapp/reports/coherent_but_wrong.html",
+            build=lambda campaign, options: coherent_but_wrong_report_for(
+                campaign=campaign, coherence_campaign=options.coherence_campaign
+            ),
+            charts=_coherence_charts,
+        ),
+        ReportKind(
+            name="calibration",
+            title="Calibration",
+            summary="Reliability diagrams and expected calibration error: the model's own confidence (mean "
+            "token logprob) against how often its answers were labelled correct, and the labellers' stated "
+            "confidence against how often their verdict matched gold or the other labellers.",
+            campaign_kinds=(CampaignKind.CORRECTNESS,),
+            template="labelapp/reports/calibration.html",
+            build=lambda campaign, options: calibration_report_for(campaign=campaign),
+            charts=_calibration_charts,
         ),
     )
 }
 
 
-def report_kind_get(name: str) -> ReportKind:
-    try:
-        return REPORTS[name]
-    except KeyError:
+def report_kinds_for(campaign: Campaign) -> list[ReportKind]:
+    return [kind for kind in REPORTS.values() if campaign.kind in kind.campaign_kinds]
+
+
+def report_kind_get(name: str, *, campaign: Campaign) -> ReportKind:
+    """The report kind called `name`, if it reads the labels of `campaign`'s kind."""
+    kind = REPORTS.get(name)
+    if kind is None:
         raise NotFoundError(
             f"Unknown report kind '{name}'. Allowed: {', '.join(REPORTS)}.", {"field": "kind"}
-        ) from None
+        )
+    if campaign.kind not in kind.campaign_kinds:
+        allowed = [k.name for k in report_kinds_for(campaign)]
+        raise ApplicationError(
+            f"The {kind.name} report reads {' or '.join(kind.campaign_kinds)} campaigns; '{campaign.name}' is "
+            f"a {campaign.kind} campaign (its reports: {', '.join(allowed) or 'none'}).",
+            {"field": "kind", "allowed": allowed},
+        )
+    return kind
 
 
 def report_data(*, campaign: Campaign, kind: ReportKind, report: Any) -> dict[str, Any]:
@@ -169,11 +255,14 @@ def report_context(*, campaign: Campaign, kind: ReportKind, options: ReportOptio
     return {
         "campaign": campaign,
         "kind": kind,
-        "kinds": list(REPORTS.values()),
+        "kinds": report_kinds_for(campaign),
         "options": options,
         "generated_at": timezone.now(),
         "report": report,
         "charts": kind.charts(report),
+        "command_options": [
+            (flag, value) for flag, value in (("coherence-campaign", options.coherence_campaign),) if value
+        ],
     }
 
 

@@ -5,32 +5,51 @@ such as rationales), and aggregates labels per item with the kind's own `aggrega
 """
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from labelapp.kinds import kind_get
-from labelapp.models import Campaign, Item, ItemCandidate, JudgeLabel, Label
-from labelapp.reports.judge import JudgeAgreement, judge_agreement
+from labelapp.errors import ApplicationError
+from labelapp.kinds import coherence, correctness, kind_get
+from labelapp.kinds.base import majority
+from labelapp.models import Campaign, Candidate, Item, ItemCandidate, JudgeLabel, Label
+from labelapp.reports.calibration import (
+    CalibrationCandidate,
+    CalibrationReport,
+    StatedConfidence,
+    calibration_report,
+)
+from labelapp.reports.coherence import CandidateVerdicts, GeneratorCoherence, coherence_report
+from labelapp.reports.judge import CORRECTNESS_CHOICES, PAIRWISE_CHOICES, JudgeAgreement, judge_agreement
 from labelapp.reports.leaderboard import LeaderboardReport, PairOutcome, Player, leaderboard_report
+from labelapp.selectors.judgements import candidate_judgements
 
 PAIRWISE = "pairwise"
+JUDGED_FIELDS = {PAIRWISE: "choice", correctness.NAME: "verdict"}  # the label field a judge answers
+JUDGE_CHOICES = {PAIRWISE: PAIRWISE_CHOICES, correctness.NAME: CORRECTNESS_CHOICES}
 
 
 def _work_items(campaign: Campaign, kind: str) -> dict:
     return {"item__campaign": campaign, "item__kind": kind, "item__is_gold": False}
 
 
-def pairwise_majorities(*, campaign: Campaign) -> dict[int, str | None]:
-    """Item id -> the labellers' aggregate choice (None when split), for labelled non-gold pairwise items."""
-    choices: dict[int, list[dict]] = defaultdict(list)
+def human_majorities(*, campaign: Campaign, kind: str) -> dict[int, str | None]:
+    """Item id -> the labellers' aggregate answer (None when split), for labelled non-gold items of `kind`:
+    the pairwise choice, or the correctness verdict."""
+    field = JUDGED_FIELDS[kind]
+    answers: dict[int, list[dict]] = defaultdict(list)
     rows = (
-        Label.objects.filter(**_work_items(campaign, PAIRWISE))
+        Label.objects.filter(**_work_items(campaign, kind))
         .order_by()
-        .values_list("item_id", "value__choice")
+        .values_list("item_id", f"value__{field}")
     )
-    for item_id, choice in rows:
-        choices[item_id].append({"choice": choice})
-    aggregate = kind_get(PAIRWISE).aggregate
-    return {item_id: aggregate(values).choice for item_id, values in choices.items()}
+    for item_id, answer in rows:
+        answers[item_id].append({field: answer})
+    aggregate = kind_get(kind).aggregate
+    return {item_id: getattr(aggregate(values), field) for item_id, values in answers.items()}
+
+
+def pairwise_majorities(*, campaign: Campaign) -> dict[int, str | None]:
+    return human_majorities(campaign=campaign, kind=PAIRWISE)
 
 
 def pairwise_outcomes(*, campaign: Campaign) -> tuple[list[PairOutcome], int]:
@@ -53,15 +72,15 @@ def pairwise_outcomes(*, campaign: Campaign) -> tuple[list[PairOutcome], int]:
 
 
 def judge_verdicts(*, campaign: Campaign) -> dict[str, dict[int, str | None]]:
-    """Judge generator name -> item id -> its canonical choice, None where its answer did not parse."""
+    """Judge generator name -> item id -> its canonical answer, None where its answer did not parse."""
     verdicts: dict[str, dict[int, str | None]] = defaultdict(dict)
     rows = (
-        JudgeLabel.objects.filter(**_work_items(campaign, PAIRWISE))
+        JudgeLabel.objects.filter(**_work_items(campaign, campaign.kind))
         .order_by("generator__name", "item_id")
-        .values_list("generator__name", "item_id", "value__choice")
+        .values_list("generator__name", "item_id", f"value__{JUDGED_FIELDS[campaign.kind]}")
     )
-    for generator, item_id, choice in rows:
-        verdicts[generator][item_id] = choice
+    for generator, item_id, answer in rows:
+        verdicts[generator][item_id] = answer
     return dict(verdicts)
 
 
@@ -72,14 +91,197 @@ def leaderboard_report_for(*, campaign: Campaign, bootstrap_samples: int, seed: 
 
 @dataclass(frozen=True)
 class JudgeReport:
+    item_kind: str  # pairwise or correctness
+    choices: tuple[str, ...]  # what the judge may answer, in the confusion matrix's order
     judges: tuple[JudgeAgreement, ...]  # one per generator that judged this campaign, by name
 
 
 def judge_report_for(*, campaign: Campaign) -> JudgeReport:
-    human = pairwise_majorities(campaign=campaign)
+    choices = JUDGE_CHOICES[campaign.kind]
+    human = human_majorities(campaign=campaign, kind=campaign.kind)
     return JudgeReport(
+        item_kind=campaign.kind,
+        choices=choices,
         judges=tuple(
-            judge_agreement(name, verdicts, human)
+            judge_agreement(name, verdicts, human, choices=choices)
             for name, verdicts in judge_verdicts(campaign=campaign).items()
-        )
+        ),
     )
+
+
+def coherence_campaigns_for(*, campaign: Campaign) -> list[str]:
+    """Coherence campaigns whose items hold this campaign's candidates (`build_items --source-campaign`)."""
+    return list(
+        Campaign.objects.filter(kind=coherence.NAME, items__slots__candidate__prompt__campaign=campaign)
+        .distinct()
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
+def _coherence_campaign_choose(campaign: Campaign, name: str | None) -> Campaign:
+    """The named coherence campaign, or the only one built from `campaign`'s candidates when none is named."""
+    built_from_it = coherence_campaigns_for(campaign=campaign)
+    allowed = {"field": "coherence_campaign", "allowed": built_from_it}
+    if name is None:
+        if len(built_from_it) == 1:
+            return Campaign.objects.get(name=built_from_it[0])
+        if not built_from_it:
+            raise ApplicationError(
+                f"No coherence campaign judges the candidates of '{campaign.name}' yet: build one with "
+                f"build_items --campaign NAME --kind coherence --source-campaign {campaign.name}.",
+                allowed,
+            )
+        raise ApplicationError(
+            f"Field 'coherence_campaign': choose the coherence campaign to join, one of {', '.join(built_from_it)}.",
+            allowed,
+        )
+    if name not in built_from_it:
+        raise ApplicationError(
+            f"Field 'coherence_campaign' must name a coherence campaign built from the candidates of "
+            f"'{campaign.name}' ({', '.join(built_from_it) or 'none yet'}), not '{name}'.",
+            allowed,
+        )
+    return Campaign.objects.get(name=name)
+
+
+def _verdict_is(value: str | None, yes: str, no: str) -> bool | None:
+    return {yes: True, no: False}.get(value or "")
+
+
+@dataclass(frozen=True)
+class CoherentButWrongCase:
+    """An answer its coherence labellers passed and its correctness labellers failed: one to read."""
+
+    candidate_id: int
+    generator: str
+    prompt: str
+    reference_answer: str
+    answer: str
+    critiques: tuple[str, ...]  # the correctness labellers' critiques that say something
+    error_categories: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class CoherentButWrongReport:
+    coherence_campaign: str
+    coherence_campaigns: tuple[str, ...]  # every coherence campaign built from this one's candidates
+    generators: tuple[GeneratorCoherence, ...]  # by name
+    cases: tuple[CoherentButWrongCase, ...]  # by generator, then candidate
+
+
+def _coherent_but_wrong_cases(
+    campaign: Campaign, rows: tuple[GeneratorCoherence, ...], categories: Mapping[int, Mapping[str, int]]
+) -> tuple[CoherentButWrongCase, ...]:
+    ids = [candidate_id for row in rows for candidate_id in row.coherent_but_wrong_ids]
+    critiques: dict[int, list[str]] = defaultdict(list)
+    for candidate_id, critique in (
+        Label.objects.filter(item__campaign=campaign, item__is_gold=False, item__slots__candidate_id__in=ids)
+        .order_by("pk")
+        .values_list("item__slots__candidate_id", "value__critique")
+    ):
+        if critique:
+            critiques[candidate_id].append(critique)
+    candidates = Candidate.objects.select_related("prompt", "generator").in_bulk(ids)
+    return tuple(
+        CoherentButWrongCase(
+            candidate_id=candidate_id,
+            generator=candidates[candidate_id].generator.name,
+            prompt=candidates[candidate_id].prompt.display_text,
+            reference_answer=candidates[candidate_id].prompt.reference_answer,
+            answer=candidates[candidate_id].text,
+            critiques=tuple(critiques[candidate_id]),
+            error_categories=categories[candidate_id],
+        )
+        for candidate_id in ids
+    )
+
+
+def coherent_but_wrong_report_for(
+    *, campaign: Campaign, coherence_campaign: str | None
+) -> CoherentButWrongReport:
+    """Per generator: incoherent, coherent but wrong, and correct answers, from the two campaigns' majorities.
+
+    A verdict counts when the labellers' majority gives one: "can't tell" and even splits count as missing.
+    """
+    joined = _coherence_campaign_choose(campaign, coherence_campaign)
+    judgements = candidate_judgements(correctness_campaign=campaign, coherence_campaign=joined)
+    rows = coherence_report(
+        [
+            CandidateVerdicts(
+                candidate_id=j.candidate_id,
+                generator=j.generator,
+                correct=_verdict_is(j.correctness and j.correctness.verdict, "correct", "incorrect"),
+                coherent=_verdict_is(j.coherence and j.coherence.verdict, "coherent", "incoherent"),
+            )
+            for j in judgements
+        ]
+    )
+    categories = {j.candidate_id: j.correctness.error_categories for j in judgements if j.correctness}
+    return CoherentButWrongReport(
+        coherence_campaign=joined.name,
+        coherence_campaigns=tuple(coherence_campaigns_for(campaign=campaign)),
+        generators=rows,
+        cases=_coherent_but_wrong_cases(campaign, rows, categories),
+    )
+
+
+JUDGED_VERDICTS = ("correct", "incorrect")
+
+
+def _stated_confidences(
+    labels: list[tuple[int, int, str, str | None]], gold: Mapping[int, str]
+) -> list[StatedConfidence]:
+    """Each label with a verdict and a confidence, checked against its item's gold verdict or, on other
+    items, the majority of the item's other labellers; labels with no such reference are left out."""
+    by_item: dict[int, list[tuple[int, str, str | None]]] = defaultdict(list)
+    for item_id, labeller_id, given, confidence in labels:
+        by_item[item_id].append((labeller_id, given, confidence))
+    stated = []
+    for item_id, item_labels in by_item.items():
+        for labeller_id, given, confidence in item_labels:
+            if given not in JUDGED_VERDICTS or confidence is None:
+                continue
+            reference = gold.get(item_id)
+            if item_id not in gold:
+                reference = majority([v for other, v, _ in item_labels if other != labeller_id])[0]
+            if reference in JUDGED_VERDICTS:
+                stated.append(StatedConfidence(confidence, given == reference, item_id in gold))
+    return stated
+
+
+def calibration_report_for(*, campaign: Campaign) -> CalibrationReport:
+    """The model's confidence (mean token logprob) and the labellers' stated confidence against how often
+    each turned out right, on a correctness campaign."""
+    labels = list(
+        Label.objects.filter(item__campaign=campaign, item__kind=correctness.NAME)
+        .order_by("item_id", "pk")
+        .values_list("item_id", "labeller_id", "value__verdict", "value__confidence")
+    )
+    gold = {
+        item_id: (value or {}).get("verdict")
+        for item_id, value in Item.objects.filter(
+            campaign=campaign, kind=correctness.NAME, is_gold=True
+        ).values_list("pk", "gold_value")
+    }
+    verdicts: dict[int, list[dict]] = defaultdict(list)
+    for item_id, _, given, _ in labels:
+        if item_id not in gold:
+            verdicts[item_id].append({"verdict": given})
+    candidates = [
+        CalibrationCandidate(
+            generator=generator,
+            logprob_mean=logprob_mean,
+            correct=_verdict_is(
+                correctness.aggregate(verdicts[item_id]).verdict if verdicts[item_id] else None,
+                "correct",
+                "incorrect",
+            ),
+        )
+        for item_id, generator, logprob_mean in ItemCandidate.objects.filter(
+            **_work_items(campaign, correctness.NAME)
+        )
+        .order_by("item_id")
+        .values_list("item_id", "candidate__generator__name", "candidate__logprob_mean")
+    ]
+    return calibration_report(candidates, _stated_confidences(labels, gold))

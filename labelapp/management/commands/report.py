@@ -37,6 +37,11 @@ class Command(BaseCommand):
             help=f"Bootstrap resamples for intervals (default {BOOTSTRAP_SAMPLES}).",
         )
         parser.add_argument("--seed", type=int, default=0, help="Seed of the bootstrap (default 0).")
+        parser.add_argument(
+            "--coherence-campaign",
+            help="coherent-but-wrong: the coherence campaign built from this campaign's candidates "
+            "(default: the only one).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         out = Path(str(options["out"]))
@@ -44,16 +49,17 @@ class Command(BaseCommand):
             raise CommandError(f"--out must end in {' or '.join(FORMATS)}, not '{out.name}'.")
         if int(options["bootstrap"]) < 0:  # type: ignore[call-overload]
             raise CommandError("--bootstrap must be 0 or more.")
+        report_options = ReportOptions(
+            bootstrap_samples=options["bootstrap"],  # type: ignore[arg-type]
+            seed=options["seed"],  # type: ignore[arg-type]
+            coherence_campaign=options["coherence_campaign"],  # type: ignore[arg-type]
+        )
         try:
             campaign = campaign_get(name=str(options["campaign"]))
-            kind = report_kind_get(str(options["kind"]))
+            kind = report_kind_get(str(options["kind"]), campaign=campaign)
+            context = report_context(campaign=campaign, kind=kind, options=report_options)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
-        context = report_context(
-            campaign=campaign,
-            kind=kind,
-            options=ReportOptions(bootstrap_samples=options["bootstrap"], seed=options["seed"]),  # type: ignore[arg-type]
-        )
         if out.suffix == ".json":
             text = json.dumps(report_data(campaign=campaign, kind=kind, report=context["report"]), indent=2)
         else:

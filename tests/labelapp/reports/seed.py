@@ -15,6 +15,7 @@ By generator: big beat small 9 times and lost once; the 4 decided small-vs-small
 itself. By config: 14 comparisons, one tie.
 """
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -123,3 +124,113 @@ class ScriptedJudge:
                 inference.Completion(index, 0, text, f"<chat>{content}", "eos", 3, -1.0, -0.3, 0)
             )
         return completions
+
+
+# A correctness campaign ("facts") and a coherence campaign built from its candidates ("fluency"), two
+# labellers each. Per answer: generator, text, the model's confidence exp(logprob_mean) (None: no logprobs),
+# the two correctness labels (verdict, confidence, critique) and the two coherence verdicts.
+#
+#   small: purple (incoherent), 5 and 7 (coherent but wrong), 8 (correct), 10 (correctness and coherence
+#          split: no verdict) -> judged 4: 1 incoherent, 2 coherent but wrong, 1 correct; 1 missing
+#   big:   4 and 2 (correct), 9 (coherent but wrong), "8 8 8" (incoherent but correct, no logprobs)
+#          -> judged 4: 1 incoherent, 1 coherent but wrong, 2 correct
+#
+# Prompt 5 is a gold item (gold verdict correct): labeller 1 says correct (certain), labeller 2 incorrect
+# (probably). Only labeller 1 is ever "certain" (and "probably" once); labeller 2 says "probably", and
+# "guessing" on the split answer.
+FACTS = [
+    (
+        "small",
+        0,
+        "2 + 2 is a purple banana.",
+        0.32,
+        [("incorrect", "certain"), ("incorrect", "probably")],
+        "ii",
+    ),
+    (
+        "small",
+        1,
+        "1 + 1 = 5.",
+        0.85,
+        [("incorrect", "certain", "The sum is 2, not 5."), ("incorrect", "probably", "")],
+        "cc",
+    ),
+    ("small", 2, "3 + 3 = 7.", 0.91, [("incorrect", "probably"), ("incorrect", "probably")], "cc"),
+    ("small", 3, "4 + 4 = 8.", 0.95, [("correct", "certain"), ("correct", "probably")], "cc"),
+    ("small", 4, "5 + 5 = 10.", 0.35, [("correct", "certain"), ("incorrect", "guessing")], "ci"),
+    ("big", 0, "2 + 2 = 4.", 0.92, [("correct", "certain"), ("correct", "probably")], "cc"),
+    ("big", 1, "1 + 1 = 2.", 0.81, [("correct", "certain"), ("correct", "probably")], "cc"),
+    ("big", 2, "3 + 3 = 9.", 0.62, [("incorrect", "certain"), ("incorrect", "probably")], "cc"),
+    ("big", 3, "Eight eight, 4 + 4 = 8 8 8.", None, [("correct", "certain"), ("correct", "probably")], "ii"),
+]
+COHERENCE = {
+    "c": {"verdict": "coherent", "reasons": [], "note": ""},
+    "i": {"verdict": "incoherent", "reasons": ["gibberish"], "note": ""},
+}
+
+
+@dataclass(frozen=True)
+class SeededFacts:
+    facts: Campaign
+    fluency: Campaign
+    candidates: dict[str, Candidate]  # by text
+
+
+def _verdict_item(campaign: Campaign, kind: str, candidate: Candidate, *, gold_value=None) -> Item:
+    item = Item.objects.create(
+        campaign=campaign,
+        kind=kind,
+        prompt=candidate.prompt,
+        is_gold=gold_value is not None,
+        gold_value=gold_value,
+    )
+    ItemCandidate.objects.create(item=item, candidate=candidate, index=0, position=0)
+    return item
+
+
+def _label(item: Item, labeller: User, value: dict) -> None:
+    Label.objects.create(
+        item=item, labeller=labeller, value=value, idempotency_key=f"{item.pk}-{labeller.pk}"
+    )
+
+
+def _correctness_value(given: tuple) -> dict:
+    verdict, confidence, critique = (*given, "")[:3]
+    category = "factual error" if verdict == "incorrect" else None
+    return {"verdict": verdict, "confidence": confidence, "error_category": category, "critique": critique}
+
+
+def facts_campaigns(labellers: list[User]) -> SeededFacts:
+    facts = Campaign.objects.create(
+        name="facts", title="Sums", kind="correctness", show_reference_answer=True
+    )
+    fluency = Campaign.objects.create(name="fluency", kind="coherence")
+    generators = {
+        name: Generator.objects.get_or_create(name=name, model="embedded")[0] for name in ("small", "big")
+    }
+    prompts = [
+        Prompt.objects.create(campaign=facts, text=f"What is {n} + {n}?", reference_answer=str(2 * n))
+        for n in (2, 1, 3, 4, 5, 6)
+    ]
+    candidates = {}
+    for generator, number, text, confidence, correctness_labels, coherence_labels in FACTS:
+        candidate = Candidate.objects.create(
+            prompt=prompts[number],
+            generator=generators[generator],
+            text=text,
+            params={"temperature": 0.7},
+            logprob_mean=None if confidence is None else math.log(confidence),
+        )
+        candidates[text] = candidate
+        graded = _verdict_item(facts, "correctness", candidate)
+        read = _verdict_item(fluency, "coherence", candidate)
+        for labeller, given, coherent in zip(labellers, correctness_labels, coherence_labels, strict=True):
+            _label(graded, labeller, _correctness_value(given))
+            _label(read, labeller, COHERENCE[coherent])
+    gold_answer = Candidate.objects.create(
+        prompt=prompts[5], generator=generators["small"], text="6 + 6 = 12."
+    )
+    gold = _verdict_item(facts, "correctness", gold_answer, gold_value={"verdict": "correct"})
+    for labeller, given in zip(labellers, [("correct", "certain"), ("incorrect", "probably")], strict=True):
+        _label(gold, labeller, _correctness_value(given))
+    return SeededFacts(facts=facts, fluency=fluency, candidates=candidates)

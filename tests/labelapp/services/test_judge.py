@@ -88,7 +88,11 @@ def test_agreement_with_the_humans_by_hand(seeded, scripted_judge):
     (agreement,) = judge_report_for(campaign=seeded.campaign).judges
     assert agreement.judge == "big"
     assert (agreement.judged, agreement.parse_errors, agreement.compared) == (16, 3, 11)
-    assert (agreement.human_unlabelled, agreement.human_no_majority, agreement.human_both_bad) == (1, 1, 0)
+    assert (agreement.human_unlabelled, agreement.human_no_majority, agreement.human_outside_choices) == (
+        1,
+        1,
+        0,
+    )
     assert agreement.kappa.kappa == pytest.approx(13 / 46)
     assert agreement.kappa.confusion == ((7, 0, 2), (1, 0, 0), (0, 0, 1))
 
@@ -96,7 +100,7 @@ def test_agreement_with_the_humans_by_hand(seeded, scripted_judge):
 def test_agreement_leaves_out_both_bad():
     result = judge_agreement("j", {1: "a", 2: "b", 3: None, 4: "tie"}, {1: "a", 2: "both_bad", 3: "a"})
     assert (result.judged, result.parse_errors, result.compared) == (4, 1, 1)
-    assert (result.human_both_bad, result.human_unlabelled) == (1, 1)
+    assert (result.human_outside_choices, result.human_unlabelled) == (1, 1)
 
 
 def test_judge_items_command(seeded, scripted_judge):
