@@ -234,3 +234,26 @@ def facts_campaigns(labellers: list[User]) -> SeededFacts:
     for labeller, given in zip(labellers, [("correct", "certain"), ("incorrect", "probably")], strict=True):
         _label(gold, labeller, _correctness_value(given))
     return SeededFacts(facts=facts, fluency=fluency, candidates=candidates)
+
+
+class ScriptedCorrectnessJudge:
+    """Calls an answer correct when it holds the reference answer, or mentions a banana; rambles on 3 + 3."""
+
+    def __init__(self) -> None:
+        self.requests: list = []
+
+    def __call__(self, *, spec, requests, params, on_progress=None):
+        self.requests.extend(requests)
+        completions = []
+        for index, request in enumerate(requests):
+            content = request.messages[0]["content"]
+            reference = re.search(r"\[Reference answer\]\n(.*)\n", content)
+            answer = re.search(r"\[Answer\]\n(.*)\n", content).group(1)
+            if "What is 3 + 3?" in content:
+                text = "Let me think about it."
+            elif (reference and reference.group(1) in answer) or "banana" in answer:
+                text = "Verdict: correct"
+            else:
+                text = "Verdict: incorrect\n"
+            completions.append(inference.Completion(index, 0, text, content, "eos", 3, -1.0, -0.3, 0))
+        return completions
