@@ -177,8 +177,9 @@ REPORTS: dict[str, ReportKind] = {
             name="leaderboard",
             title="Generator leaderboard",
             summary="Bradley–Terry scores with bootstrap 95% intervals, win rates and comparisons per pair, "
-            "by generator and by generation config, from the labellers' majority on each pairwise item.",
-            campaign_kinds=(CampaignKind.PAIRWISE,),
+            "by generator and by generation config, from the labellers' majority on each pairwise item (or "
+            "each pair of a ranking's consensus order, or each set-vs-set item's preferred set).",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.RANKING, CampaignKind.SET_VS_SET),
             template="labelapp/reports/leaderboard.html",
             build=lambda campaign, options: leaderboard_report_for(
                 campaign=campaign, bootstrap_samples=options.bootstrap_samples, seed=options.seed

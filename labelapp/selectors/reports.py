@@ -4,12 +4,13 @@ Each function reads a campaign's non-gold items of one kind in a fixed number of
 such as rationales), and aggregates labels per item with the kind's own `aggregate`.
 """
 
+import itertools
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import coherence, correctness, kind_get
+from labelapp.kinds import coherence, correctness, kind_get, ranking, set_vs_set
 from labelapp.kinds.base import majority
 from labelapp.models import Campaign, Candidate, Item, ItemCandidate, JudgeLabel, Label
 from labelapp.reports.calibration import (
@@ -52,23 +53,83 @@ def pairwise_majorities(*, campaign: Campaign) -> dict[int, str | None]:
     return human_majorities(campaign=campaign, kind=PAIRWISE)
 
 
-def pairwise_outcomes(*, campaign: Campaign) -> tuple[list[PairOutcome], int]:
-    """Every labelled non-gold pairwise item with its two players; and how many items have no label yet."""
-    majorities = pairwise_majorities(campaign=campaign)
+def _players(campaign: Campaign, kind: str) -> dict[int, dict[int, Player]]:
+    """Item id -> canonical index -> the player (generator, params, step) of the candidate there."""
     players: dict[int, dict[int, Player]] = defaultdict(dict)
     slots = (
-        ItemCandidate.objects.filter(**_work_items(campaign, PAIRWISE))
+        ItemCandidate.objects.filter(**_work_items(campaign, kind))
         .order_by()
         .values_list("item_id", "index", "candidate__generator__name", "candidate__params", "candidate__step")
     )
     for item_id, index, generator, params, step in slots:
         players[item_id][index] = Player(generator=generator, params=params or {}, step=step)
+    return players
+
+
+def _unlabelled(campaign: Campaign, kind: str, labelled: int) -> int:
+    return Item.objects.filter(campaign=campaign, kind=kind, is_gold=False).count() - labelled
+
+
+def pairwise_outcomes(*, campaign: Campaign) -> tuple[list[PairOutcome], int]:
+    """Every labelled non-gold pairwise item with its two players; and how many items have no label yet."""
+    majorities = pairwise_majorities(campaign=campaign)
+    players = _players(campaign, PAIRWISE)
     outcomes = [
         PairOutcome(item_id=item_id, first=players[item_id][0], second=players[item_id][1], choice=choice)
         for item_id, choice in sorted(majorities.items())
     ]
-    total = Item.objects.filter(campaign=campaign, kind=PAIRWISE, is_gold=False).count()
-    return outcomes, total - len(outcomes)
+    return outcomes, _unlabelled(campaign, PAIRWISE, len(majorities))
+
+
+def ranking_outcomes(*, campaign: Campaign) -> tuple[list[PairOutcome], int]:
+    """Each labelled ranking item's consensus (ranked pairs) as pairs: the winner of each pair the
+    consensus keeps with a margin of at least one labeller, and the other pairs of its candidates as
+    pairs without a majority; and how many items have no label yet."""
+    orders: dict[int, list[dict]] = defaultdict(list)
+    for item_id, order in (
+        Label.objects.filter(**_work_items(campaign, ranking.NAME))
+        .order_by("pk")
+        .values_list("item_id", "value__order")
+    ):
+        orders[item_id].append({"order": order})
+    players = _players(campaign, ranking.NAME)
+    outcomes = []
+    for item_id, values in sorted(orders.items()):
+        consensus = ranking.aggregate(values)
+        decided = {(winner, loser) for winner, loser, _ in ranking.consensus_pairs(consensus)}
+        for first, second in itertools.combinations(consensus.order, 2):
+            choice = "a" if (first, second) in decided else None
+            outcomes.append(PairOutcome(item_id, players[item_id][first], players[item_id][second], choice))
+    return outcomes, _unlabelled(campaign, ranking.NAME, len(orders))
+
+
+SET_SIDES = {"x": "a", "y": "b", "tie": "tie"}
+
+
+def set_vs_set_outcomes(*, campaign: Campaign) -> tuple[list[PairOutcome], int]:
+    """Each labelled set-vs-set item as one comparison of the two sets' players (X's set first): the
+    labellers' majority preferred set; and how many items have no label yet."""
+    preferred: dict[int, list[dict]] = defaultdict(list)
+    for item_id, side in (
+        Label.objects.filter(**_work_items(campaign, set_vs_set.NAME))
+        .order_by()
+        .values_list("item_id", "value__preferred")
+    ):
+        preferred[item_id].append({"preferred": side, "more_diverse": None})
+    players = _players(campaign, set_vs_set.NAME)
+    outcomes = []
+    for item_id, values in sorted(preferred.items()):
+        sides = players[item_id]
+        choice = set_vs_set.aggregate(values).preferred
+        outcomes.append(PairOutcome(item_id, sides[0], sides[len(sides) // 2], SET_SIDES.get(choice or "")))
+    return outcomes, _unlabelled(campaign, set_vs_set.NAME, len(preferred))
+
+
+LEADERBOARD_SOURCES = {
+    PAIRWISE: pairwise_outcomes,
+    ranking.NAME: ranking_outcomes,
+    set_vs_set.NAME: set_vs_set_outcomes,
+}
 
 
 def judge_verdicts(*, campaign: Campaign) -> dict[str, dict[int, str | None]]:
@@ -85,8 +146,10 @@ def judge_verdicts(*, campaign: Campaign) -> dict[str, dict[int, str | None]]:
 
 
 def leaderboard_report_for(*, campaign: Campaign, bootstrap_samples: int, seed: int) -> LeaderboardReport:
-    outcomes, unlabelled = pairwise_outcomes(campaign=campaign)
-    return leaderboard_report(outcomes, unlabelled=unlabelled, bootstrap_samples=bootstrap_samples, seed=seed)
+    outcomes, unlabelled = LEADERBOARD_SOURCES[campaign.kind](campaign=campaign)
+    return leaderboard_report(
+        outcomes, source=campaign.kind, unlabelled=unlabelled, bootstrap_samples=bootstrap_samples, seed=seed
+    )
 
 
 @dataclass(frozen=True)
