@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks_file import benchmark_record  # noqa: E402
 
 from labelapp.reports.bradley_terry import leaderboard  # noqa: E402
-from labelapp.reports.diversity import CompletionSet, diversity_report  # noqa: E402
+from labelapp.reports.diversity import CompletionSet, diversity_report, embed_sets  # noqa: E402
 from labelapp.reports.embeddings import text_embeddings  # noqa: E402
 
 WORDS = (
@@ -67,7 +67,7 @@ def main() -> None:
     text_embeddings(["warm up"])
     load_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    diversity_report(sets, embed=text_embeddings)
+    diversity_report(sets, embeddings=embed_sets(sets, text_embeddings))
     diversity_seconds = time.perf_counter() - start
 
     result = (

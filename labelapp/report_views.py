@@ -1,8 +1,9 @@
 """Staff pages of the research reports: one page per report kind, charts drawn as SVG on the server."""
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from labelapp.errors import ApplicationError
 from labelapp.reports.registry import (
@@ -12,6 +13,7 @@ from labelapp.reports.registry import (
     report_kinds_for,
 )
 from labelapp.selectors.campaigns import campaign_get
+from labelapp.services.embeddings import candidate_embeddings_enqueue
 from labelapp.views import staff_required
 
 
@@ -48,3 +50,16 @@ def report_page(request: HttpRequest, campaign: str, kind: str) -> HttpResponse:
             request, "labelapp/reports/page.html", context, status=exc.status_code if given else 200
         )
     return render(request, "labelapp/reports/page.html", context)
+
+
+@require_POST
+@staff_required
+def report_embeddings(request: HttpRequest, campaign: str) -> HttpResponse:
+    """Queue the embedding of a set-wise campaign's candidates for a worker; the diversity page reads them."""
+    found = campaign_get(name=campaign)
+    report_kind_get("diversity", campaign=found)
+    candidate_embeddings_enqueue(campaign=found)
+    messages.success(
+        request, "Queued: a worker on queue 'inference' embeds the candidates. Reload this page to see them."
+    )
+    return redirect("report", campaign=found.name, kind="diversity")

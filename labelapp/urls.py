@@ -34,4 +34,9 @@ urlpatterns = [
     path("manage/<str:campaign>/dashboard/", views.manage_dashboard, name="manage-dashboard"),
     path("manage/<str:campaign>/reports/", report_views.reports_index, name="reports"),
     path("manage/<str:campaign>/reports/<str:kind>/", report_views.report_page, name="report"),
+    path(
+        "manage/<str:campaign>/reports/diversity/embeddings/",
+        report_views.report_embeddings,
+        name="report-embeddings",
+    ),
 ]

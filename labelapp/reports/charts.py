@@ -103,13 +103,17 @@ def _short(label: str) -> str:
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
-def interval_chart(rows: list[dict[str, Any]], axis_title: str) -> dict[str, Any]:
+def interval_chart(
+    rows: list[dict[str, Any]], axis_title: str, *, span: tuple[float, float] | None = None
+) -> dict[str, Any]:
     """A dot per row at `value` with a whisker from `low` to `high` (either may be None), best first.
 
-    `rows` hold "label", "value", "low", "high"; the axis always shows 0.
+    `rows` hold "label", "value", "low", "high"; the axis shows 0 (marked), or covers `span` when given
+    (a rating scale, where 0 means nothing).
     """
     size = INTERVAL_CHART
-    numbers = [0.0] + [r[k] for r in rows for k in ("value", "low", "high") if r[k] is not None]
+    numbers = list(span) if span else [0.0]
+    numbers += [r[k] for r in rows for k in ("value", "low", "high") if r[k] is not None]
     ticks = _axis_ticks(min(numbers), max(numbers))
     low, high = ticks[0], ticks[-1]
     plot_width = size["width"] - size["left"] - size["right"]
@@ -139,7 +143,7 @@ def interval_chart(rows: list[dict[str, Any]], axis_title: str) -> dict[str, Any
         "height": height,
         "base": base,
         "plot_right": size["width"] - size["right"],
-        "zero_x": x(0.0),
+        "zero_x": None if span else x(0.0),
         "label_x": size["left"] - 10,
         "rows": drawn,
         "ticks": [{"value": tick, "x": x(tick)} for tick in ticks],
@@ -325,4 +329,40 @@ def reliability_diagram(bins: Sequence[ReliabilityBin]) -> dict[str, Any]:
         "y_title_x": 14,
         "y_title_y": y(0.5),
         "label_x": size["left"] - 8,
+    }
+
+
+SCATTER = {"width": 300, "height": 230, "left": 52, "right": 14, "top": 12, "bottom": 40}
+
+
+def scatter_chart(
+    points: list[dict[str, Any]], *, x_range: tuple[float, float], x_ticks: Sequence[float]
+) -> dict[str, Any]:
+    """A dot per point at ("x", "y"), each with a "title"; x over the fixed `x_range` (a rating scale), y over
+    round ticks covering the points."""
+    size = SCATTER
+    plot_width = size["width"] - size["left"] - size["right"]
+    plot_height = size["height"] - size["top"] - size["bottom"]
+    base = size["top"] + plot_height
+    y_ticks = _axis_ticks(
+        min((p["y"] for p in points), default=0.0), max((p["y"] for p in points), default=1.0)
+    )
+    low, high = y_ticks[0], y_ticks[-1]
+
+    def x(value: float) -> float:
+        return round(size["left"] + plot_width * (value - x_range[0]) / (x_range[1] - x_range[0]), 1)
+
+    def y(value: float) -> float:
+        return round(base - plot_height * (value - low) / (high - low), 1)
+
+    return {
+        **size,
+        "base": base,
+        "plot_right": size["width"] - size["right"],
+        "label_x": size["left"] - 8,
+        "points": [{**point, "cx": x(point["x"]), "cy": y(point["y"])} for point in points],
+        "x_ticks": [{"value": tick, "x": x(tick)} for tick in x_ticks],
+        "y_ticks": [{"value": tick, "y": y(tick)} for tick in y_ticks],
+        "axis_title_x": round(size["left"] + plot_width / 2, 1),
+        "axis_title_y": size["height"] - 6,
     }

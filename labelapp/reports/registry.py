@@ -21,16 +21,26 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError, NotFoundError
+from labelapp.kinds import setwise
 from labelapp.models import Campaign, CampaignKind
 from labelapp.reports.bradley_terry import BOOTSTRAP_SAMPLES, Leaderboard
 from labelapp.reports.calibration import CalibrationReport
-from labelapp.reports.charts import heatmap, interval_chart, reliability_diagram, stacked_bars
+from labelapp.reports.charts import (
+    heatmap,
+    interval_chart,
+    reliability_diagram,
+    scatter_chart,
+    stacked_bars,
+)
+from labelapp.reports.diversity import METRICS, RATING_SCALE
 from labelapp.reports.leaderboard import BoardCounts, LeaderboardReport
 from labelapp.selectors.reports import (
+    CampaignDiversity,
     CoherentButWrongReport,
     JudgeReport,
     calibration_report_for,
     coherent_but_wrong_report_for,
+    diversity_report_for,
     judge_report_for,
     leaderboard_report_for,
 )
@@ -52,6 +62,9 @@ class ReportKind:
     template: str  # the section, shared by the page and the standalone file
     build: Callable[[Campaign, ReportOptions], Any]
     charts: Callable[[Any], dict[str, Any]]  # the template's chart geometry, from the built report
+    # Slow work the command does before building (embedding texts) and a page leaves to a worker; it
+    # reports progress as (done, total) and returns what it did, in words.
+    prepare: Callable[[Campaign, Callable[[int, int], None] | None], str] | None = None
 
 
 def _percent(share: float | None) -> str:
@@ -170,6 +183,69 @@ def _calibration_charts(report: CalibrationReport) -> dict[str, Any]:
     }
 
 
+METRIC_TITLES = {
+    "distinct_1": "Distinct-1",
+    "distinct_2": "Distinct-2",
+    "self_bleu": "Self-BLEU (100 = all the same)",
+    "embedding_distance": "Mean embedding distance",
+    "vendi": "Vendi score",
+}
+
+
+def _group_label(generator: str, temperature: float | None) -> str:
+    return f"{generator} · temperature {'default' if temperature is None else temperature}"
+
+
+def _diversity_charts(report: CampaignDiversity) -> dict[str, Any]:
+    judged = [row for row in report.metrics.sets if row.human_diversity is not None]
+    scatters = []
+    for metric in METRICS:
+        points = [
+            {
+                "x": row.human_diversity,
+                "y": getattr(row, metric),
+                "title": f"{_group_label(row.generator, row.temperature)}, item {row.item_id}: rated "
+                f"{row.human_diversity:.2f}, {METRIC_TITLES[metric].lower()} {getattr(row, metric):.3f}",
+            }
+            for row in judged
+            if getattr(row, metric) is not None
+        ]
+        scatters.append(
+            {
+                "metric": metric,
+                "title": METRIC_TITLES[metric],
+                "correlation": report.metrics.correlations[metric],
+                "chart": scatter_chart(points, x_range=RATING_SCALE, x_ticks=setwise.DIVERSITY),
+            }
+        )
+    rated = [group for group in report.metrics.groups if group.human_diversity is not None]
+    return {
+        "human": interval_chart(
+            [
+                {
+                    "label": _group_label(group.generator, group.temperature),
+                    "value": group.human_diversity,
+                    "low": group.human_low,
+                    "high": group.human_high,
+                }
+                for group in rated
+            ],
+            axis_title="Mean diversity rating (1 all the same, 5 all different), 95% interval",
+            span=RATING_SCALE,
+        )
+        if rated
+        else None,
+        "scatters": scatters,
+    }
+
+
+def _embed_missing(campaign: Campaign, on_progress: Callable[[int, int], None] | None) -> str:
+    from labelapp.services.embeddings import EMBEDDING_MODEL, candidate_embeddings_compute
+
+    run = candidate_embeddings_compute(campaign=campaign, on_progress=on_progress)
+    return f"Embedded {run.embedded} candidates with {EMBEDDING_MODEL} ({run.already} already were)."
+
+
 REPORTS: dict[str, ReportKind] = {
     kind.name: kind
     for kind in (
@@ -219,6 +295,18 @@ REPORTS: dict[str, ReportKind] = {
             template="labelapp/reports/calibration.html",
             build=lambda campaign, options: calibration_report_for(campaign=campaign),
             charts=_calibration_charts,
+        ),
+        ReportKind(
+            name="diversity",
+            title="Diversity and mode collapse",
+            summary="Human set-wise diversity ratings by generator and temperature beside automatic metrics of "
+            "the same sets (distinct-n, self-BLEU, embedding distance, Vendi score) and their Spearman "
+            "correlation with the ratings; the prompts where a generator gave one answer in every sample.",
+            campaign_kinds=(CampaignKind.SETWISE,),
+            template="labelapp/reports/diversity.html",
+            build=lambda campaign, options: diversity_report_for(campaign=campaign),
+            charts=_diversity_charts,
+            prepare=_embed_missing,
         ),
     )
 }
@@ -272,4 +360,6 @@ def standalone_html(context: dict[str, Any]) -> str:
     styles = "\n".join(
         Path(finders.find(name)).read_text(encoding="utf-8") for name in ("css/app.css", "css/reports.css")
     )
-    return render_to_string("labelapp/reports/standalone.html", {**context, "styles": styles})
+    return render_to_string(
+        "labelapp/reports/standalone.html", {**context, "styles": styles, "standalone": True}
+    )

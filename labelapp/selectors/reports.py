@@ -9,10 +9,21 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from labelapp.errors import ApplicationError
-from labelapp.kinds import coherence, correctness, kind_get, ranking, set_vs_set
+from labelapp.kinds import coherence, correctness, kind_get, ranking, set_vs_set, setwise
 from labelapp.kinds.base import majority
-from labelapp.models import Campaign, Candidate, Item, ItemCandidate, JudgeLabel, Label
+from labelapp.models import (
+    Campaign,
+    Candidate,
+    CandidateEmbedding,
+    Item,
+    ItemCandidate,
+    JudgeLabel,
+    Label,
+    Prompt,
+)
 from labelapp.reports.calibration import (
     CalibrationCandidate,
     CalibrationReport,
@@ -20,9 +31,11 @@ from labelapp.reports.calibration import (
     calibration_report,
 )
 from labelapp.reports.coherence import CandidateVerdicts, GeneratorCoherence, coherence_report
+from labelapp.reports.diversity import CompletionSet, DiversityReport, diversity_report
 from labelapp.reports.judge import CORRECTNESS_CHOICES, PAIRWISE_CHOICES, JudgeAgreement, judge_agreement
 from labelapp.reports.leaderboard import LeaderboardReport, PairOutcome, Player, leaderboard_report
 from labelapp.selectors.judgements import candidate_judgements
+from labelapp.services.embeddings import EMBEDDING_MODEL, text_sha256, vector_from_bytes
 
 PAIRWISE = "pairwise"
 JUDGED_FIELDS = {PAIRWISE: "choice", correctness.NAME: "verdict"}  # the label field a judge answers
@@ -348,3 +361,129 @@ def calibration_report_for(*, campaign: Campaign) -> CalibrationReport:
         .values_list("item_id", "candidate__generator__name", "candidate__logprob_mean")
     ]
     return calibration_report(candidates, _stated_confidences(labels, gold))
+
+
+@dataclass(frozen=True)
+class CollapsedPrompt:
+    """A set in which a generator gave the same answer in every sample."""
+
+    item_id: int
+    prompt: str
+    generator: str
+    temperature: float | None
+    answer: str
+    samples: int
+
+
+@dataclass(frozen=True)
+class CampaignDiversity:
+    embedding_model: str
+    candidates: int  # in the campaign's non-gold set-wise items
+    candidates_embedded: int  # with a current stored embedding; the rest wait for `report --kind diversity`
+    sets_judged: int
+    metrics: DiversityReport
+    collapsed: tuple[CollapsedPrompt, ...]  # by generator, temperature, then item
+
+
+@dataclass
+class _Set:
+    prompt_id: int
+    generator: str
+    temperature: float | None
+    candidate_ids: list[int]
+    texts: list[str]
+
+
+def _stored_embeddings(campaign: Campaign, texts: Mapping[int, str]) -> dict[int, np.ndarray]:
+    """Candidate id -> its stored embedding, where the stored one was computed from its current text."""
+    rows = CandidateEmbedding.objects.filter(
+        model=EMBEDDING_MODEL,
+        candidate__slots__item__campaign=campaign,
+        candidate__slots__item__kind=setwise.NAME,
+        candidate__slots__item__is_gold=False,
+    ).values_list("candidate_id", "text_sha256", "vector")
+    return {
+        candidate_id: vector_from_bytes(vector)
+        for candidate_id, sha, vector in rows
+        if candidate_id in texts and sha == text_sha256(texts[candidate_id])
+    }
+
+
+def diversity_report_for(*, campaign: Campaign) -> CampaignDiversity:
+    """Human diversity ratings of each set-wise item beside the automatic metrics of the same set.
+
+    Nothing is embedded here: embedding distance and Vendi come from stored embeddings
+    (services.embeddings), so a set with a candidate not embedded yet has only the lexical metrics.
+    """
+    sets: dict[int, _Set] = {}
+    for item_id, prompt_id, candidate_id, text, generator, params in (
+        ItemCandidate.objects.filter(**_work_items(campaign, setwise.NAME))
+        .order_by("item_id", "index")
+        .values_list(
+            "item_id",
+            "item__prompt_id",
+            "candidate_id",
+            "candidate__text",
+            "candidate__generator__name",
+            "candidate__params",
+        )
+    ):
+        found = sets.setdefault(
+            item_id, _Set(prompt_id, generator, (params or {}).get("temperature"), [], [])
+        )
+        found.candidate_ids.append(candidate_id)
+        found.texts.append(text)
+    ratings: dict[int, list[dict]] = defaultdict(list)
+    for item_id, value in (
+        Label.objects.filter(**_work_items(campaign, setwise.NAME))
+        .order_by("pk")
+        .values_list("item_id", "value")
+    ):
+        ratings[item_id].append(value)
+    texts = {
+        cid: text for one in sets.values() for cid, text in zip(one.candidate_ids, one.texts, strict=True)
+    }
+    stored = _stored_embeddings(campaign, texts)
+    completion_sets = [
+        CompletionSet(
+            prompt_id=one.prompt_id,
+            generator=one.generator,
+            temperature=one.temperature,
+            texts=tuple(one.texts),
+            human_diversity=setwise.aggregate(ratings[item_id]).diversity_mean if ratings[item_id] else None,
+            item_id=item_id,
+        )
+        for item_id, one in sets.items()
+    ]
+    metrics = diversity_report(
+        completion_sets,
+        embeddings=[
+            np.stack([stored[cid] for cid in one.candidate_ids])
+            if all(cid in stored for cid in one.candidate_ids)
+            else None
+            for one in sets.values()
+        ],
+    )
+    collapsed = sorted(
+        (row for row in metrics.sets if row.all_identical),
+        key=lambda row: (row.generator, row.temperature is None, row.temperature or 0, row.item_id),
+    )
+    prompts = Prompt.objects.in_bulk([row.prompt_id for row in collapsed])
+    return CampaignDiversity(
+        embedding_model=EMBEDDING_MODEL,
+        candidates=len(texts),
+        candidates_embedded=len(stored),
+        sets_judged=sum(1 for row in metrics.sets if row.human_diversity is not None),
+        metrics=metrics,
+        collapsed=tuple(
+            CollapsedPrompt(
+                item_id=row.item_id,
+                prompt=prompts[row.prompt_id].display_text,
+                generator=row.generator,
+                temperature=row.temperature,
+                answer=sets[row.item_id].texts[0].strip(),
+                samples=row.size,
+            )
+            for row in collapsed
+        ),
+    )

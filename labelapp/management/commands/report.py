@@ -1,11 +1,14 @@
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
 
 from labelapp.errors import ApplicationError
+from labelapp.models import Campaign
 from labelapp.reports.bradley_terry import BOOTSTRAP_SAMPLES
 from labelapp.reports.registry import (
     REPORTS,
@@ -23,7 +26,9 @@ FORMATS = (".html", ".json")
 class Command(BaseCommand):
     help = (
         "Write a research report of a campaign: the numbers as JSON (--out report.json) or a standalone "
-        "HTML page with its charts (--out report.html), the same as the staff page shows."
+        "HTML page with its charts (--out report.html), the same as the staff page shows. The diversity "
+        "report first embeds the candidates not embedded yet (all-MiniLM-L6-v2, about 0.1 s a text on a "
+        "CPU) and stores them, so the page shows every metric too."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -57,6 +62,8 @@ class Command(BaseCommand):
         try:
             campaign = campaign_get(name=str(options["campaign"]))
             kind = report_kind_get(str(options["kind"]), campaign=campaign)
+            if kind.prepare is not None:
+                self._prepare(kind.prepare, campaign)
             context = report_context(campaign=campaign, kind=kind, options=report_options)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
@@ -66,6 +73,17 @@ class Command(BaseCommand):
             text = standalone_html(context)
         _write_atomically(out, text)
         self.stdout.write(self.style.SUCCESS(f"Wrote the {kind.name} report of {campaign.name} to {out}."))
+
+    def _prepare(
+        self, prepare: Callable[[Campaign, Callable[[int, int], None]], str], campaign: Campaign
+    ) -> None:
+        with tqdm(unit="text", desc="embed", disable=None) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            self.stdout.write(prepare(campaign, progress))
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -15,10 +15,12 @@ By generator: big beat small 9 times and lost once; the 4 decided small-vs-small
 itself. By config: 14 comparisons, one tie.
 """
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 from django.contrib.auth.models import User
 
 import inference
@@ -257,3 +259,77 @@ class ScriptedCorrectnessJudge:
                 text = "Verdict: incorrect\n"
             completions.append(inference.Completion(index, 0, text, content, "eos", 3, -1.0, -0.3, 0))
         return completions
+
+
+# A set-wise campaign ("sets") of three samples per set, two labellers rating each set's diversity:
+#   prompt           small at 0.3                  small at 1.0          big at 0.7
+#   0 capital        "Paris." x3 (collapsed) 1, 1  three different 4, 4  three different 3, 3
+#   1 colour         three different 2, 3          three different 5, 4  one sentence x3 (collapsed) 1, 2
+#   2 animal         -                             -                     three different, not rated
+# and a gold item (never counted).
+SETS = [
+    ("small", 0.3, 0, ["Paris.", "Paris.", " Paris."], [1, 1]),
+    (
+        "small",
+        1.0,
+        0,
+        ["Paris, of course.", "Lyon? No: Paris.", "France's capital is Paris, on the Seine."],
+        [4, 4],
+    ),
+    ("big", 0.7, 0, ["Paris.", "The capital is Paris.", "It is Paris, the largest city."], [3, 3]),
+    ("small", 0.3, 1, ["Blue.", "Blue, like the sky.", "Probably blue."], [2, 3]),
+    ("small", 1.0, 1, ["Green as moss.", "Deep red.", "A pale violet, maybe lilac."], [5, 4]),
+    ("big", 0.7, 1, ["My favourite colour is blue."] * 3, [1, 2]),
+    ("big", 0.7, 2, ["A cat.", "An owl.", "Dogs, mostly."], None),
+]
+SET_PROMPTS = ["What is the capital of France?", "Name a colour.", "Name an animal."]
+
+
+def setwise_campaign(labellers: list[User]) -> Campaign:
+    campaign = Campaign.objects.create(name="sets", title="Samples", kind="setwise")
+    generators = {
+        name: Generator.objects.get_or_create(name=name, model="embedded")[0] for name in ("small", "big")
+    }
+    prompts = [Prompt.objects.create(campaign=campaign, text=text) for text in SET_PROMPTS]
+    for number, (generator, temperature, prompt, texts, ratings) in enumerate(SETS):
+        samples = [
+            Candidate.objects.create(
+                prompt=prompts[prompt],
+                generator=generators[generator],
+                params={"temperature": temperature, "seed": number},
+                params_key=f"{generator}-{temperature}-{number}",
+                sample_index=sample,
+                text=text,
+            )
+            for sample, text in enumerate(texts)
+        ]
+        item = Item.objects.create(campaign=campaign, kind="setwise", prompt=prompts[prompt])
+        for index, candidate in enumerate(samples):
+            ItemCandidate.objects.create(
+                item=item, candidate=candidate, index=index, position=(index + 1) % 3
+            )
+        for labeller, rating in zip(labellers, ratings or [], strict=False):
+            _label(item, labeller, {"diversity": rating, "duplicates": [], "best": None, "worst": None})
+    gold = Item.objects.create(
+        campaign=campaign,
+        kind="setwise",
+        prompt=prompts[2],
+        is_gold=True,
+        gold_value={"diversity": 5, "best": None},
+    )
+    for index, text in enumerate(["x", "y", "z"]):
+        candidate = Candidate.objects.create(
+            prompt=prompts[2], generator=generators["small"], text=text, sample_index=index
+        )
+        ItemCandidate.objects.create(item=gold, candidate=candidate, index=index, position=index)
+    _label(gold, labellers[0], {"diversity": 5, "duplicates": [], "best": None, "worst": None})
+    return campaign
+
+
+def hashed_words(texts):
+    """A stand-in for MiniLM: each word counted in one of 32 dimensions chosen by its hash."""
+    rows = np.zeros((len(texts), 32), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for word in re.findall(r"\w+", text.lower()):
+            rows[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % 32] += 1
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)

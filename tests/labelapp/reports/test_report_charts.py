@@ -1,7 +1,7 @@
 """Chart geometry of the reports: positions follow the numbers, and shades are classes."""
 
 from labelapp.reports.calibration import reliability
-from labelapp.reports.charts import heatmap, interval_chart, reliability_diagram, stacked_bars
+from labelapp.reports.charts import heatmap, interval_chart, reliability_diagram, scatter_chart, stacked_bars
 
 
 def test_interval_chart_places_dots_and_whiskers_on_a_round_axis():
@@ -72,3 +72,21 @@ def test_reliability_diagram_places_bins_on_the_unit_square():
     assert high["r"] > low["r"]  # more answers, a bigger dot
     assert low["bar_width"] == round(plot * 0.1, 1)
     assert "1 of 2 right (50%)" in low["title"]
+
+
+def test_an_interval_chart_over_a_rating_scale_has_no_zero_line():
+    chart = interval_chart([{"label": "g", "value": 2.5, "low": 2.0, "high": 3.0}], "rating", span=(1.0, 5.0))
+    assert chart["zero_x"] is None
+    assert [tick["value"] for tick in chart["ticks"]][0] >= 1.0 - 1e-9
+
+
+def test_scatter_chart_maps_the_rating_scale_and_round_y_ticks():
+    chart = scatter_chart(
+        [{"x": 1.0, "y": 0.2, "title": "a"}, {"x": 5.0, "y": 0.9, "title": "b"}],
+        x_range=(1.0, 5.0),
+        x_ticks=(1, 2, 3, 4, 5),
+    )
+    low, high = chart["points"]
+    assert low["cx"] == chart["left"] and high["cx"] == chart["plot_right"]
+    assert high["cy"] < low["cy"] <= chart["base"]
+    assert chart["y_ticks"][0]["value"] <= 0.2 and chart["y_ticks"][-1]["value"] >= 0.9
