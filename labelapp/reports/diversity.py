@@ -4,8 +4,13 @@ set-wise diversity judgements.
 
 Tokens for distinct-n are lowercased words and single punctuation marks; self-BLEU uses sacrebleu's own
 tokenizer (13a) and its 0-100 scale.
+
+The lexical metrics of a set are remembered per process by its texts (a pure function of them), since the
+report page computes them on every request and self-BLEU costs a few milliseconds a set; the embedding
+metrics are computed from embeddings stored per candidate (services.embeddings).
 """
 
+import functools
 import math
 import re
 import statistics
@@ -13,12 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import sacrebleu
+from sacrebleu.metrics import BLEU
 from scipy import stats
 
 from labelapp.reports.correlation import Correlation, spearman
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
+SENTENCE_BLEU = BLEU(effective_order=True)  # what sacrebleu.sentence_bleu builds on every call, built once
+LEXICAL_CACHE_SETS = 20_000
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -42,7 +49,7 @@ def self_bleu(texts: Sequence[str]) -> float | None:
     if len(texts) < 2:
         return None
     scores = [
-        sacrebleu.sentence_bleu(text, [other for j, other in enumerate(texts) if j != i]).score
+        SENTENCE_BLEU.sentence_score(text, [other for j, other in enumerate(texts) if j != i]).score
         for i, text in enumerate(texts)
     ]
     return statistics.fmean(scores)
@@ -135,6 +142,15 @@ class DiversityReport:
     correlations: dict[str, Correlation]  # each metric against the human score, over judged sets
 
 
+@functools.lru_cache(maxsize=LEXICAL_CACHE_SETS)
+def lexical_metrics(texts: tuple[str, ...]) -> dict[str, float | None]:
+    return {
+        "distinct_1": distinct_n(texts, 1),
+        "distinct_2": distinct_n(texts, 2),
+        "self_bleu": self_bleu(texts),
+    }
+
+
 def set_metrics(completion_set: CompletionSet, embeddings: np.ndarray | None) -> SetMetrics:
     """Every metric of one set; the embedding-based ones None without `embeddings` (one row per text)."""
     texts = completion_set.texts
@@ -144,9 +160,7 @@ def set_metrics(completion_set: CompletionSet, embeddings: np.ndarray | None) ->
         temperature=completion_set.temperature,
         size=len(texts),
         human_diversity=completion_set.human_diversity,
-        distinct_1=distinct_n(texts, 1),
-        distinct_2=distinct_n(texts, 2),
-        self_bleu=self_bleu(texts),
+        **lexical_metrics(tuple(texts)),
         embedding_distance=None if embeddings is None else mean_pairwise_distance(embeddings),
         vendi=None if embeddings is None else vendi_score(embeddings),
         all_identical=len(texts) > 1 and len({text.strip() for text in texts}) == 1,

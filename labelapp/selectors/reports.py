@@ -195,9 +195,8 @@ def coherence_campaigns_for(*, campaign: Campaign) -> list[str]:
     )
 
 
-def _coherence_campaign_choose(campaign: Campaign, name: str | None) -> Campaign:
+def _coherence_campaign_choose(campaign: Campaign, name: str | None, built_from_it: list[str]) -> Campaign:
     """The named coherence campaign, or the only one built from `campaign`'s candidates when none is named."""
-    built_from_it = coherence_campaigns_for(campaign=campaign)
     allowed = {"field": "coherence_campaign", "allowed": built_from_it}
     if name is None:
         if len(built_from_it) == 1:
@@ -280,7 +279,8 @@ def coherent_but_wrong_report_for(
 
     A verdict counts when the labellers' majority gives one: "can't tell" and even splits count as missing.
     """
-    joined = _coherence_campaign_choose(campaign, coherence_campaign)
+    built_from_it = coherence_campaigns_for(campaign=campaign)
+    joined = _coherence_campaign_choose(campaign, coherence_campaign, built_from_it)
     judgements = candidate_judgements(correctness_campaign=campaign, coherence_campaign=joined)
     rows = coherence_report(
         [
@@ -296,7 +296,7 @@ def coherent_but_wrong_report_for(
     categories = {j.candidate_id: j.correctness.error_categories for j in judgements if j.correctness}
     return CoherentButWrongReport(
         coherence_campaign=joined.name,
-        coherence_campaigns=tuple(coherence_campaigns_for(campaign=campaign)),
+        coherence_campaigns=tuple(built_from_it),
         generators=rows,
         cases=_coherent_but_wrong_cases(campaign, rows, categories),
     )

@@ -175,3 +175,13 @@ def test_without_a_coherence_campaign_the_page_says_how_to_build_one(seeded, sta
 def test_model_confidence_is_exp_mean_logprob(seeded):
     candidate = Candidate.objects.get(text="2 + 2 = 4.")
     assert math.exp(candidate.logprob_mean) == pytest.approx(0.92)
+
+
+def test_the_selectors_read_in_a_fixed_number_of_queries(seeded, django_assert_num_queries):
+    from labelapp.selectors.reports import calibration_report_for, coherent_but_wrong_report_for
+
+    # Campaigns built from it, the one joined, both campaigns' labels, the cases' critiques and texts.
+    with django_assert_num_queries(6):
+        coherent_but_wrong_report_for(campaign=seeded.facts, coherence_campaign=None)
+    with django_assert_num_queries(3):  # labels, gold answers, the answers' generators and logprobs
+        calibration_report_for(campaign=seeded.facts)

@@ -140,3 +140,10 @@ def test_the_real_model_embeds_a_campaign(sets):
     assert report.candidates_embedded == 21
     collapsed = [row for row in report.metrics.sets if row.all_identical]
     assert all(row.vendi == pytest.approx(1.0, abs=1e-3) for row in collapsed)
+
+
+def test_the_diversity_selector_reads_in_a_fixed_number_of_queries(sets, embedder, django_assert_num_queries):
+    candidate_embeddings_compute(campaign=sets)
+    # The sets' samples, their ratings, the stored embeddings, the collapsed sets' prompts.
+    with django_assert_num_queries(4):
+        diversity_report_for(campaign=sets)
