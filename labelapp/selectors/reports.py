@@ -186,9 +186,10 @@ def judge_report_for(*, campaign: Campaign) -> JudgeReport:
 
 
 def coherence_campaigns_for(*, campaign: Campaign) -> list[str]:
-    """Coherence campaigns whose items hold this campaign's candidates (`build_items --source-campaign`)."""
+    """Coherence campaigns judging answers this campaign judges: built from its candidates, or both built
+    from the same campaign's (`build_items --source-campaign`)."""
     return list(
-        Campaign.objects.filter(kind=coherence.NAME, items__slots__candidate__prompt__campaign=campaign)
+        Campaign.objects.filter(kind=coherence.NAME, items__slots__candidate__slots__item__campaign=campaign)
         .distinct()
         .order_by("name")
         .values_list("name", flat=True)
@@ -196,15 +197,21 @@ def coherence_campaigns_for(*, campaign: Campaign) -> list[str]:
 
 
 def _coherence_campaign_choose(campaign: Campaign, name: str | None, built_from_it: list[str]) -> Campaign:
-    """The named coherence campaign, or the only one built from `campaign`'s candidates when none is named."""
+    """The named coherence campaign, or the only one judging `campaign`'s answers when none is named."""
     allowed = {"field": "coherence_campaign", "allowed": built_from_it}
     if name is None:
         if len(built_from_it) == 1:
             return Campaign.objects.get(name=built_from_it[0])
         if not built_from_it:
+            source = (
+                Item.objects.filter(campaign=campaign)
+                .values_list("prompt__campaign__name", flat=True)
+                .first()
+            )
             raise ApplicationError(
-                f"No coherence campaign judges the candidates of '{campaign.name}' yet: build one with "
-                f"build_items --campaign NAME --kind coherence --source-campaign {campaign.name}.",
+                f"No coherence campaign judges the answers of '{campaign.name}' yet: build one from the same "
+                f"candidates with build_items --campaign NAME --kind coherence --source-campaign "
+                f"{source or campaign.name}.",
                 allowed,
             )
         raise ApplicationError(
@@ -213,7 +220,7 @@ def _coherence_campaign_choose(campaign: Campaign, name: str | None, built_from_
         )
     if name not in built_from_it:
         raise ApplicationError(
-            f"Field 'coherence_campaign' must name a coherence campaign built from the candidates of "
+            f"Field 'coherence_campaign' must name a coherence campaign judging the answers of "
             f"'{campaign.name}' ({', '.join(built_from_it) or 'none yet'}), not '{name}'.",
             allowed,
         )

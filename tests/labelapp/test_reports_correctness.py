@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from labelapp.models import Campaign, Candidate, Item, ItemCandidate
+from labelapp.errors import ApplicationError
+from labelapp.models import Campaign, Candidate, Item, ItemCandidate, Prompt
+from labelapp.selectors.reports import coherence_campaigns_for, coherent_but_wrong_report_for
+from labelapp.services.items import items_build
+from tests.factories import candidates_add
 from tests.labelapp.reports.seed import facts_campaigns
 
 
@@ -85,7 +89,7 @@ def test_the_coherence_campaign_is_chosen_when_there_are_several(seeded, tmp_pat
     assert (big["judged"], big["missing_verdict"], small["judged"], small["missing_verdict"]) == (0, 4, 0, 5)
     assert data["cases"] == []
     with pytest.raises(
-        CommandError, match=r"built from the candidates of 'facts' \(fluency, fluency-again\), not 'prefs'"
+        CommandError, match=r"judging the answers of 'facts' \(fluency, fluency-again\), not 'prefs'"
     ):
         _report("coherent-but-wrong", tmp_path / "cbw.json", "--coherence-campaign", "prefs")
 
@@ -169,7 +173,23 @@ def test_the_page_offers_the_coherence_campaigns_to_join(seeded, staff, client_f
 def test_without_a_coherence_campaign_the_page_says_how_to_build_one(seeded, staff, client_for):
     Item.objects.filter(campaign=seeded.fluency).delete()
     page = client_for(staff).get("/manage/facts/reports/coherent-but-wrong/").content.decode()
-    assert "No coherence campaign judges the candidates of" in page and "--source-campaign facts" in page
+    assert "No coherence campaign judges the answers of" in page and "--source-campaign facts" in page
+
+
+def test_campaigns_built_from_a_third_campaigns_candidates_are_joined(seeded, generator):
+    # As the demo does: correctness and coherence campaigns both judging one pool of candidates.
+    pool = Campaign.objects.create(name="pool")
+    prompt = Prompt.objects.create(campaign=pool, text="Name a prime.")
+    candidates_add(prompt, generator, ["7", "9"])
+    graded = Campaign.objects.create(name="graded", kind="correctness")
+    read = Campaign.objects.create(name="read", kind="coherence")
+    items_build(campaign=graded, kind="correctness", source_campaign=pool)
+    items_build(campaign=read, kind="coherence", source_campaign=pool)
+    assert coherence_campaigns_for(campaign=graded) == ["read"]
+    assert coherence_campaigns_for(campaign=seeded.facts) == ["fluency"]
+    Item.objects.filter(campaign=read).delete()
+    with pytest.raises(ApplicationError, match="--source-campaign pool"):
+        coherent_but_wrong_report_for(campaign=graded, coherence_campaign=None)
 
 
 def test_model_confidence_is_exp_mean_logprob(seeded):
@@ -178,7 +198,7 @@ def test_model_confidence_is_exp_mean_logprob(seeded):
 
 
 def test_the_selectors_read_in_a_fixed_number_of_queries(seeded, django_assert_num_queries):
-    from labelapp.selectors.reports import calibration_report_for, coherent_but_wrong_report_for
+    from labelapp.selectors.reports import calibration_report_for
 
     # Campaigns built from it, the one joined, both campaigns' labels, the cases' critiques and texts.
     with django_assert_num_queries(6):
