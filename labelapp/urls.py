@@ -38,4 +38,9 @@ urlpatterns = [
     path("manage/<str:campaign>/reports/", report_views.reports_index, name="reports"),
     path("manage/<str:campaign>/reports/<str:kind>/", report_views.report_page, name="report"),
     path("manage/<str:campaign>/export/", views.manage_export, name="manage-export"),
+    path(
+        "manage/<str:campaign>/reports/diversity/embeddings/",
+        report_views.report_embeddings,
+        name="report-embeddings",
+    ),
 ]

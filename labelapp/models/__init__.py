@@ -9,6 +9,7 @@ from labelapp.models.candidates import (
     GeneratorBackend,
     PromptFormat,
 )
+from labelapp.models.embeddings import CandidateEmbedding
 from labelapp.models.exports import Export, ExportOutput, ExportStatus
 from labelapp.models.items import Item, ItemCandidate
 from labelapp.models.judge import JudgeLabel
@@ -22,6 +23,7 @@ __all__ = [
     "CampaignKind",
     "CampaignStatus",
     "Candidate",
+    "CandidateEmbedding",
     "CandidateStep",
     "Export",
     "ExportOutput",
