@@ -2,30 +2,33 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from labelapp.errors import ApplicationError
+from labelapp.errors import ApplicationError, BusyError
 from labelapp.kinds import kind_get
-from labelapp.selectors.campaigns import (
-    campaign_get,
-    campaign_get_for_user,
-    campaign_progress,
-    user_is_labeller,
-)
+from labelapp.models import Campaign, Item, Label
+from labelapp.selectors.campaigns import campaign_get, campaign_get_for_user, campaign_progress
 from labelapp.selectors.dashboard import campaign_dashboard
-from labelapp.selectors.items import item_candidates_shown
+from labelapp.selectors.items import item_text
+from labelapp.selectors.labellers import labeller_standing_remember, user_for_api_token
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import item_skip, lease_next
 
 
 def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+        response = Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+        if isinstance(exc, BusyError):
+            response["Retry-After"] = str(exc.extra.get("retry_after", 1))
+        return response
     response = exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"message": str(response.data["detail"]), "extra": {}}
@@ -34,14 +37,31 @@ def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Re
     return response
 
 
+class TokenWithStandingAuthentication(TokenAuthentication):
+    """DRF's token authentication, reading the labeller's group and profile in the same query."""
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, str]:
+        user = user_for_api_token(key=key)
+        if user is None:
+            raise AuthenticationFailed("Invalid token.")
+        if not user.is_active:
+            raise AuthenticationFailed("User inactive or deleted.")
+        return user, key
+
+
 class IsLabellerOrStaff(BasePermission):
     message = "Only labellers and staff can use this endpoint."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user.is_staff or user_is_labeller(request.user))
+        user = request.user
+        # The standing read here serves the rest of the request (campaign routing, lease refusals).
+        return bool(
+            user.is_staff or (user.is_authenticated and labeller_standing_remember(user=user).in_group)
+        )
 
 
 class LabellerApi(APIView):
+    authentication_classes = [SessionAuthentication, TokenWithStandingAuthentication]
     permission_classes = [IsAuthenticated, IsLabellerOrStaff]
 
 
@@ -58,15 +78,26 @@ class ItemOutputSerializer(serializers.Serializer):
     candidates = CandidateShownSerializer(many=True)
 
 
-def _item_output(item) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    shown = item_candidates_shown(item=item, position_names=kind_get(item.kind).POSITION_NAMES)
+def _item_output(item: Item) -> dict[str, Any]:
+    position_names = kind_get(item.kind).POSITION_NAMES
+    text = item_text(item=item)
     return {
         "id": item.pk,
         "kind": item.kind,
-        "prompt": item.prompt.text,
-        "prompt_messages": item.prompt.messages,
-        "candidates": [{"position": s.position_name, "text": s.candidate.text} for s in shown],
+        "prompt": text.prompt,
+        "prompt_messages": text.prompt_messages,
+        "candidates": [
+            {"position": position_names[position], "text": candidate}
+            for position, candidate in enumerate(text.candidates)
+        ],
     }
+
+
+def _next_item(labeller: Any, campaign: Campaign) -> dict[str, Any]:
+    item = lease_next(labeller=labeller, campaign=campaign)
+    if item is None:
+        return {"item": None, "message": f"No item is left for you in campaign '{campaign.name}'."}
+    return {"item": _item_output(item), "message": "Item leased to you."}
 
 
 class NextItemApi(LabellerApi):
@@ -81,10 +112,7 @@ class NextItemApi(LabellerApi):
     def post(self, request: Request, campaign: str) -> Response:
         """Lease the next item of the campaign to me (or give back my live lease)."""
         found = campaign_get_for_user(user=request.user, name=campaign)
-        item = lease_next(labeller=request.user, campaign=found)
-        if item is None:
-            return Response({"item": None, "message": f"No item is left for you in campaign '{campaign}'."})
-        return Response({"item": _item_output(item), "message": "Item leased to you."})
+        return Response(_next_item(request.user, found))
 
 
 class LabelSubmitApi(LabellerApi):
@@ -114,7 +142,66 @@ class LabelSubmitApi(LabellerApi):
         payload.is_valid(raise_exception=True)
         label, created = item_submit_label(item_id=item_id, labeller=request.user, **payload.validated_data)
         return Response(
-            self.OutputSerializer(label).data,
+            _label_output(label), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+def _label_output(label: Label) -> dict[str, Any]:
+    """LabelSubmitApi.OutputSerializer's fields, without building a serializer for every label."""
+    return {
+        "id": label.pk,
+        "item": label.item_id,
+        "value": label.value,
+        "seconds_spent": label.seconds_spent,
+        "created_at": _DATETIME.to_representation(label.created_at),
+    }
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+class LabelAndNextApi(LabellerApi):
+    class OutputSerializer(serializers.Serializer):
+        label = LabelSubmitApi.OutputSerializer()
+        next = NextItemApi.OutputSerializer(
+            allow_null=True, help_text="My next item, leased to me: only with ?next=1, else null."
+        )
+
+        class Meta:
+            ref_name = "LabelAndNext"
+
+    @extend_schema(
+        request=LabelSubmitApi.InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "next",
+                OpenApiTypes.BOOL,
+                description="1: also lease my next item of the campaign and answer it, in the same request.",
+            )
+        ],
+        responses={201: OutputSerializer, 200: OutputSerializer},
+        operation_id="campaign_item_label",
+    )
+    def post(self, request: Request, campaign: str, item_id: int) -> Response:
+        """Submit my label for an item of the campaign leased to me and, with ?next=1, get my next item.
+
+        One request per label. The label is stored whatever happens to the next item: when none can be
+        leased (nothing left, a refusal, busy), `next.item` is null and `next.message` says why.
+        """
+        payload = LabelSubmitApi.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        found = campaign_get_for_user(user=request.user, name=campaign)
+        label, created = item_submit_label(
+            item_id=item_id, labeller=request.user, campaign=found, **payload.validated_data
+        )
+        following = None
+        if request.query_params.get("next", "").lower() in {"1", "true", "yes"}:
+            try:
+                following = _next_item(request.user, found)
+            except ApplicationError as refused:
+                following = {"item": None, "message": refused.message}
+        return Response(
+            {"label": _label_output(label), "next": following},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

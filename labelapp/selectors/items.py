@@ -1,25 +1,27 @@
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 
 from labelapp.errors import NotFoundError
-from labelapp.models import Candidate, Item, ItemCandidate
+from labelapp.models import Campaign, Candidate, Item, ItemCandidate, Lease, Prompt
+from labelapp.selectors.sql_rows import ModelColumns
 
 
-def item_get_for_labeller(*, labeller: AbstractBaseUser, item_id: int, for_update: bool = False) -> Item:
-    """The item, if it is leased to this labeller; otherwise 404, whether or not it exists."""
-    items = Item.objects.select_related("campaign", "prompt").filter(pk=item_id, leases__labeller=labeller)
-    if for_update:
-        items = items.select_for_update(of=("self",))
-    item = items.first()
-    if item is None:
-        raise NotFoundError(f"Item {item_id} is not leased to you.", {"field": "item"})
-    return item
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
 
 
 def item_shown_indices(item: Item) -> list[int]:
     """Canonical index of the candidate shown at each position."""
-    return list(ItemCandidate.objects.filter(item=item).order_by("position").values_list("index", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_q('index')} FROM {ItemCandidate._meta.db_table} WHERE item_id = %s ORDER BY position",
+            [item.pk],
+        )
+        return [index for (index,) in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
@@ -32,3 +34,68 @@ def item_candidates_shown(*, item: Item, position_names: tuple[str, ...]) -> lis
     """The item's candidates in the order this item shows them, with their position names (A, B, ...)."""
     slots = ItemCandidate.objects.filter(item=item).select_related("candidate").order_by("position")
     return [ShownCandidate(position_names[slot.position], slot.candidate) for slot in slots]
+
+
+@dataclass(frozen=True)
+class ItemText:
+    """What a labeller reads: the prompt, and the candidates' texts in shown order."""
+
+    prompt: str
+    prompt_messages: list[dict[str, Any]] | None
+    candidates: list[str]
+
+
+def item_text(*, item: Item) -> ItemText:
+    """Prompt and candidate texts in one query (the API answers every label with the next item's text)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT p.text, p.messages, c.text
+            FROM {Prompt._meta.db_table} p
+            LEFT JOIN {ItemCandidate._meta.db_table} ic ON ic.item_id = %s
+            LEFT JOIN {Candidate._meta.db_table} c ON c.id = ic.candidate_id
+            WHERE p.id = %s
+            ORDER BY ic.position
+            """,
+            [item.pk, item.prompt_id],
+        )
+        rows = cursor.fetchall()
+    text, messages, _ = rows[0]
+    if isinstance(messages, str):  # JSON is text to a raw query
+        messages = json.loads(messages)
+    return ItemText(
+        prompt=text, prompt_messages=messages, candidates=[row[2] for row in rows if row[2] is not None]
+    )
+
+
+def item_lease_get_for_labeller(
+    *, labeller: AbstractBaseUser, item_id: int, campaign: Campaign | None = None, for_update: bool = False
+) -> Lease:
+    """The labeller's lease on the item, with the item (`lease.item`) read in the same query; otherwise 404,
+    whether or not the item exists (or is in `campaign`, when given). `for_update` locks both rows."""
+    in_campaign = " AND i.campaign_id = %s" if campaign is not None else ""
+    lock = " FOR UPDATE OF l, i" if for_update and connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT {ITEM_COLUMNS}, {_LEASE}
+            FROM {Lease._meta.db_table} l
+            JOIN {Item._meta.db_table} i ON i.id = l.item_id
+            WHERE l.item_id = %s AND l.labeller_id = %s{in_campaign}{lock}
+            """,
+            [item_id, labeller.pk, *([campaign.pk] if campaign is not None else [])],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        where = f" in campaign '{campaign.name}'" if campaign is not None else ""
+        raise NotFoundError(f"Item {item_id} is not leased to you{where}.", {"field": "item"})
+    item = ITEM_COLUMNS.instance(row)
+    if campaign is not None:
+        item.campaign = campaign
+    lease = _LEASE.instance(row, ITEM_COLUMNS.width)
+    lease.item, lease.labeller = item, labeller
+    return lease
+
+
+ITEM_COLUMNS = ModelColumns(Item, "i")
+_LEASE = ModelColumns(Lease, "l", ["id", "item", "labeller", "created_at", "expires_at"])
