@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from labelapp.errors import ApplicationError, BusyError
-from labelapp.kinds import kind_get
+from labelapp.kinds import KINDS, kind_get, reference_answer_shown
 from labelapp.models import Campaign, Item, Label
 from labelapp.selectors.campaigns import campaign_get, campaign_get_for_user, campaign_progress
 from labelapp.selectors.dashboard import campaign_dashboard
@@ -75,6 +75,9 @@ class ItemOutputSerializer(serializers.Serializer):
     kind = serializers.CharField()
     prompt = serializers.CharField()
     prompt_messages = serializers.JSONField(allow_null=True)
+    reference_answer = serializers.CharField(
+        allow_null=True, help_text="The prompt's reference answer, where the campaign shows it."
+    )
     candidates = CandidateShownSerializer(many=True)
 
 
@@ -86,6 +89,7 @@ def _item_output(item: Item) -> dict[str, Any]:
         "kind": item.kind,
         "prompt": text.prompt,
         "prompt_messages": text.prompt_messages,
+        "reference_answer": text.reference_answer if reference_answer_shown(campaign=item.campaign) else None,
         "candidates": [
             {"position": position_names[position], "text": candidate}
             for position, candidate in enumerate(text.candidates)
@@ -118,7 +122,8 @@ class NextItemApi(LabellerApi):
 class LabelSubmitApi(LabellerApi):
     class InputSerializer(serializers.Serializer):
         value = serializers.JSONField(
-            help_text='For pairwise: {"choice": "a|b|tie|both_bad", "strength": ..., "rationale": ...} with a/b as shown.'
+            help_text="By the item's kind. "
+            + " ".join(f"{name}: {kind.VALUE_HELP}" for name, kind in KINDS.items())
         )
         idempotency_key = serializers.CharField(max_length=64)
 
@@ -273,6 +278,14 @@ class LabellerRowOutputSerializer(serializers.Serializer):
     blocked_reason = serializers.CharField(allow_null=True)
 
 
+class FieldAgreementOutputSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="The label value's key, e.g. choice, strength, verdict, diversity."
+    )
+    level = serializers.ChoiceField(choices=["nominal", "ordinal"])
+    result = AgreementOutputSerializer()
+
+
 class CampaignDashboardApi(StaffApi):
     class OutputSerializer(serializers.Serializer):
         generated_at = serializers.DateTimeField()
@@ -286,8 +299,7 @@ class CampaignDashboardApi(StaffApi):
         gold_labels = serializers.IntegerField()
         labels_per_hour = HourBucketOutputSerializer(many=True)
         median_seconds = serializers.FloatField(allow_null=True)
-        choice_agreement = AgreementOutputSerializer()
-        strength_agreement = AgreementOutputSerializer()
+        agreements = FieldAgreementOutputSerializer(many=True)
         labellers = LabellerRowOutputSerializer(many=True)
 
         class Meta:

@@ -46,15 +46,17 @@ def campaigns_for_user(*, user: AbstractBaseUser) -> QuerySet[Campaign]:
 def campaign_get_for_user(*, user: AbstractBaseUser, name: str) -> Campaign:
     """The campaign, if it is open to the user (`campaign_open_to`); otherwise 404, whether or not it exists."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_CAMPAIGN} FROM {Campaign._meta.db_table} c WHERE c.name = %s", [name])
+        cursor.execute(
+            f"SELECT {CAMPAIGN_COLUMNS} FROM {Campaign._meta.db_table} c WHERE c.name = %s", [name]
+        )
         row = cursor.fetchone()
-    found = _CAMPAIGN.instance(row) if row else None
+    found = CAMPAIGN_COLUMNS.instance(row) if row else None
     if found is None or not campaign_open_to(user=user, campaign=found):
         raise NotFoundError(f"Campaign '{name}' does not exist or is not open to you.", {"field": "campaign"})
     return found
 
 
-_CAMPAIGN = ModelColumns(Campaign, "c")
+CAMPAIGN_COLUMNS = ModelColumns(Campaign, "c")
 
 
 def campaign_get(*, name: str) -> Campaign:

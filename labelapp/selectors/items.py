@@ -7,6 +7,7 @@ from django.db import connection
 
 from labelapp.errors import NotFoundError
 from labelapp.models import Campaign, Candidate, Item, ItemCandidate, Lease, Prompt
+from labelapp.selectors.campaigns import CAMPAIGN_COLUMNS
 from labelapp.selectors.sql_rows import ModelColumns
 
 
@@ -42,6 +43,7 @@ class ItemText:
 
     prompt: str
     prompt_messages: list[dict[str, Any]] | None
+    reference_answer: str
     candidates: list[str]
 
 
@@ -50,7 +52,7 @@ def item_text(*, item: Item) -> ItemText:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT p.text, p.messages, c.text
+            SELECT p.text, p.messages, p.reference_answer, c.text
             FROM {Prompt._meta.db_table} p
             LEFT JOIN {ItemCandidate._meta.db_table} ic ON ic.item_id = %s
             LEFT JOIN {Candidate._meta.db_table} c ON c.id = ic.candidate_id
@@ -60,27 +62,32 @@ def item_text(*, item: Item) -> ItemText:
             [item.pk, item.prompt_id],
         )
         rows = cursor.fetchall()
-    text, messages, _ = rows[0]
+    text, messages, reference_answer, _ = rows[0]
     if isinstance(messages, str):  # JSON is text to a raw query
         messages = json.loads(messages)
     return ItemText(
-        prompt=text, prompt_messages=messages, candidates=[row[2] for row in rows if row[2] is not None]
+        prompt=text,
+        prompt_messages=messages,
+        reference_answer=reference_answer,
+        candidates=[row[3] for row in rows if row[3] is not None],
     )
 
 
 def item_lease_get_for_labeller(
     *, labeller: AbstractBaseUser, item_id: int, campaign: Campaign | None = None, for_update: bool = False
 ) -> Lease:
-    """The labeller's lease on the item, with the item (`lease.item`) read in the same query; otherwise 404,
-    whether or not the item exists (or is in `campaign`, when given). `for_update` locks both rows."""
+    """The labeller's lease on the item, with the item and its campaign (`lease.item.campaign`) read in the
+    same query; otherwise 404, whether or not the item exists (or is in `campaign`, when given).
+    `for_update` locks the lease and the item."""
     in_campaign = " AND i.campaign_id = %s" if campaign is not None else ""
     lock = " FOR UPDATE OF l, i" if for_update and connection.features.has_select_for_update_of else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT {ITEM_COLUMNS}, {_LEASE}
+            SELECT {ITEM_COLUMNS}, {_LEASE}, {CAMPAIGN_COLUMNS}
             FROM {Lease._meta.db_table} l
             JOIN {Item._meta.db_table} i ON i.id = l.item_id
+            JOIN {Campaign._meta.db_table} c ON c.id = i.campaign_id
             WHERE l.item_id = %s AND l.labeller_id = %s{in_campaign}{lock}
             """,
             [item_id, labeller.pk, *([campaign.pk] if campaign is not None else [])],
@@ -90,8 +97,7 @@ def item_lease_get_for_labeller(
         where = f" in campaign '{campaign.name}'" if campaign is not None else ""
         raise NotFoundError(f"Item {item_id} is not leased to you{where}.", {"field": "item"})
     item = ITEM_COLUMNS.instance(row)
-    if campaign is not None:
-        item.campaign = campaign
+    item.campaign = campaign or CAMPAIGN_COLUMNS.instance(row, ITEM_COLUMNS.width + _LEASE.width)
     lease = _LEASE.instance(row, ITEM_COLUMNS.width)
     lease.item, lease.labeller = item, labeller
     return lease

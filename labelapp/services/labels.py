@@ -7,7 +7,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError, NotFoundError
-from labelapp.kinds import kind_get
+from labelapp.kinds import item_shape, kind_get
 from labelapp.models import Campaign, Item, Label, Lease
 from labelapp.selectors.items import item_lease_get_for_labeller, item_shown_indices
 
@@ -68,10 +68,13 @@ def _label_store(
     )
     item = lease.item
     task_kind = kind_get(item.kind)
-    cleaned = task_kind.label_validate(value)
+    shown_indices = item_shown_indices(item)
+    cleaned = task_kind.label_validate(
+        value, shape=item_shape(campaign=item.campaign, candidate_count=len(shown_indices))
+    )
     now = timezone.now()
     _capacity_check(item, lease, now)
-    canonical = task_kind.label_to_canonical(cleaned, item_shown_indices(item))
+    canonical = task_kind.label_to_canonical(cleaned, shown_indices)
     label = Label(
         item=item,
         labeller=labeller,
