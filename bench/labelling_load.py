@@ -362,10 +362,11 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
 
 
 class PostgresCpu:
-    """CPU seconds of every PostgreSQL process (backends come and go with connections): sampled often,
-    so a backend that exits loses at most one interval."""
+    """CPU seconds of the PostgreSQL backends serving the benchmark's database (they come and go with
+    connections): sampled often, so a backend that exits loses at most one interval."""
 
-    def __init__(self, interval: float = 0.5) -> None:
+    def __init__(self, database: str, interval: float = 0.5) -> None:
+        self.database = database
         self.first: dict[tuple[int, float], float] = {}
         self.last: dict[tuple[int, float], float] = {}
         self.done = threading.Event()
@@ -375,8 +376,9 @@ class PostgresCpu:
         self.thread.start()
 
     def sample(self, baseline: bool = False) -> None:
-        for process in psutil.process_iter(["name", "create_time", "cpu_times"]):
-            if process.info["name"] != "postgres" or process.info["cpu_times"] is None:
+        for process in psutil.process_iter(["name", "cmdline", "create_time", "cpu_times"]):
+            title = " ".join(process.info["cmdline"] or ())
+            if process.info["name"] != "postgres" or f" {self.database} " not in title:
                 continue
             key = (process.pid, process.info["create_time"])
             used = process.info["cpu_times"].user + process.info["cpu_times"].system
@@ -558,7 +560,7 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         start.wait(timeout=120)
         started = tally.deadline - args.seconds
         cpu_before = (machine_busy_seconds(), cpu_seconds(gunicorn_processes), cpu_seconds([me]))
-        postgres_cpu = PostgresCpu()
+        postgres_cpu = PostgresCpu(args.db)
         for worker in workers:
             worker.join(timeout=args.seconds + 120)
         elapsed = time.monotonic() - started

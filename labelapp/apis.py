@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
@@ -19,7 +20,7 @@ from labelapp.selectors.campaigns import campaign_get, campaign_get_for_user, ca
 from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.items import item_text
 from labelapp.selectors.labellers import labeller_standing_remember, user_for_api_token
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
 from labelapp.services.leases import item_skip, lease_next
 
 
@@ -62,6 +63,7 @@ class IsLabellerOrStaff(BasePermission):
 
 class LabellerApi(APIView):
     authentication_classes = [SessionAuthentication, TokenWithStandingAuthentication]
+    renderer_classes = [JSONRenderer]  # the labelling loop's answers are for programs: no browsable API
     permission_classes = [IsAuthenticated, IsLabellerOrStaff]
 
 
@@ -97,8 +99,7 @@ def _item_output(item: Item) -> dict[str, Any]:
     }
 
 
-def _next_item(labeller: Any, campaign: Campaign) -> dict[str, Any]:
-    item = lease_next(labeller=labeller, campaign=campaign)
+def _next_item_output(item: Item | None, campaign: Campaign) -> dict[str, Any]:
     if item is None:
         return {"item": None, "message": f"No item is left for you in campaign '{campaign.name}'."}
     return {"item": _item_output(item), "message": "Item leased to you."}
@@ -116,7 +117,7 @@ class NextItemApi(LabellerApi):
     def post(self, request: Request, campaign: str) -> Response:
         """Lease the next item of the campaign to me (or give back my live lease)."""
         found = campaign_get_for_user(user=request.user, name=campaign)
-        return Response(_next_item(request.user, found))
+        return Response(_next_item_output(lease_next(labeller=request.user, campaign=found), found))
 
 
 class LabelSubmitApi(LabellerApi):
@@ -196,15 +197,20 @@ class LabelAndNextApi(LabellerApi):
         payload = LabelSubmitApi.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         found = campaign_get_for_user(user=request.user, name=campaign)
-        label, created = item_submit_label(
-            item_id=item_id, labeller=request.user, campaign=found, **payload.validated_data
-        )
         following = None
         if request.query_params.get("next", "").lower() in {"1", "true", "yes"}:
-            try:
-                following = _next_item(request.user, found)
-            except ApplicationError as refused:
-                following = {"item": None, "message": refused.message}
+            done = item_submit_label_and_lease_next(
+                item_id=item_id, labeller=request.user, campaign=found, **payload.validated_data
+            )
+            label, created = done.label, done.created
+            if done.refusal is not None:
+                following = {"item": None, "message": done.refusal.message}
+            else:
+                following = _next_item_output(done.next_item, found)
+        else:
+            label, created = item_submit_label(
+                item_id=item_id, labeller=request.user, campaign=found, **payload.validated_data
+            )
         return Response(
             {"label": _label_output(label), "next": following},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -73,34 +73,44 @@ def item_text(*, item: Item) -> ItemText:
     )
 
 
-def item_lease_get_for_labeller(
+@dataclass(frozen=True)
+class LeasedItem:
+    lease: Lease
+    item: Item  # with item.campaign
+    shown_indices: list[int]  # as item_shown_indices
+
+
+def leased_item_get_for_labeller(
     *, labeller: AbstractBaseUser, item_id: int, campaign: Campaign | None = None, for_update: bool = False
-) -> Lease:
-    """The labeller's lease on the item, with the item and its campaign (`lease.item.campaign`) read in the
-    same query; otherwise 404, whether or not the item exists (or is in `campaign`, when given).
-    `for_update` locks the lease and the item."""
+) -> LeasedItem:
+    """The item if it is leased to this labeller (and in `campaign`, when given), with its lease, campaign
+    and shown order read in one query; otherwise 404, whether or not it exists. `for_update` locks the
+    lease and the item."""
     in_campaign = " AND i.campaign_id = %s" if campaign is not None else ""
     lock = " FOR UPDATE OF l, i" if for_update and connection.features.has_select_for_update_of else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT {ITEM_COLUMNS}, {_LEASE}, {CAMPAIGN_COLUMNS}
+            SELECT {ITEM_COLUMNS}, {_LEASE}, {CAMPAIGN_COLUMNS}, ic.{_q("index")}
             FROM {Lease._meta.db_table} l
             JOIN {Item._meta.db_table} i ON i.id = l.item_id
             JOIN {Campaign._meta.db_table} c ON c.id = i.campaign_id
-            WHERE l.item_id = %s AND l.labeller_id = %s{in_campaign}{lock}
+            LEFT JOIN {ItemCandidate._meta.db_table} ic ON ic.item_id = i.id
+            WHERE l.item_id = %s AND l.labeller_id = %s{in_campaign}
+            ORDER BY ic.position{lock}
             """,
             [item_id, labeller.pk, *([campaign.pk] if campaign is not None else [])],
         )
-        row = cursor.fetchone()
-    if row is None:
+        rows = cursor.fetchall()
+    if not rows:
         where = f" in campaign '{campaign.name}'" if campaign is not None else ""
         raise NotFoundError(f"Item {item_id} is not leased to you{where}.", {"field": "item"})
+    row = rows[0]
     item = ITEM_COLUMNS.instance(row)
     item.campaign = campaign or CAMPAIGN_COLUMNS.instance(row, ITEM_COLUMNS.width + _LEASE.width)
     lease = _LEASE.instance(row, ITEM_COLUMNS.width)
     lease.item, lease.labeller = item, labeller
-    return lease
+    return LeasedItem(lease=lease, item=item, shown_indices=[r[-1] for r in rows if r[-1] is not None])
 
 
 ITEM_COLUMNS = ModelColumns(Item, "i")

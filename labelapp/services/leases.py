@@ -23,7 +23,9 @@ from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease, Skip
 from labelapp.selectors.items import ITEM_COLUMNS
 from labelapp.selectors.labellers import labeller_refusal
 
-CANDIDATES = 4  # items locked per look at the queue, so one taken meanwhile by another labeller costs no look
+# Items locked per look at the queue: when one was taken meanwhile by another labeller (under 1% of looks
+# with 32 labellers), the next is already mine to try.
+CANDIDATES = 2
 LOOKS = 40  # looks at the queue before answering "busy, retry" rather than wrongly "nothing left"
 LOCKED_PAUSE_SECONDS = 0.005  # between looks, while every open item is locked by another labeller's lease
 
@@ -199,6 +201,15 @@ def lease_next(*, labeller: AbstractBaseUser, campaign: Campaign) -> Item | None
 
     Raises RefusedError, saying why, when the campaign is paused or the labeller may not label it, and
     BusyError when the items left stay locked by others being served (rare: ask again).
+    """
+    return lease_next_in_transaction(labeller=labeller, campaign=campaign)
+
+
+def lease_next_in_transaction(*, labeller: AbstractBaseUser, campaign: Campaign) -> Item | None:
+    """lease_next in the caller's transaction (item_submit_label_and_lease_next: one commit per label).
+
+    Its RefusedError and BusyError come before it writes anything, so the caller may catch them and
+    still commit its own work.
     """
     if campaign.status != CampaignStatus.ACTIVE:
         raise RefusedError(f"Campaign '{campaign.name}' is {campaign.get_status_display().lower()}.")
