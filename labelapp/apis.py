@@ -15,7 +15,7 @@ from rest_framework.views import APIView, exception_handler
 
 from labelapp.errors import ApplicationError, BusyError
 from labelapp.kinds import KINDS, kind_get, reference_answer_shown
-from labelapp.models import Campaign, Item, Label
+from labelapp.models import Item, Label
 from labelapp.selectors.campaigns import campaign_get, campaign_get_for_user, campaign_progress
 from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.items import item_text
@@ -99,9 +99,9 @@ def _item_output(item: Item) -> dict[str, Any]:
     }
 
 
-def _next_item_output(item: Item | None, campaign: Campaign) -> dict[str, Any]:
+def _next_item_output(item: Item | None, campaign_name: str) -> dict[str, Any]:
     if item is None:
-        return {"item": None, "message": f"No item is left for you in campaign '{campaign.name}'."}
+        return {"item": None, "message": f"No item is left for you in campaign '{campaign_name}'."}
     return {"item": _item_output(item), "message": "Item leased to you."}
 
 
@@ -117,7 +117,7 @@ class NextItemApi(LabellerApi):
     def post(self, request: Request, campaign: str) -> Response:
         """Lease the next item of the campaign to me (or give back my live lease)."""
         found = campaign_get_for_user(user=request.user, name=campaign)
-        return Response(_next_item_output(lease_next(labeller=request.user, campaign=found), found))
+        return Response(_next_item_output(lease_next(labeller=request.user, campaign=found), found.name))
 
 
 class LabelSubmitApi(LabellerApi):
@@ -196,20 +196,19 @@ class LabelAndNextApi(LabellerApi):
         """
         payload = LabelSubmitApi.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        found = campaign_get_for_user(user=request.user, name=campaign)
         following = None
         if request.query_params.get("next", "").lower() in {"1", "true", "yes"}:
             done = item_submit_label_and_lease_next(
-                item_id=item_id, labeller=request.user, campaign=found, **payload.validated_data
+                item_id=item_id, labeller=request.user, campaign_name=campaign, **payload.validated_data
             )
             label, created = done.label, done.created
             if done.refusal is not None:
                 following = {"item": None, "message": done.refusal.message}
             else:
-                following = _next_item_output(done.next_item, found)
+                following = _next_item_output(done.next_item, campaign)
         else:
             label, created = item_submit_label(
-                item_id=item_id, labeller=request.user, campaign=found, **payload.validated_data
+                item_id=item_id, labeller=request.user, campaign_name=campaign, **payload.validated_data
             )
         return Response(
             {"label": _label_output(label), "next": following},

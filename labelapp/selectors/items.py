@@ -81,12 +81,12 @@ class LeasedItem:
 
 
 def leased_item_get_for_labeller(
-    *, labeller: AbstractBaseUser, item_id: int, campaign: Campaign | None = None, for_update: bool = False
+    *, labeller: AbstractBaseUser, item_id: int, campaign_name: str | None = None, for_update: bool = False
 ) -> LeasedItem:
-    """The item if it is leased to this labeller (and in `campaign`, when given), with its lease, campaign
-    and shown order read in one query; otherwise 404, whether or not it exists. `for_update` locks the
-    lease and the item."""
-    in_campaign = " AND i.campaign_id = %s" if campaign is not None else ""
+    """The item if it is leased to this labeller (and in the campaign named, when given), with its lease,
+    campaign and shown order read in one query; otherwise 404, whether or not it exists. `for_update`
+    locks the lease and the item."""
+    in_campaign = " AND c.name = %s" if campaign_name is not None else ""
     lock = " FOR UPDATE OF l, i" if for_update and connection.features.has_select_for_update_of else ""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -99,15 +99,15 @@ def leased_item_get_for_labeller(
             WHERE l.item_id = %s AND l.labeller_id = %s{in_campaign}
             ORDER BY ic.position{lock}
             """,
-            [item_id, labeller.pk, *([campaign.pk] if campaign is not None else [])],
+            [item_id, labeller.pk, *([campaign_name] if campaign_name is not None else [])],
         )
         rows = cursor.fetchall()
     if not rows:
-        where = f" in campaign '{campaign.name}'" if campaign is not None else ""
+        where = f" in campaign '{campaign_name}'" if campaign_name is not None else ""
         raise NotFoundError(f"Item {item_id} is not leased to you{where}.", {"field": "item"})
     row = rows[0]
     item = ITEM_COLUMNS.instance(row)
-    item.campaign = campaign or CAMPAIGN_COLUMNS.instance(row, ITEM_COLUMNS.width + _LEASE.width)
+    item.campaign = CAMPAIGN_COLUMNS.instance(row, ITEM_COLUMNS.width + _LEASE.width)
     lease = _LEASE.instance(row, ITEM_COLUMNS.width)
     lease.item, lease.labeller = item, labeller
     return LeasedItem(lease=lease, item=item, shown_indices=[r[-1] for r in rows if r[-1] is not None])

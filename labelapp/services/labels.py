@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from labelapp.errors import ApplicationError, NotFoundError
 from labelapp.kinds import item_shape, kind_get
-from labelapp.models import Campaign, Item, Label, Lease
+from labelapp.models import Item, Label, Lease
+from labelapp.selectors.campaigns import campaign_get_for_user, campaign_open_to
 from labelapp.selectors.items import LeasedItem, leased_item_get_for_labeller
 from labelapp.services.leases import lease_next, lease_next_in_transaction
 
@@ -26,10 +27,10 @@ def item_submit_label(
     labeller: AbstractBaseUser,
     value: dict[str, Any],
     idempotency_key: str,
-    campaign: Campaign | None = None,
+    campaign_name: str | None = None,
 ) -> tuple[Label, bool]:
-    """Store a labeller's judgement of an item leased to them (in `campaign`, when given); returns
-    (label, created).
+    """Store a labeller's judgement of an item leased to them (in the campaign named, when given, and open
+    to them); returns (label, created).
 
     The value names shown positions; it is stored in canonical order. Submitting again with the same
     idempotency key returns the first label instead of failing, so a retried request stores one label.
@@ -42,7 +43,7 @@ def item_submit_label(
                 labeller=labeller,
                 value=value,
                 idempotency_key=idempotency_key,
-                campaign=campaign,
+                campaign_name=campaign_name,
             ), True
     except (NotFoundError, IntegrityError) as failure:
         return _earlier_label(
@@ -64,9 +65,9 @@ def item_submit_label_and_lease_next(
     labeller: AbstractBaseUser,
     value: dict[str, Any],
     idempotency_key: str,
-    campaign: Campaign,
+    campaign_name: str,
 ) -> LabelAndNext:
-    """item_submit_label on an item of `campaign`, then lease_next in the same transaction.
+    """item_submit_label on an item of the campaign named, then lease_next in the same transaction.
 
     The label is kept whatever happens to the next lease: a refusal or "busy" is returned, not raised.
     A retry with the same idempotency key answers the earlier label and resumes the lease taken then.
@@ -79,8 +80,9 @@ def item_submit_label_and_lease_next(
                 labeller=labeller,
                 value=value,
                 idempotency_key=idempotency_key,
-                campaign=campaign,
+                campaign_name=campaign_name,
             )
+            campaign = label.item.campaign
             try:
                 return LabelAndNext(
                     label, True, lease_next_in_transaction(labeller=labeller, campaign=campaign), None
@@ -90,6 +92,7 @@ def item_submit_label_and_lease_next(
     except (NotFoundError, IntegrityError) as failure:
         earlier = _earlier_label(failure, item_id=item_id, labeller=labeller, idempotency_key=idempotency_key)
     try:
+        campaign = campaign_get_for_user(user=labeller, name=campaign_name)
         return LabelAndNext(earlier, False, lease_next(labeller=labeller, campaign=campaign), None)
     except ApplicationError as refusal:
         return LabelAndNext(earlier, False, None, refusal)
@@ -128,13 +131,17 @@ def _label_write(
     labeller: AbstractBaseUser,
     value: dict[str, Any],
     idempotency_key: str,
-    campaign: Campaign | None,
+    campaign_name: str | None,
 ) -> Label:
     """In the caller's transaction: the label stored, the lease ended, the item's label count raised."""
     leased = leased_item_get_for_labeller(
-        labeller=labeller, item_id=item_id, campaign=campaign, for_update=True
+        labeller=labeller, item_id=item_id, campaign_name=campaign_name, for_update=True
     )
     item = leased.item
+    if campaign_name is not None and not campaign_open_to(user=labeller, campaign=item.campaign):
+        raise NotFoundError(
+            f"Campaign '{campaign_name}' does not exist or is not open to you.", {"field": "campaign"}
+        )
     task_kind = kind_get(item.kind)
     cleaned = task_kind.label_validate(
         value, shape=item_shape(campaign=item.campaign, candidate_count=len(leased.shown_indices))

@@ -265,9 +265,9 @@ def test_label_and_next_takes_a_fixed_number_of_queries(
 ):
     client = api_as(labeller)
     item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
-    # token + standing, campaign, (savepoint), lease + item + shown order, label write, my lease,
+    # token + standing, (savepoint), lease + item + campaign + shown order, label write, my lease,
     # open items, lease insert, (release), item text
-    with django_assert_num_queries(expected_queries(postgresql=10, sqlite=12)):
+    with django_assert_num_queries(expected_queries(postgresql=9, sqlite=11)):
         assert label_and_next(client, "prefs", item_id, key="k1").json()["next"]["item"] is not None
 
 

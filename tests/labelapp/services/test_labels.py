@@ -101,7 +101,11 @@ def test_an_expired_lease_is_honoured_unless_others_filled_the_item(
 
 def label_and_next(item, labeller, campaign, key, choice="a"):
     return item_submit_label_and_lease_next(
-        item_id=item.pk, labeller=labeller, value={"choice": choice}, idempotency_key=key, campaign=campaign
+        item_id=item.pk,
+        labeller=labeller,
+        value={"choice": choice},
+        idempotency_key=key,
+        campaign_name=campaign.name,
     )
 
 
@@ -128,11 +132,22 @@ def test_label_and_next_retried_gives_the_first_label_and_the_same_next_item(
 
 def test_label_and_next_keeps_the_label_when_the_next_is_refused(campaign, pairwise_items, labeller):
     item = lease_next(labeller=labeller, campaign=campaign)
-    campaign.status = CampaignStatus.PAUSED  # paused while the labeller was reading
-    done = label_and_next(item, labeller, campaign, "k1")
+    campaign.min_gold_accuracy, campaign.min_gold_labels = 0.9, 1
+    campaign.save()
+    Item.objects.filter(pk=item.pk).update(is_gold=True, gold_value={"choice": "tie"})
+    done = label_and_next(item, labeller, campaign, "k1")  # wrong: accuracy 0% from this label on
     assert done.created and done.next_item is None
-    assert done.refusal.message == "Campaign 'prefs' is paused."
+    assert done.refusal.message == "Gold accuracy 0% is below the campaign's 90%"
     assert Label.objects.get().item_id == item.pk and not Lease.objects.exists()
+
+
+def test_label_and_next_in_a_campaign_closed_meanwhile_stores_nothing(campaign, pairwise_items, labeller):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    campaign.status = CampaignStatus.PAUSED
+    campaign.save()
+    with pytest.raises(NotFoundError, match="Campaign 'prefs' does not exist or is not open to you."):
+        label_and_next(item, labeller, campaign, "k1")
+    assert Label.objects.count() == 0 and Lease.objects.filter(labeller=labeller).exists()
 
 
 def test_label_and_next_of_an_item_not_mine_or_of_a_reused_key_fails_and_stores_nothing(

@@ -95,7 +95,7 @@ def _labeller_loop(labeller, campaign_id: int, start: threading.Barrier, out: Ou
                 label, created = item_submit_label(**submitted)
                 item = None
             else:
-                done = item_submit_label_and_lease_next(**submitted, campaign=campaign)
+                done = item_submit_label_and_lease_next(**submitted, campaign_name=campaign.name)
                 label, created, item = done.label, done.created, done.next_item
                 if done.refusal is not None:
                     with out.lock:
