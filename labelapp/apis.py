@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -61,9 +62,22 @@ class IsLabellerOrStaff(BasePermission):
         )
 
 
+class JsonOnly(BaseContentNegotiation):
+    """The labelling loop answers programs: JSON whatever the Accept header, without parsing it."""
+
+    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(
+        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+    ) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
 class LabellerApi(APIView):
     authentication_classes = [SessionAuthentication, TokenWithStandingAuthentication]
-    renderer_classes = [JSONRenderer]  # the labelling loop's answers are for programs: no browsable API
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnly
     permission_classes = [IsAuthenticated, IsLabellerOrStaff]
 
 

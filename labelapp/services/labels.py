@@ -157,7 +157,8 @@ def _label_write(
         seconds_spent=round((now - leased.lease.created_at).total_seconds(), 2),
         idempotency_key=idempotency_key,
     )
-    label.full_clean(exclude=["item", "labeller"])
+    # Its unique constraints are the database's to check, in the INSERT (see _earlier_label).
+    label.full_clean(exclude=["item", "labeller"], validate_unique=False, validate_constraints=False)
     _label_insert_ending_lease(label, leased.lease)
     return label
 
