@@ -74,8 +74,11 @@ class JsonOnly(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+API_AUTHENTICATION = [SessionAuthentication, TokenWithStandingAuthentication]
+
+
 class LabellerApi(APIView):
-    authentication_classes = [SessionAuthentication, TokenWithStandingAuthentication]
+    authentication_classes = API_AUTHENTICATION
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonOnly
     permission_classes = [IsAuthenticated, IsLabellerOrStaff]
@@ -129,7 +132,10 @@ class NextItemApi(LabellerApi):
 
     @extend_schema(request=None, responses=OutputSerializer, operation_id="campaign_next_item")
     def post(self, request: Request, campaign: str) -> Response:
-        """Lease the next item of the campaign to me (or give back my live lease)."""
+        """Lease the next item of the campaign to me (or give back my live lease).
+
+        503 with Retry-After when the items left stay locked by other labellers being served: ask again.
+        """
         found = campaign_get_for_user(user=request.user, name=campaign)
         return Response(_next_item_output(lease_next(labeller=request.user, campaign=found), found.name))
 
@@ -266,6 +272,7 @@ class CampaignProgressApi(LabellerApi):
 
 
 class StaffApi(APIView):
+    authentication_classes = API_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAdminUser]
 
 
