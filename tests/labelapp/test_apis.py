@@ -284,3 +284,16 @@ def test_submit_takes_a_fixed_number_of_queries(
             format="json",
         )
         assert response.status_code == 201
+
+
+def test_busy_is_a_503_with_retry_after(campaign, pairwise_items, labeller, monkeypatch):
+    from labelapp import apis
+    from labelapp.errors import BusyError
+
+    def busy(**_):
+        raise BusyError("Campaign 'prefs' is busy.", {"retry_after": 1})
+
+    monkeypatch.setattr(apis, "lease_next", busy)
+    response = api_as(labeller).post("/api/v1/campaigns/prefs/next-item/")
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert response.json() == {"message": "Campaign 'prefs' is busy.", "extra": {"retry_after": 1}}
