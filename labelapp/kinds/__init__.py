@@ -7,11 +7,13 @@ one line here.
 from types import ModuleType
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import coherence, correctness, pairwise, ranking
+from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set, setwise
 from labelapp.kinds.base import ItemShape
 from labelapp.models import Campaign
 
-KINDS: dict[str, ModuleType] = {kind.NAME: kind for kind in (pairwise, correctness, coherence, ranking)}
+KINDS: dict[str, ModuleType] = {
+    kind.NAME: kind for kind in (pairwise, correctness, coherence, setwise, set_vs_set, ranking)
+}
 
 
 def kind_get(name: str) -> ModuleType:

@@ -3,7 +3,7 @@
 A kind is a module under `labelapp/kinds/` with:
 
 - `NAME`, `TEMPLATE` (included in the label page with `item`, `campaign`, `shown`), `POSITION_NAMES`;
-- `CANDIDATE_COUNTS`: the numbers of candidates an item of this kind may have;
+- `CANDIDATE_COUNTS`: the values `per_item` may take (candidates per item; set-vs-set: per side);
 - `AGREEMENT_FIELDS`: the canonical value's keys Krippendorff's alpha is computed on (the first one also
   defines "agreement with the majority" on the dashboard); may be empty;
 - `VALUE_HELP`: the value's JSON shape, for the API documentation;

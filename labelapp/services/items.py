@@ -58,7 +58,7 @@ def _options_check(campaign: Campaign, kind: str, options: BuildOptions) -> None
     counts = KINDS[kind].CANDIDATE_COUNTS
     if options.per_item is not None and options.per_item not in counts:
         raise ApplicationError(
-            f"A {kind} item has {counts.start} to {counts.stop - 1} candidates, not {options.per_item}.",
+            f"Field 'per_item' must be {counts.start} to {counts.stop - 1} for {kind}, not {options.per_item}.",
             {"field": "per_item", "allowed": list(counts)},
         )
     KINDS[kind].options_check(options)
