@@ -11,18 +11,9 @@ from labelapp.selectors.campaigns import CAMPAIGN_COLUMNS
 from labelapp.selectors.sql_rows import ModelColumns
 
 
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 def item_shown_indices(item: Item) -> list[int]:
     """Canonical index of the candidate shown at each position."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {_q('index')} FROM {ItemCandidate._meta.db_table} WHERE item_id = %s ORDER BY position",
-            [item.pk],
-        )
-        return [index for (index,) in cursor.fetchall()]
+    return list(ItemCandidate.objects.filter(item=item).order_by("position").values_list("index", flat=True))
 
 
 @dataclass(frozen=True)
@@ -91,7 +82,7 @@ def leased_item_get_for_labeller(
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT {ITEM_COLUMNS}, {_LEASE}, {CAMPAIGN_COLUMNS}, ic.{_q("index")}
+            SELECT {ITEM_COLUMNS}, {_LEASE}, {CAMPAIGN_COLUMNS}, ic.{connection.ops.quote_name("index")}
             FROM {Lease._meta.db_table} l
             JOIN {Item._meta.db_table} i ON i.id = l.item_id
             JOIN {Campaign._meta.db_table} c ON c.id = i.campaign_id
