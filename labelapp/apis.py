@@ -111,7 +111,7 @@ def _item_output(item: Item) -> dict[str, Any]:
         "reference_answer": text.reference_answer if reference_answer_shown(campaign=item.campaign) else None,
         "candidates": [
             {"position": position_names[position], "text": candidate}
-            for position, candidate in enumerate(text.candidates)
+            for position, candidate in text.candidates
         ],
     }
 

@@ -35,7 +35,7 @@ class ItemText:
     prompt: str
     prompt_messages: list[dict[str, Any]] | None
     reference_answer: str
-    candidates: list[str]
+    candidates: list[tuple[int, str]]  # (position, text), by position
 
 
 def item_text(*, item: Item) -> ItemText:
@@ -43,7 +43,7 @@ def item_text(*, item: Item) -> ItemText:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT p.text, p.messages, p.reference_answer, c.text
+            SELECT p.text, p.messages, p.reference_answer, ic.position, c.text
             FROM {Prompt._meta.db_table} p
             LEFT JOIN {ItemCandidate._meta.db_table} ic ON ic.item_id = %s
             LEFT JOIN {Candidate._meta.db_table} c ON c.id = ic.candidate_id
@@ -53,14 +53,14 @@ def item_text(*, item: Item) -> ItemText:
             [item.pk, item.prompt_id],
         )
         rows = cursor.fetchall()
-    text, messages, reference_answer, _ = rows[0]
+    text, messages, reference_answer, _, _ = rows[0]
     if isinstance(messages, str):  # JSON is text to a raw query
         messages = json.loads(messages)
     return ItemText(
         prompt=text,
         prompt_messages=messages,
         reference_answer=reference_answer,
-        candidates=[row[3] for row in rows if row[3] is not None],
+        candidates=[(position, candidate) for *_, position, candidate in rows if candidate is not None],
     )
 
 
