@@ -15,6 +15,13 @@ waits an exponential time with that mean before each submit.
 
 The database URL asks for server-side binding and prepared statements (PostgreSQL plans each statement
 once per connection instead of on every call); --plain-statements leaves them off, as Django's default.
+gunicorn runs 2 gthread workers of 4 threads: one process per core, and threads to overlap the database
+round trips and commits; more threads or processes cost more CPU per label in our runs (GIL handoffs,
+more processes than cores).
+
+With no pacing, 32 labellers and one request per label, Little's law ties the two targets together:
+mean latency = 32 / (labels/s), so 300 labels/s means about 107 ms per request at saturation. Latency is
+therefore measured at a given load with --rate, throughput without it.
 
 It prints p50/p99 latency per call type, labels/s, non-2xx answers, the CPU each party used (in all and
 per label: the figure to compare on a machine shared with other work), the SQL each call type runs, and
