@@ -1,15 +1,33 @@
 """Load test of the labelling queue: simulated labellers hammer the REST API served by gunicorn.
 
 Usage: python bench/labelling_load.py [--seconds 60] [--labellers 32] [--items 20000]
-       [--workers 3] [--threads 8] [--worker-class gthread] [--think-ms 0] [--record]
+       [--workers 2] [--threads 4] [--worker-class gthread] [--flow label-next|separate]
+       [--rate 0] [--think-ms 0] [--plain-statements] [--record]
 
 Needs a PostgreSQL server (the role in --admin-url must have CREATEDB). It creates the database --db,
 migrates it, bulk-creates a k=2 campaign of --items pairwise items and --labellers labellers with API
-tokens, starts gunicorn (DEBUG=0) on a free 127.0.0.1 port, and runs one thread per labeller, each looping
-POST next-item -> POST label for --seconds. It prints p50/p99 latency per call type, labels/s, non-2xx
-answers, the CPU each party used, the SQL each call type runs, and checks the queue's invariants in the
-database (no item over k labels, no (item, labeller) twice, every acknowledged label stored). gunicorn is
-stopped and the database dropped at the end, also on error. --record appends the summary to BENCHMARKS.md.
+tokens, starts gunicorn (DEBUG=0) on a free 127.0.0.1 port, and runs one thread per labeller for
+--seconds. Flows: `label-next` (default) asks next-item once, then loops POST .../items/<id>/label/?next=1,
+which stores the label and answers the next item: one request per label. `separate` loops POST next-item
+-> POST items/<id>/labels/, two requests per label. --rate paces the labellers to that many labels/s in
+all (latency at a given load; 0: as fast as answers come, i.e. saturate the server); --think-ms instead
+waits an exponential time with that mean before each submit.
+
+The database URL asks for server-side binding and prepared statements (PostgreSQL plans each statement
+once per connection instead of on every call); --plain-statements leaves them off, as Django's default.
+gunicorn runs 2 gthread workers of 4 threads: one process per core, and threads to overlap the database
+round trips and commits; more threads or processes cost more CPU per label in our runs (GIL handoffs,
+more processes than cores).
+
+With no pacing, 32 labellers and one request per label, Little's law ties the two targets together:
+mean latency = 32 / (labels/s), so 300 labels/s means about 107 ms per request at saturation. Latency is
+therefore measured at a given load with --rate, throughput without it.
+
+It prints p50/p99 latency per call type, labels/s, non-2xx answers, the CPU each party used (in all and
+per label: the figure to compare on a machine shared with other work), the SQL each call type runs, and
+checks the queue's invariants in the database (no item over k labels, no (item, labeller) twice, every
+acknowledged label stored). gunicorn is stopped and the database dropped at the end, also on error.
+--record appends the summary to BENCHMARKS.md.
 """
 
 import argparse
@@ -41,15 +59,16 @@ sys.path.insert(0, str(REPO))
 CAMPAIGN = "bench"
 WARM_UP_CALLS = 3  # per labeller, before the clock starts: first requests import views and connect
 K = 2
+PREPARED = "server_side_binding=true&prepare_threshold=2"
 SECRET_KEY = "bench-only-" + uuid.uuid4().hex
 
 
 # --- database -------------------------------------------------------------------------------------
 
 
-def db_url(admin_url: str, name: str) -> str:
+def db_url(admin_url: str, name: str, query: str = "") -> str:
     parts = urlsplit(admin_url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return urlunsplit(parts._replace(path=f"/{name}", query=query))
 
 
 def db_recreate(admin_url: str, name: str, *, create: bool) -> None:
@@ -237,20 +256,30 @@ class Client:
             raise
 
 
+CALLS = ("next-item", "label+next", "submit")
+
+
 @dataclass
 class Tally:
-    latencies: dict[str, list[float]] = field(default_factory=lambda: {"next-item": [], "submit": []})
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {call: [] for call in CALLS})
     statuses: Counter = field(default_factory=Counter)  # (call, status) of non-2xx answers
     transport_errors: Counter = field(default_factory=Counter)
     acked: list[tuple[int, int, int]] = field(default_factory=list)  # (label id, item id, labeller id)
-    empty: int = 0  # next-item answered "no item for you"
+    empty: int = 0  # "no item for you" answers
     stop: threading.Event = field(default_factory=threading.Event)  # set: the run is being torn down
     deadline: float = 0.0  # set when every labeller has warmed up
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass(frozen=True)
+class Pace:
+    flow: str  # "label-next" or "separate"
+    think: float  # seconds, mean of an exponential wait before each submit; 0: none
+    interval: float  # seconds between one labeller's labels (from --rate); 0: no pacing
+
+
 def labeller_run(
-    port: int, user_id: int, token: str, start: threading.Barrier, think: float, tally: Tally
+    port: int, user_id: int, token: str, start: threading.Barrier, pace: Pace, tally: Tally
 ) -> None:
     client = Client(port, token)
     for _ in range(WARM_UP_CALLS):  # open the connection; gunicorn threads open theirs to the database
@@ -259,11 +288,13 @@ def labeller_run(
     start.wait(timeout=120)
     deadline = tally.deadline
     rng = random.Random(user_id)
-    latencies: dict[str, list[float]] = {"next-item": [], "submit": []}
+    latencies: dict[str, list[float]] = {call: [] for call in CALLS}
     statuses: Counter = Counter()
     errors: Counter = Counter()
     acked = []
     empty = 0
+    # Paced labellers start spread over one interval, so their requests do not arrive in step.
+    due = time.monotonic() + rng.uniform(0, pace.interval)
 
     def timed(kind: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict] | None:
         started = time.perf_counter()
@@ -277,27 +308,38 @@ def labeller_run(
             statuses[(kind, status)] += 1
         return status, data
 
+    item = None
     while time.monotonic() < deadline and not tally.stop.is_set():
-        answer = timed("next-item", "POST", f"/api/v1/campaigns/{CAMPAIGN}/next-item/")
-        if answer is None or answer[0] != 200:
-            time.sleep(0.01)
-            continue
-        item = answer[1]["item"]
         if item is None:
-            empty += 1
-            time.sleep(0.05)
-            continue
-        if think:  # a person reading the item: exponential, mean --think-ms
-            tally.stop.wait(rng.expovariate(1 / think))
-        value = {"choice": rng.choice(["a", "b", "tie"])}
-        answer = timed(
-            "submit",
-            "POST",
-            f"/api/v1/items/{item['id']}/labels/",
-            {"value": value, "idempotency_key": uuid.uuid4().hex},
-        )
-        if answer is not None and answer[0] == 201:
-            acked.append((answer[1]["id"], answer[1]["item"], user_id))
+            answer = timed("next-item", "POST", f"/api/v1/campaigns/{CAMPAIGN}/next-item/")
+            if answer is None or answer[0] != 200:
+                time.sleep(0.01)
+                continue
+            item = answer[1]["item"]
+            if item is None:
+                empty += 1
+                time.sleep(0.05)
+                continue
+        if pace.think:  # a person reading the item: exponential, mean --think-ms
+            tally.stop.wait(rng.expovariate(1 / pace.think))
+        if pace.interval:
+            tally.stop.wait(max(0.0, due - time.monotonic()))
+            due = max(due + pace.interval, time.monotonic() - pace.interval)  # no bursts to catch up
+        body = {"value": {"choice": rng.choice(["a", "b", "tie"])}, "idempotency_key": uuid.uuid4().hex}
+        if pace.flow == "separate":
+            answer = timed("submit", "POST", f"/api/v1/items/{item['id']}/labels/", body)
+            label = answer[1] if answer is not None and answer[0] == 201 else None
+            item = None
+        else:
+            path = f"/api/v1/campaigns/{CAMPAIGN}/items/{item['id']}/label/?next=1"
+            answer = timed("label+next", "POST", path, body)
+            label = answer[1]["label"] if answer is not None and answer[0] == 201 else None
+            following = answer[1].get("next") if answer is not None and answer[0] in (200, 201) else None
+            item = following["item"] if following else None
+            if following and item is None:
+                empty += 1
+        if label is not None:
+            acked.append((label["id"], label["item"], user_id))
     client.connection.close()
     with tally.lock:
         for kind, values in latencies.items():
@@ -324,6 +366,41 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
         except psutil.Error:
             pass
     return total
+
+
+class PostgresCpu:
+    """CPU seconds of the PostgreSQL backends serving the benchmark's database (they come and go with
+    connections): sampled often, so a backend that exits loses at most one interval."""
+
+    def __init__(self, database: str, interval: float = 0.5) -> None:
+        self.database = database
+        self.first: dict[tuple[int, float], float] = {}
+        self.last: dict[tuple[int, float], float] = {}
+        self.done = threading.Event()
+        self.interval = interval
+        self.sample(baseline=True)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def sample(self, baseline: bool = False) -> None:
+        for process in psutil.process_iter(["name", "cmdline", "create_time", "cpu_times"]):
+            title = " ".join(process.info["cmdline"] or ())
+            if process.info["name"] != "postgres" or f" {self.database} " not in title:
+                continue
+            key = (process.pid, process.info["create_time"])
+            used = process.info["cpu_times"].user + process.info["cpu_times"].system
+            self.first.setdefault(key, used if baseline else 0.0)  # a process started since: all its CPU
+            self.last[key] = used
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        self.sample()
+        return sum(used - self.first[key] for key, used in self.last.items())
 
 
 def machine_busy_seconds() -> float:
@@ -363,8 +440,8 @@ def invariants_check(acked: list[tuple[int, int, int]]) -> tuple[bool, int, str]
     return ok, over, text
 
 
-def queries_per_call(user_id: int) -> str:
-    """One next-item and one submit through Django's test client, counting the SQL each runs."""
+def queries_per_call(user_id: int, flow: str) -> str:
+    """One labelling round through Django's test client, counting the SQL each call runs."""
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -379,13 +456,13 @@ def queries_per_call(user_id: int) -> str:
     parts.append(describe("next-item", leased.captured_queries))
     item = answer.json()["item"]
     if item is not None:
+        if flow == "separate":
+            kind, path = "submit", f"/api/v1/items/{item['id']}/labels/"
+        else:
+            kind, path = "label+next", f"/api/v1/campaigns/{CAMPAIGN}/items/{item['id']}/label/?next=1"
         with CaptureQueriesContext(connection) as submitted:
-            client.post(
-                f"/api/v1/items/{item['id']}/labels/",
-                {"value": {"choice": "a"}, "idempotency_key": uuid.uuid4().hex},
-                format="json",
-            )
-        parts.append(describe("submit", submitted.captured_queries))
+            client.post(path, {"value": {"choice": "a"}, "idempotency_key": uuid.uuid4().hex}, format="json")
+        parts.append(describe(kind, submitted.captured_queries))
     return "; ".join(parts)
 
 
@@ -408,9 +485,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--labellers", type=int, default=32)
     parser.add_argument("--items", type=int, default=20000)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--flow", default="label-next", choices=["label-next", "separate"])
+    parser.add_argument(
+        "--rate", type=float, default=0, help="labels/s to pace all labellers to; 0: saturate"
+    )
+    parser.add_argument(
+        "--plain-statements",
+        action="store_true",
+        help="no server-side binding or prepared statements (Django's default)",
+    )
     parser.add_argument("--admin-url", default="postgres://labelapp:labelapp@127.0.0.1:5432/labelapp")
     parser.add_argument("--db", default="labelapp_bench", help="created, then dropped at the end")
     parser.add_argument(
@@ -422,7 +508,7 @@ def main() -> None:
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
 
-    database_url = db_url(args.admin_url, args.db)
+    database_url = db_url(args.admin_url, args.db, "" if args.plain_statements else PREPARED)
     os.environ.update(
         DATABASE_URL=database_url,
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -465,11 +551,14 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         start = threading.Barrier(
             len(tokens) + 1, action=lambda: setattr(tally, "deadline", time.monotonic() + args.seconds)
         )
+        pace = Pace(
+            flow=args.flow,
+            think=args.think_ms / 1000,
+            interval=len(tokens) / args.rate if args.rate else 0.0,
+        )
         workers = [
             threading.Thread(
-                target=labeller_run,
-                args=(port, user_id, token, start, args.think_ms / 1000, tally),
-                daemon=True,
+                target=labeller_run, args=(port, user_id, token, start, pace, tally), daemon=True
             )
             for user_id, token in tokens
         ]
@@ -478,10 +567,12 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         start.wait(timeout=120)
         started = tally.deadline - args.seconds
         cpu_before = (machine_busy_seconds(), cpu_seconds(gunicorn_processes), cpu_seconds([me]))
+        postgres_cpu = PostgresCpu(args.db)
         for worker in workers:
             worker.join(timeout=args.seconds + 120)
         elapsed = time.monotonic() - started
         cpu_after = (machine_busy_seconds(), cpu_seconds(gunicorn_processes), cpu_seconds([me]))
+        postgres_seconds = postgres_cpu.stop()
         if any(worker.is_alive() for worker in workers):
             raise RuntimeError("a simulated labeller did not finish")
         gunicorn_stop(server)
@@ -489,32 +580,38 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         ok, over, invariants = invariants_check(tally.acked)
         labels_per_s = len(tally.acked) / elapsed
         non_2xx = sum(tally.statuses.values())
-        next_ms = tally.latencies["next-item"]
-        submit_ms = tally.latencies["submit"]
         config = f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads}"
         if args.worker_class == "sync":
             config = f"gunicorn -w {args.workers} -k sync"
+        load = f" paced to {args.rate:.0f} labels/s" if args.rate else ""
+        load += f" (think {args.think_ms:.0f} ms)" if args.think_ms else ""
+        statements = "plain statements" if args.plain_statements else "prepared statements"
+        calls = "; ".join(
+            f"{kind} p50 {percentile_ms(values, 0.5):.0f} ms p99 {percentile_ms(values, 0.99):.0f} ms"
+            f"{f' (n={len(values)})' if kind == 'next-item' and args.flow != 'separate' else ''}"
+            for kind, values in tally.latencies.items()
+            if values
+        )
+        cpu = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+        per_label = 1000 / max(1, len(tally.acked))
         summary = (
-            f"{config}, {args.labellers} labellers x {args.seconds:.0f} s"
-            f"{f' (think {args.think_ms:.0f} ms)' if args.think_ms else ''}, {args.items} items k={K}: "
-            f"{len(tally.acked)} labels = {labels_per_s:.0f} labels/s; "
-            f"next-item p50 {percentile_ms(next_ms, 0.5):.0f} ms p99 {percentile_ms(next_ms, 0.99):.0f} ms; "
-            f"submit p50 {percentile_ms(submit_ms, 0.5):.0f} ms p99 {percentile_ms(submit_ms, 0.99):.0f} ms; "
+            f"{config}, {statements}, flow {args.flow}, {args.labellers} labellers x {args.seconds:.0f} s{load}, "
+            f"{args.items} items k={K}: {len(tally.acked)} labels = {labels_per_s:.0f} labels/s; {calls}; "
+            f"CPU per label: gunicorn {cpu[1] * per_label:.1f} ms, PostgreSQL {postgres_seconds * per_label:.1f} ms; "
             f"non-2xx {non_2xx}, transport errors {sum(tally.transport_errors.values())}; "
             f"items over k: {over}; "
             f"{'invariants OK' if ok else 'INVARIANTS BROKEN'}"
         )
-        cpu = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
         print(
             f"cpu over {elapsed:.1f} s wall x {psutil.cpu_count()} cores: machine busy {cpu[0]:.1f} s, of which "
-            f"gunicorn {cpu[1]:.1f} s, load generator {cpu[2]:.1f} s, "
-            f"PostgreSQL and the rest {cpu[0] - cpu[1] - cpu[2]:.1f} s"
+            f"gunicorn {cpu[1]:.1f} s, PostgreSQL {postgres_seconds:.1f} s, load generator {cpu[2]:.1f} s, "
+            f"other processes {cpu[0] - cpu[1] - cpu[2] - postgres_seconds:.1f} s"
         )
         if tally.statuses or tally.transport_errors:
             print(f"non-2xx: {dict(tally.statuses)}; transport errors: {dict(tally.transport_errors)}")
         print(f"'no item' answers: {tally.empty}")
         print(invariants)
-        print(f"SQL per call (one of each, in-process): {queries_per_call(tokens[-1][0])}")
+        print(f"SQL per call (one of each, in-process): {queries_per_call(tokens[-1][0], args.flow)}")
         print(summary)
         if args.record:
             benchmark_record("python bench/labelling_load.py " + " ".join(sys.argv[1:]), summary)

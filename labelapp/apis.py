@@ -7,30 +7,34 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from labelapp.errors import ApplicationError
+from labelapp.errors import ApplicationError, BusyError
 from labelapp.kinds import KINDS, kind_get, reference_answer_shown
-from labelapp.selectors.campaigns import (
-    campaign_get,
-    campaign_get_for_user,
-    campaign_progress,
-    user_is_labeller,
-)
+from labelapp.models import Item, Label
+from labelapp.selectors.campaigns import campaign_get, campaign_get_for_user, campaign_progress
 from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.exports import export_download_path, export_get
-from labelapp.selectors.items import item_candidates_shown
+from labelapp.selectors.items import item_text
+from labelapp.selectors.labellers import labeller_standing_remember, user_for_api_token
 from labelapp.services.exports import export_job_create, export_job_enqueue
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
 from labelapp.services.leases import item_skip, lease_next
 
 
 def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+        response = Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+        if isinstance(exc, BusyError):
+            response["Retry-After"] = str(exc.extra.get("retry_after", 1))
+        return response
     response = exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"message": str(response.data["detail"]), "extra": {}}
@@ -39,14 +43,48 @@ def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Re
     return response
 
 
+class TokenWithStandingAuthentication(TokenAuthentication):
+    """DRF's token authentication, reading the labeller's group and profile in the same query."""
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, str]:
+        user = user_for_api_token(key=key)
+        if user is None:
+            raise AuthenticationFailed("Invalid token.")
+        if not user.is_active:
+            raise AuthenticationFailed("User inactive or deleted.")
+        return user, key
+
+
 class IsLabellerOrStaff(BasePermission):
     message = "Only labellers and staff can use this endpoint."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user.is_staff or user_is_labeller(request.user))
+        user = request.user
+        # The standing read here serves the rest of the request (campaign routing, lease refusals).
+        return bool(
+            user.is_staff or (user.is_authenticated and labeller_standing_remember(user=user).in_group)
+        )
+
+
+class JsonOnly(BaseContentNegotiation):
+    """The labelling loop answers programs: JSON whatever the Accept header, without parsing it."""
+
+    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(
+        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+    ) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+API_AUTHENTICATION = [SessionAuthentication, TokenWithStandingAuthentication]
 
 
 class LabellerApi(APIView):
+    authentication_classes = API_AUTHENTICATION
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnly
     permission_classes = [IsAuthenticated, IsLabellerOrStaff]
 
 
@@ -66,17 +104,26 @@ class ItemOutputSerializer(serializers.Serializer):
     candidates = CandidateShownSerializer(many=True)
 
 
-def _item_output(item) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    shown = item_candidates_shown(item=item, position_names=kind_get(item.kind).POSITION_NAMES)
-    reference = item.prompt.reference_answer
+def _item_output(item: Item) -> dict[str, Any]:
+    position_names = kind_get(item.kind).POSITION_NAMES
+    text = item_text(item=item)
     return {
         "id": item.pk,
         "kind": item.kind,
-        "prompt": item.prompt.text,
-        "prompt_messages": item.prompt.messages,
-        "reference_answer": reference if reference_answer_shown(campaign=item.campaign) else None,
-        "candidates": [{"position": s.position_name, "text": s.candidate.text} for s in shown],
+        "prompt": text.prompt,
+        "prompt_messages": text.prompt_messages,
+        "reference_answer": text.reference_answer if reference_answer_shown(campaign=item.campaign) else None,
+        "candidates": [
+            {"position": position_names[position], "text": candidate}
+            for position, candidate in text.candidates
+        ],
     }
+
+
+def _next_item_output(item: Item | None, campaign_name: str) -> dict[str, Any]:
+    if item is None:
+        return {"item": None, "message": f"No item is left for you in campaign '{campaign_name}'."}
+    return {"item": _item_output(item), "message": "Item leased to you."}
 
 
 class NextItemApi(LabellerApi):
@@ -89,12 +136,12 @@ class NextItemApi(LabellerApi):
 
     @extend_schema(request=None, responses=OutputSerializer, operation_id="campaign_next_item")
     def post(self, request: Request, campaign: str) -> Response:
-        """Lease the next item of the campaign to me (or give back my live lease)."""
+        """Lease the next item of the campaign to me (or give back my live lease).
+
+        503 with Retry-After when the items left stay locked by other labellers being served: ask again.
+        """
         found = campaign_get_for_user(user=request.user, name=campaign)
-        item = lease_next(labeller=request.user, campaign=found)
-        if item is None:
-            return Response({"item": None, "message": f"No item is left for you in campaign '{campaign}'."})
-        return Response({"item": _item_output(item), "message": "Item leased to you."})
+        return Response(_next_item_output(lease_next(labeller=request.user, campaign=found), found.name))
 
 
 class LabelSubmitApi(LabellerApi):
@@ -125,7 +172,70 @@ class LabelSubmitApi(LabellerApi):
         payload.is_valid(raise_exception=True)
         label, created = item_submit_label(item_id=item_id, labeller=request.user, **payload.validated_data)
         return Response(
-            self.OutputSerializer(label).data,
+            _label_output(label), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+def _label_output(label: Label) -> dict[str, Any]:
+    """LabelSubmitApi.OutputSerializer's fields, without building a serializer for every label."""
+    return {
+        "id": label.pk,
+        "item": label.item_id,
+        "value": label.value,
+        "seconds_spent": label.seconds_spent,
+        "created_at": _DATETIME.to_representation(label.created_at),
+    }
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+class LabelAndNextApi(LabellerApi):
+    class OutputSerializer(serializers.Serializer):
+        label = LabelSubmitApi.OutputSerializer()
+        next = NextItemApi.OutputSerializer(
+            allow_null=True, help_text="My next item, leased to me: only with ?next=1, else null."
+        )
+
+        class Meta:
+            ref_name = "LabelAndNext"
+
+    @extend_schema(
+        request=LabelSubmitApi.InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "next",
+                OpenApiTypes.BOOL,
+                description="1: also lease my next item of the campaign and answer it, in the same request.",
+            )
+        ],
+        responses={201: OutputSerializer, 200: OutputSerializer},
+        operation_id="campaign_item_label",
+    )
+    def post(self, request: Request, campaign: str, item_id: int) -> Response:
+        """Submit my label for an item of the campaign leased to me and, with ?next=1, get my next item.
+
+        One request per label. The label is stored whatever happens to the next item: when none can be
+        leased (nothing left, a refusal, busy), `next.item` is null and `next.message` says why.
+        """
+        payload = LabelSubmitApi.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        following = None
+        if request.query_params.get("next", "").lower() in {"1", "true", "yes"}:
+            done = item_submit_label_and_lease_next(
+                item_id=item_id, labeller=request.user, campaign_name=campaign, **payload.validated_data
+            )
+            label, created = done.label, done.created
+            if done.refusal is not None:
+                following = {"item": None, "message": done.refusal.message}
+            else:
+                following = _next_item_output(done.next_item, campaign)
+        else:
+            label, created = item_submit_label(
+                item_id=item_id, labeller=request.user, campaign_name=campaign, **payload.validated_data
+            )
+        return Response(
+            {"label": _label_output(label), "next": following},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -166,6 +276,7 @@ class CampaignProgressApi(LabellerApi):
 
 
 class StaffApi(APIView):
+    authentication_classes = API_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAdminUser]
 
 

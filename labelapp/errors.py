@@ -20,3 +20,9 @@ class RefusedError(ApplicationError):
     """The user may not do this now, for a reason they should be told (paused campaign, missing skill...)."""
 
     status_code = 403
+
+
+class BusyError(ApplicationError):
+    """Too busy to answer right now; `extra["retry_after"]` says in how many seconds to ask again."""
+
+    status_code = 503

@@ -14,6 +14,9 @@ api_urlpatterns = [
     api_path("campaigns/<str:campaign>/next-item/", apis.NextItemApi, "api-next-item"),
     api_path("campaigns/<str:campaign>/progress/", apis.CampaignProgressApi, "api-campaign-progress"),
     api_path("items/<int:item_id>/labels/", apis.LabelSubmitApi, "api-label-submit"),
+    api_path(
+        "campaigns/<str:campaign>/items/<int:item_id>/label/", apis.LabelAndNextApi, "api-label-and-next"
+    ),
     api_path("items/<int:item_id>/skip/", apis.ItemSkipApi, "api-item-skip"),
     api_path("campaigns/<str:campaign>/dashboard/", apis.CampaignDashboardApi, "api-campaign-dashboard"),
     api_path("campaigns/<str:campaign>/exports/", apis.ExportStartApi, "api-export-start"),

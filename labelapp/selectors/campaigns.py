@@ -2,35 +2,61 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from labelapp.errors import NotFoundError
-from labelapp.models import LABELLERS_GROUP, Campaign, GenerationJob, Item, Label, LabellerProfile, Lease
+from labelapp.models import Campaign, CampaignStatus, GenerationJob, Item, Label, Lease
 from labelapp.selectors.counts import related_count
+from labelapp.selectors.labellers import labeller_standing
+from labelapp.selectors.sql_rows import ModelColumns
 
 
 def user_is_labeller(user: AbstractBaseUser) -> bool:
-    return user.is_authenticated and user.groups.filter(name=LABELLERS_GROUP).exists()
+    return user.is_authenticated and labeller_standing(user=user).in_group
+
+
+def campaign_open_to(*, user: AbstractBaseUser, campaign: Campaign) -> bool:
+    """Staff see every campaign; a labeller the active ones whose required skills they all have."""
+    if user.is_staff:
+        return True
+    standing = labeller_standing(user=user)
+    return (
+        standing.in_group
+        and campaign.status == CampaignStatus.ACTIVE
+        and set(campaign.required_skills) <= standing.skills
+    )
 
 
 def campaigns_for_user(*, user: AbstractBaseUser) -> QuerySet[Campaign]:
     if user.is_staff:
         return Campaign.objects.all()
-    if user_is_labeller(user):
-        profile = LabellerProfile.objects.filter(user=user).first()
-        skills = set(profile.skills) if profile else set()
-        active = Campaign.objects.filter(status="active").order_by("-priority", "name")
-        # Routing: only campaigns whose required skills the labeller has (JSON lists are filtered here).
-        return active.filter(pk__in=[c.pk for c in active if set(c.required_skills) <= skills])
-    return Campaign.objects.none()
+    if not user_is_labeller(user):
+        return Campaign.objects.none()
+    skills = sorted(labeller_standing(user=user).skills)
+    active = Campaign.objects.filter(status=CampaignStatus.ACTIVE).order_by("-priority", "name")
+    if connection.features.supports_json_field_contains:
+        return active.filter(required_skills__contained_by=skills)
+    # SQLite cannot compare JSON lists: routing is checked here, on the few active campaigns.
+    required = active.values_list("pk", "required_skills")
+    return active.filter(pk__in=[pk for pk, needs in required if set(needs) <= set(skills)])
 
 
 def campaign_get_for_user(*, user: AbstractBaseUser, name: str) -> Campaign:
-    campaign = campaigns_for_user(user=user).filter(name=name).first()
-    if campaign is None:
+    """The campaign, if it is open to the user (`campaign_open_to`); otherwise 404, whether or not it exists."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {CAMPAIGN_COLUMNS} FROM {Campaign._meta.db_table} c WHERE c.name = %s", [name]
+        )
+        row = cursor.fetchone()
+    found = CAMPAIGN_COLUMNS.instance(row) if row else None
+    if found is None or not campaign_open_to(user=user, campaign=found):
         raise NotFoundError(f"Campaign '{name}' does not exist or is not open to you.", {"field": "campaign"})
-    return campaign
+    return found
+
+
+CAMPAIGN_COLUMNS = ModelColumns(Campaign, "c")
 
 
 def campaign_get(*, name: str) -> Campaign:

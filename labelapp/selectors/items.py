@@ -1,20 +1,14 @@
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 
 from labelapp.errors import NotFoundError
-from labelapp.models import Candidate, Item, ItemCandidate
-
-
-def item_get_for_labeller(*, labeller: AbstractBaseUser, item_id: int, for_update: bool = False) -> Item:
-    """The item, if it is leased to this labeller; otherwise 404, whether or not it exists."""
-    items = Item.objects.select_related("campaign", "prompt").filter(pk=item_id, leases__labeller=labeller)
-    if for_update:
-        items = items.select_for_update(of=("self",))
-    item = items.first()
-    if item is None:
-        raise NotFoundError(f"Item {item_id} is not leased to you.", {"field": "item"})
-    return item
+from labelapp.models import Campaign, Candidate, Item, ItemCandidate, Lease, Prompt
+from labelapp.selectors.campaigns import CAMPAIGN_COLUMNS
+from labelapp.selectors.sql_rows import ModelColumns
 
 
 def item_shown_indices(item: Item) -> list[int]:
@@ -32,3 +26,83 @@ def item_candidates_shown(*, item: Item, position_names: tuple[str, ...]) -> lis
     """The item's candidates in the order this item shows them, with their position names (A, B, ...)."""
     slots = ItemCandidate.objects.filter(item=item).select_related("candidate").order_by("position")
     return [ShownCandidate(position_names[slot.position], slot.candidate) for slot in slots]
+
+
+@dataclass(frozen=True)
+class ItemText:
+    """What a labeller reads: the prompt, and the candidates' texts in shown order."""
+
+    prompt: str
+    prompt_messages: list[dict[str, Any]] | None
+    reference_answer: str
+    candidates: list[tuple[int, str]]  # (position, text), by position
+
+
+def item_text(*, item: Item) -> ItemText:
+    """Prompt and candidate texts in one query (the API answers every label with the next item's text)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT p.text, p.messages, p.reference_answer, ic.position, c.text
+            FROM {Prompt._meta.db_table} p
+            LEFT JOIN {ItemCandidate._meta.db_table} ic ON ic.item_id = %s
+            LEFT JOIN {Candidate._meta.db_table} c ON c.id = ic.candidate_id
+            WHERE p.id = %s
+            ORDER BY ic.position
+            """,
+            [item.pk, item.prompt_id],
+        )
+        rows = cursor.fetchall()
+    text, messages, reference_answer, _, _ = rows[0]
+    if isinstance(messages, str):  # JSON is text to a raw query
+        messages = json.loads(messages)
+    return ItemText(
+        prompt=text,
+        prompt_messages=messages,
+        reference_answer=reference_answer,
+        candidates=[(position, candidate) for *_, position, candidate in rows if candidate is not None],
+    )
+
+
+@dataclass(frozen=True)
+class LeasedItem:
+    lease: Lease
+    item: Item  # with item.campaign
+    shown_indices: list[int]  # as item_shown_indices
+
+
+def leased_item_get_for_labeller(
+    *, labeller: AbstractBaseUser, item_id: int, campaign_name: str | None = None, for_update: bool = False
+) -> LeasedItem:
+    """The item if it is leased to this labeller (and in the campaign named, when given), with its lease,
+    campaign and shown order read in one query; otherwise 404, whether or not it exists. `for_update`
+    locks the lease and the item."""
+    in_campaign = " AND c.name = %s" if campaign_name is not None else ""
+    lock = " FOR UPDATE OF l, i" if for_update and connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT {ITEM_COLUMNS}, {_LEASE}, {CAMPAIGN_COLUMNS}, ic.{connection.ops.quote_name("index")}
+            FROM {Lease._meta.db_table} l
+            JOIN {Item._meta.db_table} i ON i.id = l.item_id
+            JOIN {Campaign._meta.db_table} c ON c.id = i.campaign_id
+            LEFT JOIN {ItemCandidate._meta.db_table} ic ON ic.item_id = i.id
+            WHERE l.item_id = %s AND l.labeller_id = %s{in_campaign}
+            ORDER BY ic.position{lock}
+            """,
+            [item_id, labeller.pk, *([campaign_name] if campaign_name is not None else [])],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        where = f" in campaign '{campaign_name}'" if campaign_name is not None else ""
+        raise NotFoundError(f"Item {item_id} is not leased to you{where}.", {"field": "item"})
+    row = rows[0]
+    item = ITEM_COLUMNS.instance(row)
+    item.campaign = CAMPAIGN_COLUMNS.instance(row, ITEM_COLUMNS.width + _LEASE.width)
+    lease = _LEASE.instance(row, ITEM_COLUMNS.width)
+    lease.item, lease.labeller = item, labeller
+    return LeasedItem(lease=lease, item=item, shown_indices=[r[-1] for r in rows if r[-1] is not None])
+
+
+ITEM_COLUMNS = ModelColumns(Item, "i")
+_LEASE = ModelColumns(Lease, "l", ["id", "item", "labeller", "created_at", "expires_at"])

@@ -1,10 +1,12 @@
 import pytest
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from labelapp.models import Label
+from labelapp.apis import LabelSubmitApi
+from labelapp.models import Label, Lease
 from labelapp.selectors.items import item_shown_indices
-from labelapp.services.labellers import user_upsert
+from labelapp.services.labellers import labeller_suspend, user_upsert
 
 
 def api_as(user) -> APIClient:
@@ -100,12 +102,16 @@ def test_the_openapi_schema_lists_the_operations(labeller):
     assert {
         "/api/v1/campaigns/{campaign}/next-item/",
         "/api/v1/items/{item_id}/labels/",
+        "/api/v1/campaigns/{campaign}/items/{item_id}/label/",
         "/api/v1/campaigns/{campaign}/progress/",
     } <= set(schema["paths"])
+    label_and_next = schema["paths"]["/api/v1/campaigns/{campaign}/items/{item_id}/label/"]["post"]
+    assert "next" in [parameter["name"] for parameter in label_and_next["parameters"]]
     components = set(schema["components"]["schemas"])
     assert {
         "NextItem",
         "Label",
+        "LabelAndNext",
         "LabelSubmitInput",
         "ItemSkipInput",
         "CampaignProgress",
@@ -133,3 +139,161 @@ def test_skip_through_the_api_and_a_refusal_is_a_403_with_the_reason(campaign, p
     campaign.save()
     response = client.post("/api/v1/campaigns/prefs/next-item/")
     assert response.status_code == 404  # paused campaigns are not open to labellers at all
+
+
+def label_and_next(client, campaign, item_id, key, choice="a", query="?next=1"):
+    return client.post(
+        f"/api/v1/campaigns/{campaign}/items/{item_id}/label/{query}",
+        {"value": {"choice": choice}, "idempotency_key": key},
+        format="json",
+    )
+
+
+def test_one_request_per_label_stores_it_and_answers_the_next_item(campaign, pairwise_items, labeller):
+    client = api_as(labeller)
+    item = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]
+    seen = [item["id"]]
+    while item is not None:
+        response = label_and_next(client, "prefs", item["id"], key=f"k{item['id']}")
+        assert response.status_code == 201
+        body = response.json()
+        assert body["label"]["item"] == item["id"]
+        assert (
+            body["label"] == LabelSubmitApi.OutputSerializer(Label.objects.get(pk=body["label"]["id"])).data
+        )
+        item = body["next"]["item"]
+        if item is not None:
+            assert [c["position"] for c in item["candidates"]] == ["A", "B"] and item["id"] not in seen
+            assert Lease.objects.get(labeller=labeller).item_id == item["id"]
+            seen.append(item["id"])
+    assert body["next"]["message"] == "No item is left for you in campaign 'prefs'."
+    assert sorted(seen) == [i.pk for i in pairwise_items] and Label.objects.count() == 3
+    assert not Lease.objects.filter(labeller=labeller).exists()
+
+
+def test_without_next_the_label_is_stored_and_no_item_leased(campaign, pairwise_items, labeller):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    response = label_and_next(client, "prefs", item_id, key="k1", query="")
+    assert response.status_code == 201 and response.json()["next"] is None
+    assert Label.objects.count() == 1 and not Lease.objects.exists()
+
+
+def test_a_retried_label_and_next_stores_one_label_and_answers_the_same_next_item(
+    campaign, pairwise_items, labeller
+):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    first = label_and_next(client, "prefs", item_id, key="k1")
+    again = label_and_next(client, "prefs", item_id, key="k1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["label"] == first.json()["label"]
+    assert again.json()["next"]["item"]["id"] == first.json()["next"]["item"]["id"]
+    assert Label.objects.count() == 1 and Lease.objects.filter(labeller=labeller).count() == 1
+
+
+def test_label_and_next_on_an_item_of_another_campaign_is_404_and_stores_nothing(
+    campaign, pairwise_items, labeller
+):
+    from labelapp.models import Campaign
+
+    Campaign.objects.create(name="other", labels_per_item=1)
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    response = label_and_next(client, "other", item_id, key="k1")
+    assert response.status_code == 404
+    assert response.json()["message"] == f"Item {item_id} is not leased to you in campaign 'other'."
+    assert Label.objects.count() == 0 and Lease.objects.filter(labeller=labeller).count() == 1
+
+
+def test_a_bad_value_through_label_and_next_is_a_400_and_keeps_the_lease(campaign, pairwise_items, labeller):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    response = label_and_next(client, "prefs", item_id, key="k1", choice="maybe")
+    assert response.status_code == 400 and response.json()["extra"]["field"] == "choice"
+    assert Label.objects.count() == 0 and Lease.objects.get(labeller=labeller).item_id == item_id
+
+
+def test_when_no_next_item_may_be_leased_the_label_is_kept_and_next_says_why(
+    campaign, pairwise_items, labeller
+):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    campaign.gold_rate, campaign.min_gold_accuracy, campaign.min_gold_labels = 0.0, 0.9, 1
+    campaign.save()
+    item = campaign.items.get(pk=item_id)
+    item.is_gold, item.gold_value = True, {"choice": "tie"}
+    item.save()
+    response = label_and_next(client, "prefs", item_id, key="k1", choice="a")  # wrong: below 90%
+    assert response.status_code == 201 and Label.objects.get().gold_correct is False
+    assert response.json()["next"] == {
+        "item": None,
+        "message": "Gold accuracy 0% is below the campaign's 90%",
+    }
+    assert not Lease.objects.filter(labeller=labeller).exists()
+
+
+def test_a_token_of_a_suspended_labeller_still_authenticates_but_leases_nothing(
+    campaign, pairwise_items, labeller
+):
+    client = api_as(labeller)
+    labeller_suspend(user=labeller, reason="checking")
+    response = client.post("/api/v1/campaigns/prefs/next-item/")
+    assert response.status_code == 403 and response.json()["message"] == "Suspended: checking"
+    assert APIClient(HTTP_AUTHORIZATION="Token not-a-token").post(
+        "/api/v1/campaigns/prefs/next-item/"
+    ).json() == {"message": "Invalid token.", "extra": {}}
+
+
+# Query counts of the labelling loop, so they cannot creep back up. On PostgreSQL the label's three
+# writes are one statement; inside a test's transaction each service's transaction is a savepoint.
+def expected_queries(postgresql: int, sqlite: int) -> int:
+    return postgresql if connection.vendor == "postgresql" else sqlite
+
+
+def test_next_item_takes_a_fixed_number_of_queries(
+    campaign, pairwise_items, labeller, django_assert_num_queries
+):
+    client = api_as(labeller)
+    # token + standing, campaign, (savepoint), my lease, open items, lease insert, (release), item text
+    with django_assert_num_queries(8):
+        assert client.post("/api/v1/campaigns/prefs/next-item/").json()["item"] is not None
+
+
+def test_label_and_next_takes_a_fixed_number_of_queries(
+    campaign, pairwise_items, labeller, django_assert_num_queries
+):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    # token + standing, (savepoint), lease + item + campaign + shown order, label write, my lease,
+    # open items, lease insert, (release), item text
+    with django_assert_num_queries(expected_queries(postgresql=9, sqlite=11)):
+        assert label_and_next(client, "prefs", item_id, key="k1").json()["next"]["item"] is not None
+
+
+def test_submit_takes_a_fixed_number_of_queries(
+    campaign, pairwise_items, labeller, django_assert_num_queries
+):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    # token + standing, (savepoint), lease + item + shown order, label write, (release)
+    with django_assert_num_queries(expected_queries(postgresql=5, sqlite=7)):
+        response = client.post(
+            f"/api/v1/items/{item_id}/labels/",
+            {"value": {"choice": "a"}, "idempotency_key": "k"},
+            format="json",
+        )
+        assert response.status_code == 201
+
+
+def test_busy_is_a_503_with_retry_after(campaign, pairwise_items, labeller, monkeypatch):
+    from labelapp import apis
+    from labelapp.errors import BusyError
+
+    def busy(**_):
+        raise BusyError("Campaign 'prefs' is busy.", {"retry_after": 1})
+
+    monkeypatch.setattr(apis, "lease_next", busy)
+    response = api_as(labeller).post("/api/v1/campaigns/prefs/next-item/")
+    assert response.status_code == 503 and response["Retry-After"] == "1"
+    assert response.json() == {"message": "Campaign 'prefs' is busy.", "extra": {"retry_after": 1}}

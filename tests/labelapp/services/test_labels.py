@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError, NotFoundError
-from labelapp.models import Item, Label, Lease
+from labelapp.models import CampaignStatus, Item, Label, Lease
 from labelapp.selectors.items import item_shown_indices
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
 from labelapp.services.leases import lease_next
 
 
@@ -97,3 +97,68 @@ def test_an_expired_lease_is_honoured_unless_others_filled_the_item(
     assert lease_next(labeller=other_labeller, campaign=campaign) == second
     with pytest.raises(ApplicationError, match="ran out"):
         item_submit_label(item_id=second.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k2")
+
+
+def label_and_next(item, labeller, campaign, key, choice="a"):
+    return item_submit_label_and_lease_next(
+        item_id=item.pk,
+        labeller=labeller,
+        value={"choice": choice},
+        idempotency_key=key,
+        campaign_name=campaign.name,
+    )
+
+
+def test_label_and_next_stores_the_label_and_leases_my_next_item(campaign, pairwise_items, labeller):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    done = label_and_next(item, labeller, campaign, "k1")
+    assert done.created and done.refusal is None and done.label.item_id == item.pk
+    assert done.next_item is not None and done.next_item != item
+    assert list(Lease.objects.filter(labeller=labeller).values_list("item_id", flat=True)) == [
+        done.next_item.pk
+    ]
+    assert Item.objects.get(pk=item.pk).label_count == 1
+
+
+def test_label_and_next_retried_gives_the_first_label_and_the_same_next_item(
+    campaign, pairwise_items, labeller
+):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    first = label_and_next(item, labeller, campaign, "k1")
+    again = label_and_next(item, labeller, campaign, "k1", choice="b")
+    assert (again.created, again.label.pk, again.next_item) == (False, first.label.pk, first.next_item)
+    assert Label.objects.count() == 1 and Item.objects.get(pk=item.pk).label_count == 1
+
+
+def test_label_and_next_keeps_the_label_when_the_next_is_refused(campaign, pairwise_items, labeller):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    campaign.min_gold_accuracy, campaign.min_gold_labels = 0.9, 1
+    campaign.save()
+    Item.objects.filter(pk=item.pk).update(is_gold=True, gold_value={"choice": "tie"})
+    done = label_and_next(item, labeller, campaign, "k1")  # wrong: accuracy 0% from this label on
+    assert done.created and done.next_item is None
+    assert done.refusal.message == "Gold accuracy 0% is below the campaign's 90%"
+    assert Label.objects.get().item_id == item.pk and not Lease.objects.exists()
+
+
+def test_label_and_next_in_a_campaign_closed_meanwhile_stores_nothing(campaign, pairwise_items, labeller):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    campaign.status = CampaignStatus.PAUSED
+    campaign.save()
+    with pytest.raises(NotFoundError, match="Campaign 'prefs' does not exist or is not open to you."):
+        label_and_next(item, labeller, campaign, "k1")
+    assert Label.objects.count() == 0 and Lease.objects.filter(labeller=labeller).exists()
+
+
+def test_label_and_next_of_an_item_not_mine_or_of_a_reused_key_fails_and_stores_nothing(
+    campaign, pairwise_items, labeller, other_labeller
+):
+    theirs = lease_next(labeller=other_labeller, campaign=campaign)
+    with pytest.raises(NotFoundError):
+        label_and_next(theirs, labeller, campaign, "k1")
+    mine = lease_next(labeller=labeller, campaign=campaign)
+    label_and_next(mine, labeller, campaign, "k1")
+    following = Lease.objects.get(labeller=labeller).item
+    with pytest.raises(ApplicationError, match="already used for another item"):
+        label_and_next(following, labeller, campaign, "k1")
+    assert Label.objects.count() == 1 and Lease.objects.filter(labeller=labeller, item=following).exists()

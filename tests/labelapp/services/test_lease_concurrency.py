@@ -15,11 +15,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from labelapp.errors import ApplicationError
-from labelapp.models import Campaign, Generator, Label, Lease, Prompt
+from labelapp.errors import ApplicationError, BusyError
+from labelapp.models import Campaign, Generator, Item, Label, Lease, Prompt
+from labelapp.services import leases
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -49,47 +50,60 @@ class Outcome:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _campaign_with_items() -> Campaign:
+def _campaign_with_items(items: int = ITEMS) -> Campaign:
     campaign = Campaign.objects.create(name="race", title="Race", labels_per_item=K)
     generator = Generator.objects.create(name="fake-model", model="embedded")
-    for number in range(ITEMS):
+    for number in range(items):
         prompt = Prompt.objects.create(campaign=campaign, text=f"Question {number}?")
         candidates_add(prompt, generator, [f"first answer {number}", f"second answer {number}"])
     items_build(campaign=campaign, kind="pairwise", seed=1)
-    assert campaign.items.count() == ITEMS
+    assert campaign.items.count() == items
     return campaign
 
 
 def _labeller_loop(labeller, campaign_id: int, start: threading.Barrier, out: Outcome) -> None:
+    """Lease, label, repeat; every other label goes with the next lease in one transaction, as the API's
+    label+next request does."""
     try:
         campaign = Campaign.objects.get(pk=campaign_id)
         start.wait(timeout=30)  # connections open, everyone starts at once
         deadline = time.monotonic() + SECONDS
         idle = 0
         turn = 0
+        item = None
         while time.monotonic() < deadline and idle < IDLE_POLLS:
-            try:
-                item = lease_next(labeller=labeller, campaign=campaign)
-            except ApplicationError as refused:  # a labeller may be refused: same as "no item for you"
-                with out.lock:
-                    out.refusals.append(f"{labeller.username}: {refused.message}")
-                item = None
             if item is None:
-                idle += 1
-                time.sleep(0.02)
-                continue
+                try:
+                    item = lease_next(labeller=labeller, campaign=campaign)
+                except ApplicationError as refused:  # a labeller may be refused: same as "no item for you"
+                    with out.lock:
+                        out.refusals.append(f"{labeller.username}: {refused.message}")
+                if item is None:
+                    idle += 1
+                    time.sleep(0.02)
+                    continue
             idle = 0
             turn += 1
-            label, created = item_submit_label(
+            submitted = dict(
                 item_id=item.pk,
                 labeller=labeller,
                 value={"choice": "a" if turn % 2 else "b"},
                 idempotency_key=f"{labeller.pk}-{turn}-{item.pk}",
             )
+            labelled = item
+            if turn % 2:
+                label, created = item_submit_label(**submitted)
+                item = None
+            else:
+                done = item_submit_label_and_lease_next(**submitted, campaign_name=campaign.name)
+                label, created, item = done.label, done.created, done.next_item
+                if done.refusal is not None:
+                    with out.lock:
+                        out.refusals.append(f"{labeller.username}: {done.refusal.message}")
             if not created:
                 raise AssertionError(f"a fresh idempotency key returned an old label {label.pk}")
             with out.lock:
-                out.acked.append((label.pk, item.pk, labeller.pk))
+                out.acked.append((label.pk, labelled.pk, labeller.pk))
         if idle < IDLE_POLLS:
             with out.lock:
                 out.out_of_time += 1
@@ -147,12 +161,69 @@ def test_many_labellers_at_once_never_over_assign_and_keep_every_label(settings)
     }
     assert not crowded, f"items with labels + live leases over {K} (item id: (labels, leases)): {crowded}"
 
-    # The work got done: every labeller ran out of items and nearly every slot is filled; on a machine
+    # The work got done: a labeller stops only after being told "nothing left" again and again, which
+    # must be true (never while items are merely locked by others), so every slot is filled; on a machine
     # too slow to finish in time, still far more than nothing (dead or refused threads label nothing).
     slots = ITEMS * K
-    wanted = 0.9 * slots if out.out_of_time == 0 else 2 * LABELLERS
+    wanted = slots if out.out_of_time == 0 else 2 * LABELLERS
     assert len(out.acked) >= wanted, (
         f"only {len(out.acked)} of {slots} label slots filled in {took:.1f} s, {out.out_of_time} labellers "
         f"stopped by the deadline ({len(out.refusals)} refusals: {out.refusals[:3]})"
     )
     assert len(labels) == len(out.acked)
+
+
+class RowLockHolder:
+    """Another labeller's transaction, in its own thread and connection, holding an item's row lock."""
+
+    def __init__(self, item_id: int) -> None:
+        self.locked, self.release = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self.hold, args=(item_id,), daemon=True)
+        self.thread.start()
+        assert self.locked.wait(timeout=30)
+
+    def hold(self, item_id: int) -> None:
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                Item.objects.select_for_update().get(pk=item_id)
+                self.locked.set()
+                self.release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def end(self) -> None:
+        self.release.set()
+        self.thread.join(timeout=30)
+
+
+def test_items_locked_by_others_are_never_answered_as_nothing_left(settings):
+    """Label Studio says "no more tasks" while tasks are only locked by others; here it is "busy, retry"
+    while the lock lasts longer than lease_next waits, and the item once it is released."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    campaign = _campaign_with_items(items=1)
+    only = campaign.items.get()
+    labeller = user_upsert(username="waiting", password="x" * 10)
+    holder = RowLockHolder(only.pk)
+    try:
+        with pytest.raises(BusyError) as busy:
+            lease_next(labeller=labeller, campaign=campaign)
+        assert busy.value.extra == {"retry_after": 1} and "busy" in busy.value.message
+    finally:
+        holder.end()
+    assert lease_next(labeller=labeller, campaign=campaign) == only
+
+
+def test_lease_next_waits_for_a_lock_that_ends_soon(settings, monkeypatch):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    monkeypatch.setattr(leases, "LOOKS", 4000)  # up to 20 s: far longer than the lock is held
+    campaign = _campaign_with_items(items=1)
+    only = campaign.items.get()
+    labeller = user_upsert(username="waiting", password="x" * 10)
+    holder = RowLockHolder(only.pk)
+    threading.Timer(0.2, holder.release.set).start()
+    try:
+        assert lease_next(labeller=labeller, campaign=campaign) == only
+    finally:
+        holder.end()
