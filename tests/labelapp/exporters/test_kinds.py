@@ -351,3 +351,32 @@ def test_setwise_and_ranking_write_the_same_rows_to_jsonl_parquet_and_a_folder(
     from_parquet = load_dataset("parquet", data_files=str(tmp_path / "rows.parquet"), split="train").to_list()
     from_folder = load_from_disk(str(tmp_path / "rows"))["train"].to_list()
     assert from_jsonl and from_jsonl == from_parquet == from_folder
+
+
+def test_trls_dpo_trainer_trains_on_expanded_ranking_pairs(ranking_items, campaign, tmp_path, tiny_model_dir):
+    import copy
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    out = tmp_path / "pairs.jsonl"
+    call_command("export_dataset", campaign=campaign.name, format="ranking", out=str(out), expand_pairs=True)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    args = DPOConfig(
+        output_dir=str(tmp_path / "run"),
+        max_steps=1,
+        per_device_train_batch_size=2,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=copy.deepcopy(model),
+        args=args,
+        train_dataset=dataset_of(out),
+        processing_class=AutoTokenizer.from_pretrained(tiny_model_dir),
+    )
+    result = trainer.train()
+    assert result.global_step == 1 and result.training_loss > 0
