@@ -20,6 +20,7 @@ INT_LISTS = "list<list<int>>"
 STRINGS = "list<string>"
 PARAMS_LIST = "list<params>"
 LABEL_VALUE = "label_value"  # a label's value, shaped by the task kind (LABEL_VALUES)
+CRITERIA = "criteria"  # {criterion: a string} over the campaign's criteria; always null when it lists none
 
 
 def struct(**fields: Any) -> tuple[str, dict[str, Any]]:
@@ -79,6 +80,12 @@ def arrow_type(column: Any, shape: Shape) -> Any:
         return arrow_type(struct(**PARAM_TYPES), shape)
     if column == LABEL_VALUE:
         return arrow_type(LABEL_VALUES[shape.kind](shape), shape)
+    if column == CRITERIA:
+        return (
+            arrow_type(struct(**dict.fromkeys(shape.criteria, STRING)), shape)
+            if shape.criteria
+            else pa.null()
+        )
     if column == TEXT_OR_MESSAGES:
         if not shape.conversational:
             return pa.string()
@@ -111,6 +118,10 @@ def column_description(column: Any, shape: Shape) -> str:
         return "{" + ", ".join(f"{k}: {column_description(v, shape)}" for k, v in column[1].items()) + "}"
     if column == LABEL_VALUE:
         return column_description(LABEL_VALUES[shape.kind](shape), shape)
+    if column == CRITERIA:
+        if not shape.criteria:
+            return "null (the campaign lists no criteria)"
+        return column_description(struct(**dict.fromkeys(shape.criteria, STRING)), shape)
     if column == TEXT_OR_MESSAGES:
         return "list of {role, content} messages" if shape.conversational else "string"
     return column

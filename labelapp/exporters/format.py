@@ -20,6 +20,7 @@ class ExportContext:
     options: ExportOptions
     records: Callable[[str], Iterator[Record]]  # the selected records of one task kind
     pseudonym: Callable[[int], str]  # a labeller's stable pseudonymous id, never their username
+    criteria: tuple[str, ...] = ()  # the campaign's criteria (pairwise: a choice per criterion)
 
 
 def _no_check(options: ExportOptions, kind: str) -> None:

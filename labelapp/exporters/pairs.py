@@ -8,6 +8,10 @@ Ranking: an item gives one pair per `ranking.consensus_pairs` of its consensus, 
 every pair the consensus order keeps by a majority of labellers (pairs they split on, or that breaking
 a cycle reversed, give none). Items whose majority flagged every answer as flawed give no pairs, as
 both-bad pairwise items give none.
+
+`criteria` gives, for each of the campaign's criteria, the labellers' majority for the pair as written:
+"chosen", "rejected", "tie", or None where they split; null when the campaign lists no criteria, and
+for ranking pairs (rankings have no per-criterion choices).
 """
 
 from collections.abc import Iterator
@@ -27,6 +31,7 @@ class Pair:
     rejected: CandidateFacts
     tie: bool
     strength: str | None  # pairwise: the majority's strength; ranking pairs have none
+    criteria: dict[str, str | None] | None = None  # per criterion: "chosen", "rejected", "tie" or None
 
     @property
     def group(self) -> str:
@@ -39,16 +44,31 @@ def preference_pairs(context: ExportContext) -> Iterator[Pair]:
     return _pairwise_pairs(context)
 
 
+AS_WRITTEN = {
+    "a": {"a": "chosen", "b": "rejected", "tie": "tie"},  # A was written as chosen
+    "b": {"a": "rejected", "b": "chosen", "tie": "tie"},
+}
+
+
+def _criteria(aggregate: pairwise.PairwiseAggregate, names: tuple[str, ...], chosen: str) -> dict | None:
+    if not names:
+        return None
+    given = aggregate.criteria
+    return {name: AS_WRITTEN[chosen].get(given.get(name)) for name in names}
+
+
 def _pairwise_pairs(context: ExportContext) -> Iterator[Pair]:
+    names = context.criteria
     for record in context.records(pairwise.NAME):
-        choice, strength = record.aggregate.choice, record.aggregate.strength
+        aggregate = record.aggregate
+        choice, strength = aggregate.choice, aggregate.strength
         first, second = record.item.candidates
-        if choice == "a":
-            yield Pair(record, first, second, tie=False, strength=strength)
+        if choice == "a" or (choice == "tie" and context.options.include_ties):
+            criteria = _criteria(aggregate, names, "a")
+            yield Pair(record, first, second, tie=choice == "tie", strength=strength, criteria=criteria)
         elif choice == "b":
-            yield Pair(record, second, first, tie=False, strength=strength)
-        elif choice == "tie" and context.options.include_ties:
-            yield Pair(record, first, second, tie=True, strength=strength)
+            criteria = _criteria(aggregate, names, "b")
+            yield Pair(record, second, first, tie=False, strength=strength, criteria=criteria)
 
 
 def _ranking_pairs(context: ExportContext) -> Iterator[Pair]:
@@ -75,6 +95,7 @@ METADATA_COLUMNS = {
     "agreement": columns.FLOAT,
     "label_count": columns.INT,
     "tie": columns.BOOL,
+    "criteria": columns.CRITERIA,
 }
 
 
@@ -93,6 +114,7 @@ def pair_metadata(pair: Pair) -> dict[str, Any]:
         "agreement": round(record.agreement, 4),
         "label_count": len(record.item.labels),
         "tie": pair.tie,
+        "criteria": pair.criteria,
     }
 
 

@@ -254,6 +254,7 @@ def export_write(plan: ExportPlan, *, on_progress: ProgressCallback | None = Non
         options=options,
         records=records_of,
         pseudonym=functools.lru_cache(maxsize=None)(labeller_pseudonym),
+        criteria=plan.shape.criteria,
     )
     splits = split_names(options.test_fraction)
     row_label = plan.rows_format.row_label

@@ -380,3 +380,40 @@ def test_trls_dpo_trainer_trains_on_expanded_ranking_pairs(ranking_items, campai
     )
     result = trainer.train()
     assert result.global_step == 1 and result.training_loss > 0
+
+
+def test_pairwise_criteria_are_a_column_relative_to_the_pair_as_written(
+    campaign, generator, raters, tmp_path
+):
+    from tests.labelapp.exporters.conftest import prompts_with_pairs, vote
+
+    campaign.criteria = ["helpfulness", "honesty"]
+    campaign.save()
+    items = prompts_with_pairs(campaign, generator, ["Q1?", "Q2?"])
+    for item, choice, criteria in [
+        (items[0], "a", [{"helpfulness": "a", "honesty": "tie"}, {"helpfulness": "a", "honesty": "b"}]),
+        (items[1], "b", [{"helpfulness": "b", "honesty": "a"}, {"helpfulness": "b", "honesty": "a"}]),
+    ]:
+        for rater, given in zip(raters, criteria, strict=False):
+            label = vote(item, rater, choice)
+            label.value["criteria"] = given
+            label.save()
+    for out in ("dpo.jsonl", "dpo.parquet", "dpo"):
+        export(campaign, "dpo", tmp_path / out)
+    rows = read_jsonl(tmp_path / "dpo.jsonl")
+    # B was chosen in the second item: its "a" answers are about the rejected answer.
+    assert [row["criteria"] for row in rows] == [
+        {"helpfulness": "chosen", "honesty": None},
+        {"helpfulness": "chosen", "honesty": "rejected"},
+    ]
+    from_parquet = load_dataset("parquet", data_files=str(tmp_path / "dpo.parquet"), split="train")[
+        "criteria"
+    ]
+    assert (
+        from_parquet
+        == load_from_disk(str(tmp_path / "dpo"))["train"]["criteria"]
+        == [r["criteria"] for r in rows]
+    )
+    assert (
+        "| `criteria` | {helpfulness: string, honesty: string} |" in (tmp_path / "dpo.README.md").read_text()
+    )
