@@ -7,11 +7,12 @@ records iterator in `records.RECORDS` (and its label value type in `columns.LABE
 """
 
 from labelapp.errors import ApplicationError
-from labelapp.exporters import dpo, hh_rlhf, kto, raw, rm
+from labelapp.exporters import dpo, hh_rlhf, kto, ranking, raw, rm, setwise
 from labelapp.exporters.format import Format
 
 FORMATS: dict[str, Format] = {
-    f.name: f for f in (dpo.FORMAT, rm.FORMAT, kto.FORMAT, hh_rlhf.FORMAT, raw.FORMAT)
+    f.name: f
+    for f in (dpo.FORMAT, rm.FORMAT, kto.FORMAT, hh_rlhf.FORMAT, setwise.FORMAT, ranking.FORMAT, raw.FORMAT)
 }
 
 

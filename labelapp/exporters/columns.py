@@ -16,13 +16,19 @@ BOOL = "bool"
 TEXT_OR_MESSAGES = "text_or_messages"  # a string; in chat campaigns a list of {"role", "content"} messages
 PARAMS = "params"  # sampling parameters, every name present
 INTS = "list<int>"
+INT_LISTS = "list<list<int>>"
 STRINGS = "list<string>"
 PARAMS_LIST = "list<params>"
 LABEL_VALUE = "label_value"  # a label's value, shaped by the task kind (LABEL_VALUES)
+CRITERIA = "criteria"  # {criterion: a string} over the campaign's criteria; always null when it lists none
 
 
 def struct(**fields: Any) -> tuple[str, dict[str, Any]]:
     return ("struct", fields)
+
+
+def list_of(inner: Any) -> tuple[str, Any]:
+    return ("list", inner)
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,16 @@ def _pairwise_value(shape: Shape) -> tuple[str, dict[str, Any]]:
     return ("struct", fields)
 
 
-LABEL_VALUES: dict[str, Callable[[Shape], tuple[str, dict[str, Any]]]] = {"pairwise": _pairwise_value}
+LABEL_VALUES: dict[str, Callable[[Shape], tuple[str, dict[str, Any]]]] = {
+    "pairwise": _pairwise_value,
+    "correctness": lambda shape: struct(
+        verdict=STRING, confidence=STRING, error_category=STRING, critique=STRING
+    ),
+    "coherence": lambda shape: struct(verdict=STRING, reasons=STRINGS, note=STRING),
+    "setwise": lambda shape: struct(diversity=INT, duplicates=INT_LISTS, best=INT, worst=INT),
+    "set-vs-set": lambda shape: struct(preferred=STRING, more_diverse=STRING),
+    "ranking": lambda shape: struct(order=INTS, top=INT, all_flawed=BOOL, rationale=STRING),
+}
 
 PARAM_TYPES = {
     "temperature": FLOAT,
@@ -57,12 +72,20 @@ PARAM_TYPES = {
 def arrow_type(column: Any, shape: Shape) -> Any:
     import pyarrow as pa
 
+    if isinstance(column, tuple) and column[0] == "list":
+        return pa.list_(arrow_type(column[1], shape))
     if isinstance(column, tuple):
         return pa.struct([(name, arrow_type(inner, shape)) for name, inner in column[1].items()])
     if column == PARAMS:
         return arrow_type(struct(**PARAM_TYPES), shape)
     if column == LABEL_VALUE:
         return arrow_type(LABEL_VALUES[shape.kind](shape), shape)
+    if column == CRITERIA:
+        return (
+            arrow_type(struct(**dict.fromkeys(shape.criteria, STRING)), shape)
+            if shape.criteria
+            else pa.null()
+        )
     if column == TEXT_OR_MESSAGES:
         if not shape.conversational:
             return pa.string()
@@ -73,6 +96,7 @@ def arrow_type(column: Any, shape: Shape) -> Any:
         FLOAT: pa.float64(),
         BOOL: pa.bool_(),
         INTS: pa.list_(pa.int64()),
+        INT_LISTS: pa.list_(pa.list_(pa.int64())),
         STRINGS: pa.list_(pa.string()),
     }
     if column == PARAMS_LIST:
@@ -88,10 +112,16 @@ def arrow_schema(columns: Mapping[str, Any], shape: Shape) -> Any:
 
 def column_description(column: Any, shape: Shape) -> str:
     """The type as the dataset card shows it."""
+    if isinstance(column, tuple) and column[0] == "list":
+        return f"list<{column_description(column[1], shape)}>"
     if isinstance(column, tuple):
         return "{" + ", ".join(f"{k}: {column_description(v, shape)}" for k, v in column[1].items()) + "}"
     if column == LABEL_VALUE:
         return column_description(LABEL_VALUES[shape.kind](shape), shape)
+    if column == CRITERIA:
+        if not shape.criteria:
+            return "null (the campaign lists no criteria)"
+        return column_description(struct(**dict.fromkeys(shape.criteria, STRING)), shape)
     if column == TEXT_OR_MESSAGES:
         return "list of {role, content} messages" if shape.conversational else "string"
     return column

@@ -40,4 +40,5 @@ FORMAT = Format(
     },
     rows=rows,
     row_label=pairs.pair_label,
+    kinds=pairs.KINDS,
 )

@@ -20,9 +20,10 @@ class ExportContext:
     options: ExportOptions
     records: Callable[[str], Iterator[Record]]  # the selected records of one task kind
     pseudonym: Callable[[int], str]  # a labeller's stable pseudonymous id, never their username
+    criteria: tuple[str, ...] = ()  # the campaign's criteria (pairwise: a choice per criterion)
 
 
-def _no_check(options: ExportOptions) -> None:
+def _no_check(options: ExportOptions, kind: str) -> None:
     return None
 
 
@@ -33,4 +34,7 @@ class Format:
     columns: Mapping[str, Any]  # column name -> type from labelapp.exporters.columns, in row order
     rows: Callable[[ExportContext], Iterator[Row]]
     row_label: Callable[[dict[str, Any]], str]  # what the card's label distribution counts
-    check: Callable[[ExportOptions], None] = _no_check  # raise ApplicationError for options it cannot use
+    kinds: tuple[str, ...] = ()  # the task kinds whose campaigns it reads; empty: every kind
+    # Raise ApplicationError for options it cannot use with a campaign of this task kind.
+    check: Callable[[ExportOptions, str], None] = _no_check
+    expanded: "Format | None" = None  # the format whose rows --expand-pairs writes instead

@@ -5,6 +5,9 @@ is one function in SOURCES turning a kind's records into judged completions:
 - pairwise: a pair's winner is desirable and its loser undesirable; a both-bad majority makes both
   undesirable; ties and split votes say nothing about either answer and give no row. A candidate judged
   in several items gives one row per item (as TRL's `unpair_preference_dataset` does).
+- correctness: an answer whose majority verdict is correct is desirable, incorrect undesirable; can't
+  tell and split verdicts give no row.
+An export reads one campaign, so the source must be the campaign's task kind.
 """
 
 from collections.abc import Callable, Iterator
@@ -15,7 +18,7 @@ from labelapp.exporters import columns, pairs
 from labelapp.exporters.format import ExportContext, Format, Row
 from labelapp.exporters.options import ExportOptions
 from labelapp.exporters.records import CandidateFacts, Record
-from labelapp.kinds import pairwise
+from labelapp.kinds import correctness, pairwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,20 +41,41 @@ def _from_pairwise(context: ExportContext) -> Iterator[Judged]:
             yield Judged(record, second, False)
 
 
-SOURCES: dict[str, Callable[[ExportContext], Iterator[Judged]]] = {"pairwise": _from_pairwise}
+VERDICT_LABELS = {"correct": True, "incorrect": False}
 
 
-def check(options: ExportOptions) -> None:
+def _from_correctness(context: ExportContext) -> Iterator[Judged]:
+    for record in context.records(correctness.NAME):
+        desirable = VERDICT_LABELS.get(record.aggregate.verdict)
+        if desirable is not None:
+            yield Judged(record, record.item.candidates[0], desirable)
+
+
+SOURCES: dict[str, Callable[[ExportContext], Iterator[Judged]]] = {
+    pairwise.NAME: _from_pairwise,
+    correctness.NAME: _from_correctness,
+}
+
+
+def check(options: ExportOptions, kind: str) -> None:
     if not options.kto_from:
         raise ApplicationError(
-            "The kto format needs at least one label source: --kto-from-pairwise "
-            "(pairwise winners as desirable, losers as undesirable).",
+            "The kto format needs a label source: --kto-from-pairwise (pairwise winners as desirable, "
+            "losers as undesirable) or --kto-from-correctness (correct answers desirable, incorrect not).",
             {"field": "kto_from"},
         )
     unknown = sorted(set(options.kto_from) - set(SOURCES))
     if unknown:
         raise ApplicationError(
             f"Unknown kto source(s) {', '.join(unknown)}; known: {', '.join(sorted(SOURCES))}.",
+            {"field": "kto_from"},
+        )
+    other = [source for source in options.kto_from if source != kind]
+    if other:
+        flags = ", ".join(f"--kto-from-{source}" for source in other)
+        fitting = f"use --kto-from-{kind}" if kind in SOURCES else "no kto source reads its labels"
+        raise ApplicationError(
+            f"{flags} reads {', '.join(other)} labels, but this is a {kind} campaign ({fitting}).",
             {"field": "kto_from"},
         )
 
@@ -101,5 +125,6 @@ FORMAT = Format(
     },
     rows=rows,
     row_label=lambda values: "desirable" if values["label"] else "undesirable",
+    kinds=tuple(SOURCES),
     check=check,
 )

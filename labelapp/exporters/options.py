@@ -28,6 +28,7 @@ class ExportOptions:
     test_fraction: float = 0.0
     seed: int = 0
     kto_from: tuple[str, ...] = ()  # label sources of kto rows (see labelapp.exporters.kto.SOURCES)
+    expand_pairs: bool = False  # ranking: write one dpo row per consensus pair instead
 
     def to_dict(self) -> dict[str, Any]:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in vars(self).items()}
@@ -102,10 +103,11 @@ def export_options_parse(data: Mapping[str, Any]) -> ExportOptions:
     for name in ("exclude_labellers", "generators", "kto_from"):
         if name in given:
             parsed[name] = _names(given, name)
-    if "include_ties" in given:
-        if not isinstance(given["include_ties"], bool):
-            raise ApplicationError("Field 'include_ties' must be true or false.", {"field": "include_ties"})
-        parsed["include_ties"] = given["include_ties"]
+    for name in ("include_ties", "expand_pairs"):
+        if name in given:
+            if not isinstance(given[name], bool):
+                raise ApplicationError(f"Field '{name}' must be true or false.", {"field": name})
+            parsed[name] = given[name]
     if "since" in given:
         _since_parse(str(given["since"]))
         parsed["since"] = str(given["since"])

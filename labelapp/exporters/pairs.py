@@ -1,8 +1,17 @@
-"""Preference pairs from pairwise records: what dpo, rm and hh-rlhf rows are made of.
+"""Preference pairs from pairwise or ranking records: what dpo, rm and hh-rlhf rows are made of.
 
-A pair is an item whose majority chose A or B. Items whose majority is a tie become rows only with
---include-ties, flagged `tie: true` (chosen and rejected are then just A and B, not a preference);
+Pairwise: a pair is an item whose majority chose A or B. Items whose majority is a tie become rows only
+with --include-ties, flagged `tie: true` (chosen and rejected are then just A and B, not a preference);
 a tie is never turned into two opposite pairs. Both-bad majorities and split votes are never pairs.
+
+Ranking: an item gives one pair per `ranking.consensus_pairs` of its consensus, best winner first:
+every pair the consensus order keeps by a majority of labellers (pairs they split on, or that breaking
+a cycle reversed, give none). Items whose majority flagged every answer as flawed give no pairs, as
+both-bad pairwise items give none.
+
+`criteria` gives, for each of the campaign's criteria, the labellers' majority for the pair as written:
+"chosen", "rejected", "tie", or None where they split; null when the campaign lists no criteria, and
+for ranking pairs (rankings have no per-criterion choices).
 """
 
 from collections.abc import Iterator
@@ -12,7 +21,7 @@ from typing import Any
 from labelapp.exporters import columns
 from labelapp.exporters.format import ExportContext
 from labelapp.exporters.records import CandidateFacts, Record
-from labelapp.kinds import pairwise
+from labelapp.kinds import pairwise, ranking
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +30,8 @@ class Pair:
     chosen: CandidateFacts
     rejected: CandidateFacts
     tie: bool
+    strength: str | None  # pairwise: the majority's strength; ranking pairs have none
+    criteria: dict[str, str | None] | None = None  # per criterion: "chosen", "rejected", "tie" or None
 
     @property
     def group(self) -> str:
@@ -28,16 +39,48 @@ class Pair:
 
 
 def preference_pairs(context: ExportContext) -> Iterator[Pair]:
-    for record in context.records(pairwise.NAME):
-        choice = record.aggregate.choice
-        first, second = record.item.candidates
-        if choice == "a":
-            yield Pair(record, first, second, tie=False)
-        elif choice == "b":
-            yield Pair(record, second, first, tie=False)
-        elif choice == "tie" and context.options.include_ties:
-            yield Pair(record, first, second, tie=True)
+    if context.kind == ranking.NAME:
+        return _ranking_pairs(context)
+    return _pairwise_pairs(context)
 
+
+AS_WRITTEN = {
+    "a": {"a": "chosen", "b": "rejected", "tie": "tie"},  # A was written as chosen
+    "b": {"a": "rejected", "b": "chosen", "tie": "tie"},
+}
+
+
+def _criteria(aggregate: pairwise.PairwiseAggregate, names: tuple[str, ...], chosen: str) -> dict | None:
+    if not names:
+        return None
+    given = aggregate.criteria
+    return {name: AS_WRITTEN[chosen].get(given.get(name)) for name in names}
+
+
+def _pairwise_pairs(context: ExportContext) -> Iterator[Pair]:
+    names = context.criteria
+    for record in context.records(pairwise.NAME):
+        aggregate = record.aggregate
+        choice, strength = aggregate.choice, aggregate.strength
+        first, second = record.item.candidates
+        if choice == "a" or (choice == "tie" and context.options.include_ties):
+            criteria = _criteria(aggregate, names, "a")
+            yield Pair(record, first, second, tie=choice == "tie", strength=strength, criteria=criteria)
+        elif choice == "b":
+            criteria = _criteria(aggregate, names, "b")
+            yield Pair(record, second, first, tie=False, strength=strength, criteria=criteria)
+
+
+def _ranking_pairs(context: ExportContext) -> Iterator[Pair]:
+    for record in context.records(ranking.NAME):
+        if record.aggregate.all_flawed:
+            continue
+        candidates = record.item.candidates
+        for winner, loser, _ in ranking.consensus_pairs(record.aggregate):
+            yield Pair(record, candidates[winner], candidates[loser], tie=False, strength=None)
+
+
+KINDS = (pairwise.NAME, ranking.NAME)  # the campaigns pairs are read from
 
 METADATA_COLUMNS = {
     "prompt_id": columns.INT,
@@ -52,6 +95,7 @@ METADATA_COLUMNS = {
     "agreement": columns.FLOAT,
     "label_count": columns.INT,
     "tie": columns.BOOL,
+    "criteria": columns.CRITERIA,
 }
 
 
@@ -66,15 +110,20 @@ def pair_metadata(pair: Pair) -> dict[str, Any]:
         "rejected_generator": pair.rejected.generator,
         "chosen_params": pair.chosen.params,
         "rejected_params": pair.rejected.params,
-        "strength": record.aggregate.strength,
+        "strength": pair.strength,
         "agreement": round(record.agreement, 4),
         "label_count": len(record.item.labels),
         "tie": pair.tie,
+        "criteria": pair.criteria,
     }
 
 
 def pair_id(pair: Pair) -> str:
-    return f"{pair.record.campaign}-{pair.record.item.id}"
+    """The item for a pairwise item's one pair; the item and both candidates for a ranking's pairs."""
+    item = pair.record.item
+    if item.kind == ranking.NAME:
+        return f"{pair.record.campaign}-{item.id}-{pair.chosen.id}-{pair.rejected.id}"
+    return f"{pair.record.campaign}-{item.id}"
 
 
 def pair_label(values: dict[str, Any]) -> str:

@@ -43,6 +43,15 @@ def rows(context: ExportContext) -> Iterator[Row]:
             )
 
 
+def _label_in_a_word(values: dict) -> str:
+    """The label's own answer where it has one word for it, else what the item's labels concluded."""
+    value = values["value"]
+    for key in ("choice", "verdict", "preferred"):
+        if key in value:
+            return str(value[key])
+    return values["aggregate"]
+
+
 FORMAT = Format(
     name="raw",
     summary="every label with its item, candidates, generators, params, pseudonymous labeller and timings",
@@ -66,5 +75,5 @@ FORMAT = Format(
         "labelled_at": columns.STRING,
     },
     rows=rows,
-    row_label=lambda values: str(values["value"].get("choice", values["aggregate"])),
+    row_label=_label_in_a_word,
 )

@@ -21,7 +21,7 @@ from django.db.models import F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
 import inference
-from labelapp.kinds import pairwise
+from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set, setwise
 from labelapp.models import Campaign, Generator, Item, ItemCandidate, Label
 
 CHUNK_SIZE = 5000
@@ -260,5 +260,55 @@ def pairwise_records(*, campaign: Campaign, selection: Selection) -> Iterator[Re
         yield Record(campaign.name, item, aggregate, aggregate.choice or "split", aggregate.agreement)
 
 
+def _verdict_outcome(aggregate: Any) -> str:
+    return aggregate.verdict or "split"
+
+
+def _setwise_outcome(aggregate: setwise.SetwiseAggregate) -> str:
+    return f"diversity {aggregate.diversity_median}"
+
+
+def _set_vs_set_outcome(aggregate: set_vs_set.SetVsSetAggregate) -> str:
+    return f"preferred {aggregate.preferred}" if aggregate.preferred else "split"
+
+
+def _ranking_outcome(aggregate: ranking.RankingAggregate) -> str:
+    if aggregate.all_flawed:
+        return "all flawed"
+    return "clear best" if aggregate.clear_top else "no clear best"
+
+
+def _kind_records(kind: Any, outcome: Callable[[Any], str]) -> "RecordsIterator":
+    """Items of a kind aggregated by the kind's own `aggregate`, kept when agreement reaches the threshold."""
+
+    def records(*, campaign: Campaign, selection: Selection) -> Iterator[Record]:
+        for item in item_facts(campaign=campaign, kind=kind.NAME, selection=selection):
+            aggregate = kind.aggregate([label.value for label in item.labels])
+            if aggregate.agreement < selection.min_agreement:
+                continue
+            yield Record(campaign.name, item, aggregate, outcome(aggregate), aggregate.agreement)
+
+    return records
+
+
 RecordsIterator = Callable[..., Iterator[Record]]
-RECORDS: dict[str, RecordsIterator] = {pairwise.NAME: pairwise_records}
+RECORDS: dict[str, RecordsIterator] = {
+    pairwise.NAME: pairwise_records,
+    correctness.NAME: _kind_records(correctness, _verdict_outcome),
+    coherence.NAME: _kind_records(coherence, _verdict_outcome),
+    setwise.NAME: _kind_records(setwise, _setwise_outcome),
+    set_vs_set.NAME: _kind_records(set_vs_set, _set_vs_set_outcome),
+    ranking.NAME: _kind_records(ranking, _ranking_outcome),
+}
+
+# How each kind's labels are combined, in words, for the dataset card; `agreement` is what --min-agreement reads.
+AGGREGATION_IN_WORDS = {
+    pairwise.NAME: "majority vote of each item's labels; agreement is the share of labels giving the majority choice.",
+    correctness.NAME: "majority verdict of each item's labels; agreement is the share giving the most given verdict.",
+    coherence.NAME: "majority verdict of each item's labels; agreement is the share giving the most given verdict.",
+    setwise.NAME: "mean diversity rating, duplicate pairs marked by more than half of the labellers, best and "
+    "worst by plurality; agreement is the share of ratings within 1 of the median rating.",
+    set_vs_set.NAME: "majority per question; agreement is the share of labels agreeing with the preferred set.",
+    ranking.NAME: "ranked pairs (Tideman) over the labellers' orders; agreement is the share of the labellers' "
+    "pairwise preferences the consensus order keeps.",
+}

@@ -20,13 +20,13 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError
-from labelapp.exporters import format_get
+from labelapp.exporters import FORMATS, format_get
 from labelapp.exporters.card import CardFacts, ExportStats, card_render
 from labelapp.exporters.columns import TEXT_OR_MESSAGES, Shape
 from labelapp.exporters.format import ExportContext, Format
 from labelapp.exporters.options import ExportOptions, export_options_parse
 from labelapp.exporters.pseudonyms import labeller_pseudonym
-from labelapp.exporters.records import RECORDS, Record, Selection
+from labelapp.exporters.records import AGGREGATION_IN_WORDS, RECORDS, Record, Selection
 from labelapp.exporters.splits import TRAIN, split_names, split_of
 from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
 from labelapp.models import Campaign, Export, ExportOutput, ExportStatus, Generator, Label
@@ -47,6 +47,13 @@ class ExportPlan:
     selection: Selection
     shape: Shape
     excluded: dict[int, str]  # labeller id -> why their labels are left out
+
+    @property
+    def rows_format(self) -> Format:
+        """The format whose rows are written: the requested one, or what --expand-pairs expands it to."""
+        if self.options.expand_pairs and self.format.expanded is not None:
+            return self.format.expanded
+        return self.format
 
     def command(self, *, redact: bool) -> str:
         """The export_dataset command that makes this export; `redact` shows excluded labellers by pseudonym."""
@@ -71,17 +78,19 @@ class ExportPlan:
             words += ["--test-fraction", str(o.test_fraction), "--seed", str(o.seed)]
         for source in o.kto_from:
             words.append(f"--kto-from-{source}")
+        if o.expand_pairs:
+            words.append("--expand-pairs")
         return shlex.join(words)
 
     def settings_in_words(self) -> list[str]:
         o = self.options
         lines = [
-            "Aggregation: majority vote of each item's labels.",
+            f"Aggregation: {AGGREGATION_IN_WORDS[self.campaign.kind]}",
             f"Items with fewer than {o.min_labels} label(s) left out"
             + (f"; items whose agreement is below {o.min_agreement} left out." if o.min_agreement else "."),
             "Gold (check) items are never exported.",
         ]
-        if self.format.name in {"dpo", "rm", "hh-rlhf"}:
+        if self.rows_format.name in {"dpo", "rm", "hh-rlhf"} and self.campaign.kind == "pairwise":
             lines.append(
                 "Ties: kept as rows flagged `tie: true`."
                 if o.include_ties
@@ -103,6 +112,11 @@ class ExportPlan:
             )
         if o.kto_from:
             lines.append(f"KTO rows from: {', '.join(o.kto_from)} labels.")
+        if self.campaign.kind == "ranking" and self.rows_format.name in {"dpo", "rm", "hh-rlhf"}:
+            lines.append(
+                "Pairs: every pair the consensus order keeps by a majority of labellers (ranked pairs); "
+                "items the majority flagged all flawed give no pairs."
+            )
         return lines
 
 
@@ -172,13 +186,26 @@ def _shape(campaign: Campaign, export_format: Format) -> Shape:
 def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOptions) -> ExportPlan:
     """Check everything that can be checked before writing; raise ApplicationError naming the field."""
     export_format = format_get(format)
-    export_format.check(options)
     output_kind(out)
     if campaign.kind not in RECORDS:
         raise ApplicationError(
             f"Campaign '{campaign.name}' has task kind '{campaign.kind}', which no exporter reads yet.",
             {"field": "campaign"},
         )
+    if export_format.kinds and campaign.kind not in export_format.kinds:
+        readers = sorted(f.name for f in FORMATS.values() if not f.kinds or campaign.kind in f.kinds)
+        raise ApplicationError(
+            f"The {export_format.name} format reads {' and '.join(export_format.kinds)} campaigns; campaign "
+            f"'{campaign.name}' is a {campaign.kind} campaign (its formats: {', '.join(readers)}).",
+            {"field": "format"},
+        )
+    if options.expand_pairs and export_format.expanded is None:
+        raise ApplicationError(
+            f"--expand-pairs applies to --format ranking only, not {export_format.name}"
+            " (dpo, rm and hh-rlhf read a ranking campaign as its consensus pairs already).",
+            {"field": "expand_pairs"},
+        )
+    export_format.check(options, campaign.kind)
     _generators_check(options.generators)
     excluded = _excluded_labellers(campaign, options)
     return ExportPlan(
@@ -193,7 +220,7 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
             since=options.since_datetime,
             generators=frozenset(options.generators),
         ),
-        shape=_shape(campaign, export_format),
+        shape=_shape(campaign, export_format.expanded if options.expand_pairs else export_format),
         excluded=excluded,
     )
 
@@ -227,12 +254,15 @@ def export_write(plan: ExportPlan, *, on_progress: ProgressCallback | None = Non
         options=options,
         records=records_of,
         pseudonym=functools.lru_cache(maxsize=None)(labeller_pseudonym),
+        criteria=plan.shape.criteria,
     )
     splits = split_names(options.test_fraction)
-    row_label = plan.format.row_label
+    row_label = plan.rows_format.row_label
     count = 0
-    with StagedOutput(out=plan.out, splits=splits, columns=plan.format.columns, shape=plan.shape) as output:
-        for group, values in plan.format.rows(context):
+    with StagedOutput(
+        out=plan.out, splits=splits, columns=plan.rows_format.columns, shape=plan.shape
+    ) as output:
+        for group, values in plan.rows_format.rows(context):
             split = split_of(group, options.seed, options.test_fraction) if options.test_fraction else TRAIN
             output.write(split, values)
             stats.row_written(split, row_label(values), values)
@@ -243,7 +273,7 @@ def export_write(plan: ExportPlan, *, on_progress: ProgressCallback | None = Non
             campaign_name=plan.campaign.name,
             campaign_title=plan.campaign.title,
             instructions=plan.campaign.instructions,
-            format=plan.format,
+            format=plan.rows_format,
             shape=plan.shape,
             splits=splits,
             files=[output.final_path(split) for split in splits],

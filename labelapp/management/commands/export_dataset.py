@@ -19,7 +19,8 @@ FLAGS = {
     "since": "--since",
     "test_fraction": "--test-fraction",
     "seed": "--seed",
-    "kto_from": "--kto-from-pairwise",
+    "kto_from": "--kto-from-pairwise/--kto-from-correctness",
+    "expand_pairs": "--expand-pairs",
 }
 
 
@@ -82,6 +83,20 @@ class Command(BaseCommand):
             const="pairwise",
             dest="kto_from",
             help="kto: pairwise winners become desirable rows, losers (and both-bad pairs) undesirable.",
+        )
+        parser.add_argument(
+            "--kto-from-correctness",
+            action="append_const",
+            const="correctness",
+            dest="kto_from",
+            help="kto: answers judged correct by the majority become desirable rows, incorrect ones undesirable "
+            "(can't tell and split verdicts are left out).",
+        )
+        parser.add_argument(
+            "--expand-pairs",
+            action="store_true",
+            default=None,
+            help="ranking: write one dpo row (prompt, chosen, rejected) per consensus pair instead.",
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
