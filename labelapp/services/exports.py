@@ -13,6 +13,7 @@ from labelapp.errors import ApplicationError
 from labelapp.exporters import format_rows
 from labelapp.exporters.records import pairwise_records
 from labelapp.models import Campaign, Export
+from labelapp.services.audit import audit_record
 
 
 def _jsonl_write_atomic(rows: Iterable[dict[str, Any]], out: Path) -> int:
@@ -49,7 +50,7 @@ def dataset_export(
         raise ApplicationError("min_labels must be at least 1.", {"field": "min_labels"})
     row_count = _jsonl_write_atomic(writer(pairwise_records(campaign=campaign, min_labels=min_labels)), out)
     with transaction.atomic():
-        return Export.objects.create(
+        export = Export.objects.create(
             campaign=campaign,
             format=format,
             path=str(out.resolve()),
@@ -57,3 +58,11 @@ def dataset_export(
             options={"min_labels": min_labels, "argv": sys.argv},
             created_by=created_by,
         )
+        audit_record(
+            actor=created_by,
+            action="export.create",
+            target_type="export",
+            target_ids=[export.pk],
+            detail={"campaign": campaign.name, "format": format, "path": export.path, "rows": row_count},
+        )
+    return export
