@@ -26,7 +26,7 @@ from labelapp.selectors.campaigns import (
     user_is_labeller,
 )
 from labelapp.selectors.dashboard import campaign_dashboard
-from labelapp.selectors.items import item_candidates_shown
+from labelapp.selectors.items import item_candidates_shown, item_in_campaign
 from labelapp.services.generation import generation_job_enqueue, generation_jobs_create, sampling_params_sweep
 from labelapp.services.items import Pairing, items_build
 from labelapp.services.labels import item_submit_label
@@ -42,6 +42,18 @@ def labeller_required(view: View) -> View:
         if not (request.user.is_staff or user_is_labeller(request.user)):
             raise PermissionDenied("Only labellers can label.")
         return view(request, *args, **kwargs)
+
+    return checked
+
+
+def item_of_campaign(view: View) -> View:
+    """An item route answers only under the item's own campaign: another campaign's URL is a 404."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, campaign: str, item_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not item_in_campaign(item_id=item_id, campaign_name=campaign):
+            raise NotFoundError(f"Item {item_id} is not leased to you.", {"field": "item"})
+        return view(request, campaign, item_id, *args, **kwargs)
 
     return checked
 
@@ -134,6 +146,7 @@ def label_page(request: HttpRequest, campaign: str) -> HttpResponse:
 
 @require_POST
 @labeller_required
+@item_of_campaign
 def label_submit(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
     return _labelling_action(
         request,
@@ -149,6 +162,7 @@ def label_submit(request: HttpRequest, campaign: str, item_id: int) -> HttpRespo
 
 @require_POST
 @labeller_required
+@item_of_campaign
 def label_skip(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
     return _labelling_action(
         request,
@@ -161,6 +175,7 @@ def label_skip(request: HttpRequest, campaign: str, item_id: int) -> HttpRespons
 
 @require_POST
 @labeller_required
+@item_of_campaign
 def label_heartbeat(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
     """The open page keeps its lease alive; 404 once the item is no longer leased to this labeller."""
     try:
