@@ -30,7 +30,8 @@ from labelapp.models import (
 from labelapp.services.audit import audit_record, row_snapshot
 from labelapp.services.campaigns import campaigns_set_status
 from labelapp.services.generation import generation_job_enqueue, generation_job_requeue
-from labelapp.services.items import items_mark_gold, items_priority_shift, items_unmark_gold
+from labelapp.services.gold import items_mark_gold, items_unmark_gold
+from labelapp.services.items import items_priority_shift
 from labelapp.services.labellers import labeller_suspend, labeller_unsuspend
 from labelapp.services.leases import leases_release
 

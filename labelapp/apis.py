@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import kind_get
+from labelapp.kinds import KINDS, kind_get
 from labelapp.selectors.campaigns import (
     campaign_get,
     campaign_get_for_user,
@@ -55,6 +55,9 @@ class ItemOutputSerializer(serializers.Serializer):
     kind = serializers.CharField()
     prompt = serializers.CharField()
     prompt_messages = serializers.JSONField(allow_null=True)
+    reference_answer = serializers.CharField(
+        allow_null=True, help_text="The prompt's reference answer, where the campaign shows it."
+    )
     candidates = CandidateShownSerializer(many=True)
 
 
@@ -65,6 +68,7 @@ def _item_output(item) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "kind": item.kind,
         "prompt": item.prompt.text,
         "prompt_messages": item.prompt.messages,
+        "reference_answer": item.prompt.reference_answer if item.campaign.show_reference_answer else None,
         "candidates": [{"position": s.position_name, "text": s.candidate.text} for s in shown],
     }
 
@@ -90,7 +94,8 @@ class NextItemApi(LabellerApi):
 class LabelSubmitApi(LabellerApi):
     class InputSerializer(serializers.Serializer):
         value = serializers.JSONField(
-            help_text='For pairwise: {"choice": "a|b|tie|both_bad", "strength": ..., "rationale": ...} with a/b as shown.'
+            help_text="By the item's kind. "
+            + " ".join(f"{name}: {kind.VALUE_HELP}" for name, kind in KINDS.items())
         )
         idempotency_key = serializers.CharField(max_length=64)
 
@@ -186,6 +191,14 @@ class LabellerRowOutputSerializer(serializers.Serializer):
     blocked_reason = serializers.CharField(allow_null=True)
 
 
+class FieldAgreementOutputSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="The label value's key, e.g. choice, strength, verdict, diversity."
+    )
+    level = serializers.ChoiceField(choices=["nominal", "ordinal"])
+    result = AgreementOutputSerializer()
+
+
 class CampaignDashboardApi(StaffApi):
     class OutputSerializer(serializers.Serializer):
         generated_at = serializers.DateTimeField()
@@ -199,8 +212,7 @@ class CampaignDashboardApi(StaffApi):
         gold_labels = serializers.IntegerField()
         labels_per_hour = HourBucketOutputSerializer(many=True)
         median_seconds = serializers.FloatField(allow_null=True)
-        choice_agreement = AgreementOutputSerializer()
-        strength_agreement = AgreementOutputSerializer()
+        agreements = FieldAgreementOutputSerializer(many=True)
         labellers = LabellerRowOutputSerializer(many=True)
 
         class Meta:

@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path("manage/<str:campaign>/", views.manage_page, name="manage"),
     path("manage/<str:campaign>/import/", views.manage_import, name="manage-import"),
+    path("manage/<str:campaign>/gold/", views.manage_import_gold, name="manage-import-gold"),
     path("manage/<str:campaign>/generate/", views.manage_generate, name="manage-generate"),
     path("manage/<str:campaign>/build/", views.manage_build, name="manage-build"),
     path("manage/<str:campaign>/dashboard/", views.manage_dashboard, name="manage-dashboard"),

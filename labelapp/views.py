@@ -5,8 +5,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-import markdown
-import nh3
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
 from labelapp.kinds import kind_get
+from labelapp.kinds.base import BuildOptions
+from labelapp.kinds.pairwise import Pairing
 from labelapp.models import Campaign, Candidate, GenerationStrategy, Generator, Item
 from labelapp.reports.charts import hour_chart, progress_segments
 from labelapp.selectors.campaigns import (
@@ -28,10 +28,12 @@ from labelapp.selectors.campaigns import (
 from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.items import item_candidates_shown, item_in_campaign
 from labelapp.services.generation import generation_job_enqueue, generation_jobs_create, sampling_params_sweep
-from labelapp.services.items import Pairing, items_build
+from labelapp.services.gold import gold_import
+from labelapp.services.items import items_build
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import item_skip, lease_next, lease_renew
 from labelapp.services.prompts import prompt_import, prompt_rows_parse
+from labelapp.templatetags.markdown_text import markdown_html
 
 View = Callable[..., HttpResponse]
 
@@ -70,7 +72,7 @@ def staff_required(view: View) -> View:
 
 def instructions_html(campaign: Campaign) -> str:
     """Campaign instructions are Markdown written by staff; still sanitised, so they cannot run script."""
-    return nh3.clean(markdown.markdown(campaign.instructions))
+    return markdown_html(campaign.instructions, allow_html=True)
 
 
 @require_GET
@@ -97,6 +99,7 @@ def _item_context(
             "shown": item_candidates_shown(item=item, position_names=task_kind.POSITION_NAMES),
             "idempotency_key": uuid.uuid4().hex,
             "heartbeat_seconds": max(10, min(60, campaign.lease_seconds // 3)),
+            "show_reference": campaign.show_reference_answer,
         }
     return context
 
@@ -198,6 +201,8 @@ def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
         "prompt_count": campaign.prompts.count(),
         "candidate_count": Candidate.objects.filter(prompt__campaign=campaign).count(),
         "item_count": campaign.items.count(),
+        "gold_count": campaign.items.filter(is_gold=True).count(),
+        "candidate_counts": kind_get(campaign.kind).CANDIDATE_COUNTS,
     }
 
 
@@ -254,6 +259,19 @@ def _temperatures(request: HttpRequest) -> list[float]:
 
 @require_POST
 @staff_required
+def manage_import_gold(request: HttpRequest, campaign: str) -> HttpResponse:
+    def run(found: Campaign) -> str:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApplicationError("Choose a .jsonl file of gold answers.", {"field": "file"})
+        count = gold_import(campaign=found, file_name=upload.name, content=upload.read())
+        return f"Marked {count} items gold from {upload.name}."
+
+    return _manage_action(request, campaign, run)
+
+
+@require_POST
+@staff_required
 def manage_generate(request: HttpRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
         generator = Generator.objects.filter(pk=_optional_number(request, "generator", int)).first()
@@ -286,15 +304,16 @@ def manage_generate(request: HttpRequest, campaign: str) -> HttpResponse:
 @staff_required
 def manage_build(request: HttpRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
-        built = items_build(
-            campaign=found,
-            kind=found.kind,
-            pairing=request.POST.get("pairing") or Pairing.WITHIN_PROMPT,
+        options = BuildOptions(
+            generators=tuple(request.POST.getlist("generators")),
+            per_item=_optional_number(request, "per_item", int),
             max_per_prompt=_optional_number(request, "max_per_prompt", int),
+            pairing=request.POST.get("pairing") or Pairing.WITHIN_PROMPT,
         )
+        built = items_build(campaign=found, kind=found.kind, options=options)
         return (
-            f"Built {built.created} items ({built.already_built} pairs already had items, "
-            f"{built.skipped_identical} pairs of identical texts skipped)."
+            f"Built {built.created} items ({built.already_built} groups already had items, "
+            f"{built.skipped_identical} groups with identical texts skipped)."
         )
 
     return _manage_action(request, campaign, run)

@@ -1,11 +1,17 @@
-"""Task kinds: each module owns its label schema, validation, aggregation and template."""
+"""Task kinds: each module owns its label schema, validation, aggregation, item building and template.
+
+`labelapp/kinds/base.py` lists what a kind module provides. Adding a kind is one module, one template and
+one line here.
+"""
 
 from types import ModuleType
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import pairwise
+from labelapp.kinds import pairwise, ranking
+from labelapp.kinds.base import ItemShape
+from labelapp.models import Campaign
 
-KINDS: dict[str, ModuleType] = {pairwise.NAME: pairwise}
+KINDS: dict[str, ModuleType] = {kind.NAME: kind for kind in (pairwise, ranking)}
 
 
 def kind_get(name: str) -> ModuleType:
@@ -15,3 +21,11 @@ def kind_get(name: str) -> ModuleType:
         raise ApplicationError(
             f"Unknown task kind '{name}'. Allowed: {', '.join(sorted(KINDS))}.", {"field": "kind"}
         ) from None
+
+
+def item_shape(*, campaign: Campaign, candidate_count: int) -> ItemShape:
+    return ItemShape(
+        candidate_count=candidate_count,
+        criteria=tuple(campaign.criteria),
+        error_categories=tuple(campaign.error_categories),
+    )

@@ -1,42 +1,68 @@
-"""Pairwise comparison: which of two responses is better, how much, and why.
+"""Pairwise comparison: which of two responses is better, how much, why, and optionally per criterion.
 
 Labellers see the candidates at randomised positions "A" (left) and "B" (right). A submitted value names
-shown positions; it is stored in canonical order, where "a" is the candidate with index 0.
+shown positions; it is stored in canonical order, where "a" is the candidate with index 0. A campaign may
+list criteria (e.g. helpfulness, honesty, harmlessness): each gets its own A / B / tie choice beside the
+overall one.
 """
 
+import itertools
+import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from labelapp.errors import ApplicationError
+from labelapp.kinds.base import (
+    AgreementField,
+    BuildOptions,
+    ItemShape,
+    choice_field,
+    fields_check,
+    majority,
+    shuffled,
+    text_field,
+)
+from labelapp.models import Candidate, CandidateStep
 
 NAME = "pairwise"
-CANDIDATES_PER_ITEM = 2
 TEMPLATE = "labelapp/kinds/pairwise.html"
+POSITION_NAMES = ("A", "B")
+CANDIDATE_COUNTS = range(2, 3)
+ALLOWS_IDENTICAL_TEXTS = False  # nobody can prefer one of two identical texts
 
 CHOICES = ("a", "b", "tie", "both_bad")
 STRENGTHS = ("slight", "clear", "strong")
+CRITERION_CHOICES = ("a", "b", "tie")
+AGREEMENT_FIELDS = (
+    AgreementField("choice", "nominal", CHOICES),
+    AgreementField("strength", "ordinal", STRENGTHS),
+)
 RATIONALE_MAX_CHARS = 5000
-POSITION_NAMES = ("A", "B")
+VALUE_HELP = (
+    '{"choice": "a|b|tie|both_bad", "strength": "slight|clear|strong" (optional, with a or b), '
+    '"rationale": text (optional), "criteria": {criterion: "a|b|tie"} (when the campaign lists criteria)}; '
+    "a and b are the positions as shown."
+)
 
 
-def label_validate(value: Mapping[str, Any]) -> dict[str, Any]:
+class Pairing(StrEnum):
+    WITHIN_PROMPT = "within-prompt"  # every pair of a prompt's answers (revisions count as answers)
+    ANSWER_VS_REVISION = "answer-vs-revision"  # each self-critique answer against its own revision
+
+
+def value_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
+    value = {key: data.get(key, "") for key in ("choice", "strength", "rationale")}
+    criteria = {key.removeprefix("criterion-"): v for key, v in data.items() if key.startswith("criterion-")}
+    return value | ({"criteria": criteria} if criteria else {})
+
+
+def label_validate(value: Any, *, shape: ItemShape) -> dict[str, Any]:
     """Check a value as submitted (shown positions) and return it cleaned; raise naming the bad field."""
-    if not isinstance(value, Mapping):
-        raise ApplicationError("The label value must be an object with 'choice'.", {"field": "value"})
-    unknown = set(value) - {"choice", "strength", "rationale"}
-    if unknown:
-        raise ApplicationError(
-            f"Unknown field(s) {', '.join(sorted(unknown))}; allowed: choice, strength, rationale.",
-            {"field": sorted(unknown)[0]},
-        )
-    choice = str(value.get("choice") or "").lower()
-    if choice not in CHOICES:
-        raise ApplicationError(
-            f"Field 'choice' must be one of {', '.join(CHOICES)}.",
-            {"field": "choice", "allowed": list(CHOICES)},
-        )
+    value = fields_check(value, ("choice", "strength", "rationale", "criteria"))
+    choice = choice_field({"choice": str(value.get("choice") or "").lower()}, "choice", CHOICES)
     strength = value.get("strength") or None
     if strength is not None and (choice not in {"a", "b"} or strength not in STRENGTHS):
         allowed = list(STRENGTHS) if choice in {"a", "b"} else []
@@ -44,28 +70,42 @@ def label_validate(value: Mapping[str, Any]) -> dict[str, Any]:
             f"Field 'strength' must be empty or one of {', '.join(STRENGTHS)}, and only with choice a or b.",
             {"field": "strength", "allowed": allowed},
         )
-    rationale = str(value.get("rationale") or "").strip()
-    if len(rationale) > RATIONALE_MAX_CHARS:
+    cleaned = {
+        "choice": choice,
+        "strength": strength,
+        "rationale": text_field(value, "rationale", RATIONALE_MAX_CHARS),
+    }
+    if shape.criteria:
+        cleaned["criteria"] = _criteria_validate(value.get("criteria"), shape.criteria)
+    return cleaned
+
+
+def _criteria_validate(criteria: Any, names: Sequence[str]) -> dict[str, str]:
+    if not isinstance(criteria, Mapping) or set(criteria) != set(names):
         raise ApplicationError(
-            f"Field 'rationale' is longer than {RATIONALE_MAX_CHARS} characters.", {"field": "rationale"}
+            f"Field 'criteria' must give a choice for each of {', '.join(names)}.",
+            {"field": "criteria", "allowed": list(names)},
         )
-    return {"choice": choice, "strength": strength, "rationale": rationale}
-
-
-def value_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: data.get(key, "") for key in ("choice", "strength", "rationale")}
+    return {
+        name: choice_field({f"criteria.{name}": criteria[name]}, f"criteria.{name}", CRITERION_CHOICES)
+        for name in names
+    }
 
 
 def label_to_canonical(value: Mapping[str, Any], shown_indices: Sequence[int]) -> dict[str, Any]:
     """`shown_indices[position]` is the canonical index of the candidate shown at that position."""
-    choice = value["choice"]
-    if choice in {"a", "b"}:
-        choice = "ab"[shown_indices["ab".index(choice)]]
-    return {**value, "choice": choice}
+
+    def canonical(choice: str) -> str:
+        return "ab"[shown_indices["ab".index(choice)]] if choice in {"a", "b"} else choice
+
+    result = {**value, "choice": canonical(value["choice"])}
+    if "criteria" in value:
+        result["criteria"] = {name: canonical(c) for name, c in value["criteria"].items()}
+    return result
 
 
 def gold_matches(value: Mapping[str, Any], gold_value: Mapping[str, Any] | None) -> bool:
-    """A gold item is answered right when the choice matches; strength and rationale are not scored."""
+    """A gold item is answered right when the overall choice matches; the rest is not scored."""
     return gold_value is not None and value["choice"] == gold_value.get("choice")
 
 
@@ -75,15 +115,53 @@ class PairwiseAggregate:
     strength: str | None
     agreement: float  # fraction of labels agreeing with `choice`
     label_count: int
+    criteria: Mapping[str, str | None]  # majority per criterion, None where split
 
 
 def aggregate(values: Sequence[Mapping[str, Any]]) -> PairwiseAggregate:
     """Majority choice over canonical values; the strength most often given with that choice."""
-    counts = Counter(v["choice"] for v in values).most_common()
-    if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
-        top_count = counts[0][1] if counts else 0
-        return PairwiseAggregate(None, None, top_count / len(values) if values else 0.0, len(values))
-    choice, top_count = counts[0]
+    choice, top_count = majority([v["choice"] for v in values])
     strengths = Counter(v.get("strength") for v in values if v["choice"] == choice and v.get("strength"))
-    strength = strengths.most_common(1)[0][0] if strengths else None
-    return PairwiseAggregate(choice, strength, top_count / len(values), len(values))
+    names = sorted({name for v in values for name in v.get("criteria") or {}})
+    criteria = {
+        name: majority([v["criteria"][name] for v in values if name in (v.get("criteria") or {})])[0]
+        for name in names
+    }
+    return PairwiseAggregate(
+        choice=choice,
+        strength=strengths.most_common(1)[0][0] if strengths and choice else None,
+        agreement=top_count / len(values) if values else 0.0,
+        label_count=len(values),
+        criteria=criteria,
+    )
+
+
+def gold_value_from(consensus: PairwiseAggregate) -> dict[str, Any] | None:
+    return None if consensus.choice is None else {"choice": consensus.choice}
+
+
+def options_check(options: BuildOptions) -> None:
+    if options.pairing not in {p.value for p in Pairing}:
+        allowed = ", ".join(Pairing)
+        raise ApplicationError(
+            f"Unknown pairing '{options.pairing}'. Allowed: {allowed}.", {"field": "pairing"}
+        )
+
+
+def candidate_groups(
+    candidates: Sequence[Candidate], *, options: BuildOptions, rng: random.Random
+) -> Iterator[tuple[Candidate, ...]]:
+    """Pairs of one prompt's candidates: every pair of its answers, or each answer with its revision."""
+    if options.pairing == Pairing.ANSWER_VS_REVISION:
+        by_id = {candidate.pk: candidate for candidate in candidates}
+        for revision in candidates:
+            if revision.step == CandidateStep.REVISION:
+                answer = by_id[by_id[revision.parent_id].parent_id]  # revision -> critique -> answer
+                yield (answer, revision)
+    else:
+        answers = [c for c in candidates if c.step != CandidateStep.CRITIQUE]
+        yield from itertools.combinations(answers, 2)
+
+
+def shuffled_positions(count: int, rng: random.Random) -> list[int]:
+    return shuffled(count, rng)

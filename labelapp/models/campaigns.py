@@ -4,6 +4,11 @@ from django.db import models
 
 class CampaignKind(models.TextChoices):
     PAIRWISE = "pairwise", "Pairwise comparison"
+    CORRECTNESS = "correctness", "Correctness"
+    COHERENCE = "coherence", "Coherence"
+    SETWISE = "setwise", "Set-wise diversity"
+    SET_VS_SET = "set-vs-set", "Set vs set"
+    RANKING = "ranking", "N-way ranking"
 
 
 class CampaignStatus(models.TextChoices):
@@ -42,6 +47,19 @@ class Campaign(models.Model):
         help_text="Labellers below this gold accuracy stop receiving items (judged after min_gold_labels).",
     )
     min_gold_labels = models.PositiveSmallIntegerField(default=5)
+    criteria = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Pairwise: criteria judged one by one beside the overall choice, e.g. ["helpfulness", "honesty"].',
+    )
+    show_reference_answer = models.BooleanField(
+        default=False, help_text="Correctness: show labellers the prompt's reference answer."
+    )
+    error_categories = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Correctness: error categories labellers may pick; empty for the defaults.",
+    )
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,8 +1,9 @@
 """The admin dashboard of a campaign: progress, throughput, agreement, and how each labeller is doing.
 
 Counts are aggregated in the database. Medians, majorities and Krippendorff's alpha need the labels
-themselves, so one query reads every label of the campaign as a narrow row (ids, choice, strength,
-seconds; never the rationale). The whole dashboard takes four queries, however many labels or labellers.
+themselves, so one query reads every label of the campaign as a narrow row (ids, seconds, and the keys of
+the value the kind's agreement is computed on; never free text). The whole dashboard takes four queries,
+however many labels or labellers.
 
 Gold items are checks on labellers, not work: like `campaign_progress`, progress and agreement leave them
 out, while throughput, time per label and per-labeller label counts include them.
@@ -17,7 +18,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from labelapp.kinds import pairwise
+from labelapp.kinds import kind_get
+from labelapp.kinds.base import AgreementField, majority
 from labelapp.models import Campaign, Label, Lease, Skip
 from labelapp.reports.agreement import AgreementResult, krippendorff_alpha
 from labelapp.selectors.campaigns import campaign_item_counts
@@ -42,10 +44,19 @@ class LabellerRow:
     gold_labels: int  # labels scored against a known answer
     gold_accuracy: float | None  # correct / gold_labels; None without gold labels
     majority_labels: int  # their labels on non-gold items with at least two labels
-    majority_agreement: float | None  # share of those whose choice is the item's majority choice
+    majority_agreement: (
+        float | None
+    )  # share of those that agree with the item's majority (first agreement field)
     skips: int
     suspended: bool
     blocked_reason: str | None  # why they receive no more items from this campaign; None if they do
+
+
+@dataclass(frozen=True)
+class FieldAgreement:
+    field: str
+    level: str
+    result: AgreementResult
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,7 @@ class CampaignDashboard:
     gold_labels: int  # labels on gold items
     labels_per_hour: tuple[HourBucket, ...]  # the last 24 clock hours, oldest first, the current one last
     median_seconds: float | None  # over every label of the campaign
-    choice_agreement: AgreementResult  # nominal alpha of `choice` over non-gold items
-    strength_agreement: AgreementResult  # ordinal alpha of `strength` (slight < clear < strong), where given
+    agreements: tuple["FieldAgreement", ...]  # alpha of each of the kind's agreement fields, non-gold items
     labellers: tuple[LabellerRow, ...]  # everyone with a label, a skip or a live lease here, by username
 
 
@@ -90,26 +100,25 @@ def _labels_per_hour(campaign: Campaign, now: datetime) -> tuple[HourBucket, ...
 class _LabelRow:
     item_id: int
     labeller_id: int
-    choice: str | None
-    strength: str | None
     seconds: float
     is_gold: bool
+    values: tuple[object, ...]  # the value's agreement fields, in order; None where not given
 
 
-def _label_rows(campaign: Campaign) -> list[_LabelRow]:
-    values = (
+def _label_rows(campaign: Campaign, fields: tuple[AgreementField, ...]) -> list[_LabelRow]:
+    rows = (
         Label.objects.filter(item__campaign=campaign)
         .order_by()
         .values_list(
             "item_id",
             "labeller_id",
-            "value__choice",  # JSON key lookups: decoded values, None for JSON null on every backend
-            "value__strength",
             "seconds_spent",
             "item__is_gold",
+            # JSON key lookups: decoded values, None for JSON null on every backend
+            *(f"value__{field.key}" for field in fields),
         )
     )
-    return [_LabelRow(*row) for row in values]
+    return [_LabelRow(*row[:4], values=row[4:]) for row in rows]
 
 
 def _median(values: list[float]) -> float | None:
@@ -120,31 +129,31 @@ def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> Ca
     """Everything the campaign's dashboard shows, as of `now` (default: the current time)."""
     now = now or timezone.now()
     counts = campaign_item_counts(campaign=campaign, now=now)
-    rows = _label_rows(campaign)
+    fields = kind_get(campaign.kind).AGREEMENT_FIELDS
+    rows = _label_rows(campaign, fields)
 
-    choices: dict[int, list[str]] = defaultdict(list)
-    strengths: dict[int, list[str]] = defaultdict(list)
+    units: list[dict[int, list[object]]] = [defaultdict(list) for _ in fields]
     seconds_by_labeller: dict[int, list[float]] = defaultdict(list)
     for row in rows:
         seconds_by_labeller[row.labeller_id].append(row.seconds)
-        if row.is_gold or row.choice is None:
+        if row.is_gold:
             continue
-        choices[row.item_id].append(row.choice)
-        if row.strength:
-            strengths[row.item_id].append(row.strength)
+        for field_units, value in zip(units, row.values, strict=True):
+            if value not in (None, ""):
+                field_units[row.item_id].append(value)
 
-    majority = {
-        item_id: pairwise.aggregate([{"choice": c} for c in item_choices]).choice
-        for item_id, item_choices in choices.items()
-        if len(item_choices) >= 2
+    majority_of = {
+        item_id: majority(values)[0]
+        for item_id, values in (units[0] if units else {}).items()
+        if len(values) >= 2
     }
     compared: dict[int, int] = defaultdict(int)
     agreed: dict[int, int] = defaultdict(int)
     for row in rows:
-        if row.is_gold or row.item_id not in majority:
+        if row.is_gold or row.item_id not in majority_of:
             continue
         compared[row.labeller_id] += 1
-        agreed[row.labeller_id] += row.choice == majority[row.item_id]
+        agreed[row.labeller_id] += row.values[0] == majority_of[row.item_id]
 
     return CampaignDashboard(
         generated_at=now,
@@ -158,9 +167,13 @@ def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> Ca
         gold_labels=sum(1 for row in rows if row.is_gold),
         labels_per_hour=_labels_per_hour(campaign, now),
         median_seconds=_median([row.seconds for row in rows]),
-        choice_agreement=krippendorff_alpha(units=choices, level="nominal", value_order=pairwise.CHOICES),
-        strength_agreement=krippendorff_alpha(
-            units=strengths, level="ordinal", value_order=pairwise.STRENGTHS
+        agreements=tuple(
+            FieldAgreement(
+                field.key,
+                field.level,
+                krippendorff_alpha(units=field_units, level=field.level, value_order=field.values),
+            )
+            for field, field_units in zip(fields, units, strict=True)
         ),
         labellers=_labeller_rows(campaign, now, seconds_by_labeller, compared, agreed),
     )

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 import inference
 from inference.self_critique import critique_request, revision_request
@@ -126,9 +127,25 @@ def generation_jobs_create(
 
 
 def generation_job_enqueue(*, job: GenerationJob) -> None:
+    """Send the job to the `inference` queue once the transaction commits.
+
+    A broker that cannot be reached fails the job with a message saying so, instead of leaving it queued
+    with nothing on the queue.
+    """
+    job_id = job.pk
+    transaction.on_commit(lambda: _job_send(job_id))
+
+
+def _job_send(job_id: int) -> None:
     from labelapp.tasks import generation_job_run_task  # tasks.py imports this module
 
-    generation_job_run_task.delay_on_commit(job.pk)
+    try:
+        generation_job_run_task.apply_async((job_id,), retry=True, retry_policy={"max_retries": 2})
+    except OperationalError as exc:
+        generation_job_fail(
+            job_id=job_id,
+            error=f"Could not queue the job: the broker is unreachable ({exc}). Retry the job once it is back.",
+        )
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import kind_get
+from labelapp.kinds import item_shape, kind_get
 from labelapp.models import Item, Label, Lease
 from labelapp.selectors.items import item_get_for_labeller, item_shown_indices
 
@@ -34,11 +34,14 @@ def item_submit_label(
     item = item_get_for_labeller(labeller=labeller, item_id=item_id, for_update=True)
     lease = Lease.objects.get(item=item, labeller=labeller)
     task_kind = kind_get(item.kind)
-    cleaned = task_kind.label_validate(value)
+    shown_indices = item_shown_indices(item)
+    cleaned = task_kind.label_validate(
+        value, shape=item_shape(campaign=item.campaign, candidate_count=len(shown_indices))
+    )
     if Label.objects.filter(item=item, labeller=labeller).exists():
         raise ApplicationError("You have already labelled this item.", {"field": "item"})
     _capacity_check(item, lease)
-    canonical = task_kind.label_to_canonical(cleaned, item_shown_indices(item))
+    canonical = task_kind.label_to_canonical(cleaned, shown_indices)
     label = Label(
         item=item,
         labeller=labeller,

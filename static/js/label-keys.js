@@ -1,17 +1,73 @@
-// Keyboard labelling: 1-4 choose, q/w/e strength, r rationale, Enter submit, s skip, ? instructions.
+// Keyboard labelling for every task kind. A control in the item declares its key with data-key: one key
+// ("1") or a sequence ("c 1 2": press c, then 1, then 2). Pressing it checks a radio (a second press
+// clears it when the radio has data-toggle), toggles a checkbox, focuses a text box, or clicks anything
+// else. data-clears="name" on a radio unchecks the radios of that name. Enter submits, ? shows the
+// instructions, Esc leaves a text box.
 (function () {
-  const CHOICE_KEYS = { "1": "a", "2": "b", "3": "tie", "4": "both_bad" };
-  const STRENGTH_KEYS = { q: "slight", w: "clear", e: "strong" };
+  const SEQUENCE_TIMEOUT_MS = 2000;
+  let pending = [];
+  let pendingTimer = null;
 
-  function pick(form, name, value) {
-    const input = form.querySelector(`input[name="${name}"][value="${value}"]`);
-    if (input) input.checked = !(name === "strength" && input.checked);  // a second press clears strength
+  function controls() {
+    return Array.from(document.querySelectorAll("#item [data-key]"));
+  }
+
+  function showPending() {
+    const indicator = document.getElementById("key-pending");
+    if (indicator) indicator.textContent = pending.length ? `${pending.join(" ")} …` : "";
+  }
+
+  function resetPending() {
+    pending = [];
+    clearTimeout(pendingTimer);
+    showPending();
+  }
+
+  function activate(control) {
+    if (control.matches("input[type=radio]")) {
+      control.checked = !(control.checked && control.hasAttribute("data-toggle"));
+      const clears = control.dataset.clears;
+      if (clears) control.form.querySelectorAll(`input[name="${clears}"]`).forEach((i) => (i.checked = false));
+    } else if (control.matches("input[type=checkbox]")) {
+      control.checked = !control.checked;
+    } else if (control.matches("textarea, input[type=text], select")) {
+      control.focus();
+      return;
+    } else {
+      control.click();
+      return;
+    }
+    control.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  // Returns true when the key was used: it completed a control's sequence or may still complete one.
+  function pressKey(key) {
+    const typed = [...pending, key].join(" ");
+    const all = controls();
+    const exact = all.find((c) => c.dataset.key === typed);
+    if (exact) {
+      resetPending();
+      activate(exact);
+      return true;
+    }
+    if (all.some((c) => c.dataset.key.startsWith(typed + " "))) {
+      pending.push(key);
+      clearTimeout(pendingTimer);
+      pendingTimer = setTimeout(resetPending, SEQUENCE_TIMEOUT_MS);
+      showPending();
+      return true;
+    }
+    if (pending.length) {
+      resetPending();
+      return pressKey(key);
+    }
+    return false;
   }
 
   function submit(form) {
     if (!form || form.dataset.submitting) return;
     if (!form.reportValidity()) return;
-    form.dataset.submitting = "1";  // one Enter, one request; the idempotency key covers retries
+    form.dataset.submitting = "1"; // one Enter, one request; the idempotency key covers retries
     form.requestSubmit();
   }
 
@@ -23,11 +79,12 @@
     const alert = document.getElementById("submit-failed");
     if (alert) alert.hidden = false;
   });
+  document.addEventListener("htmx:afterSwap", resetPending);
 
   document.addEventListener("keydown", (event) => {
     const form = document.getElementById("label-form");
     if (event.target.matches("#skip-form input[name=reason]")) {
-      if (event.key === "Escape") event.target.blur();  // Enter submits the skip form natively
+      if (event.key === "Escape") event.target.blur(); // Enter submits the skip form natively
       return;
     }
     if (event.target.matches("textarea")) {
@@ -44,23 +101,12 @@
       if (instructions) instructions.open = !instructions.open;
       return;
     }
-    if (!form) return;
-    if (event.key in CHOICE_KEYS) {
-      pick(form, "choice", CHOICE_KEYS[event.key]);
-      if (!["a", "b"].includes(CHOICE_KEYS[event.key])) {
-        form.querySelectorAll('input[name="strength"]').forEach((input) => (input.checked = false));
-      }
-    } else if (event.key in STRENGTH_KEYS) {
-      pick(form, "strength", STRENGTH_KEYS[event.key]);
-    } else if (event.key === "s") {
+    if (event.key === "Enter" && form) {
       event.preventDefault();
-      document.querySelector("#skip-form input[name=reason]").focus();
-    } else if (event.key === "r") {
-      event.preventDefault();
-      form.querySelector("textarea[name=rationale]").focus();
-    } else if (event.key === "Enter") {
-      event.preventDefault();
+      resetPending();
       submit(form);
+      return;
     }
+    if (event.key.length === 1 && pressKey(event.key)) event.preventDefault();
   });
 })();

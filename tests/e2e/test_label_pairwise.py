@@ -112,3 +112,47 @@ def test_labeller_labels_three_pairs_by_keyboard_and_dpo_export_unshuffles(
         # TRL's own reading: plain-text preference rows with an explicit prompt, used as they are.
         assert is_conversational(row) is False
         assert maybe_extract_prompt(row) == row
+
+
+def _log_in(page: Page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/label/prefs/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/label/prefs/")
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_per_criterion_choices_by_key_sequences(
+    live_server, page: Page, page_errors: list[str], labeller, campaign, pairwise_items
+):
+    campaign.criteria = ["helpfulness", "honesty"]
+    campaign.save()
+    _log_in(page, live_server, labeller.username)
+    expect(page.locator("fieldset.criteria tr")).to_have_count(2)
+    expected = {}
+    for _ in range(2):
+        item_id = int(page.locator("#item").get_attribute("data-item-id"))
+        # Overall A; helpfulness A ("c 1 1"), honesty tie ("c 2 3"); Enter before the honesty choice is
+        # refused by the browser (every criterion is required), so nothing is sent half-done.
+        for key in ["1", "c", "1", "1", "Enter"]:
+            page.keyboard.press(key)
+        expect(page.locator('input[name="criterion-honesty"][value="tie"]')).not_to_be_checked()
+        assert Label.objects.filter(item_id=item_id).count() == 0
+        expect(page.locator("#key-pending")).to_have_text("")
+        page.keyboard.press("c")
+        expect(page.locator("#key-pending")).to_have_text("c …")
+        for key in ["2", "3"]:
+            page.keyboard.press(key)
+        expect(page.locator('input[name="criterion-honesty"][value="tie"]')).to_be_checked()
+        expect(page.locator('input[name="criterion-helpfulness"][value="a"]')).to_be_checked()
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "old => document.querySelector('#item')?.dataset.itemId !== old", arg=str(item_id)
+        )
+        shown_a = "ab"[item_shown_indices(next(i for i in pairwise_items if i.pk == item_id))[0]]
+        expected[item_id] = {"helpfulness": shown_a, "honesty": "tie"}
+    stored = {label.item_id: label.value["criteria"] for label in Label.objects.filter(labeller=labeller)}
+    assert stored == expected
+    assert not page_errors

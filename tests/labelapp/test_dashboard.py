@@ -149,12 +149,12 @@ def test_alpha_over_non_gold_items_with_two_or_more_labels(scenario):
     # Choice units i1 {a,a}, i2 {b,b}, i3 {a,b}, i9 {a,a,b}: n_a = 5, n_b = 4, n = 9. Coincidences of a with b:
     # 1 from i3 (weight 1/(2-1)) and 2 * 1/(3-1) = 1 from i9, so o_ab = 2.
     # alpha = 1 - (n - 1) * o_ab / (n_a * n_b) = 1 - 8 * 2 / 20 = 0.2. Gold items would change it: they are out.
-    assert d.choice_agreement.alpha == pytest.approx(0.2)
-    assert (d.choice_agreement.items, d.choice_agreement.labels) == (4, 9)
+    assert d.agreements[0].result.alpha == pytest.approx(0.2)
+    assert (d.agreements[0].result.items, d.agreements[0].result.labels) == (4, 9)
     # Strength units i1 {slight,slight}, i2 {strong,strong}, i3 {slight,clear} (i4 and i9 have one strength):
     # ordinal alpha = 7/9, worked out in tests/labelapp/reports/test_agreement.py.
-    assert d.strength_agreement.alpha == pytest.approx(7 / 9)
-    assert (d.strength_agreement.items, d.strength_agreement.labels) == (3, 6)
+    assert d.agreements[1].result.alpha == pytest.approx(7 / 9)
+    assert (d.agreements[1].result.items, d.agreements[1].result.labels) == (3, 6)
 
 
 def test_each_labeller_row(scenario):
@@ -216,7 +216,7 @@ def test_blocked_reason_wording():
 def test_an_empty_campaign_has_nothing_to_show(campaign):
     d = campaign_dashboard(campaign=campaign)
     assert (d.items_total, d.labels_total, d.median_seconds, d.labellers) == (0, 0, None, ())
-    assert d.choice_agreement.alpha is None and d.strength_agreement.alpha is None
+    assert d.agreements[0].result.alpha is None and d.agreements[1].result.alpha is None
     assert [b.labels for b in d.labels_per_hour] == [0] * 24
 
 
@@ -329,8 +329,14 @@ def test_the_api_answers_the_same_numbers(scenario, staff):
         18,
         9,
     )
-    assert body["choice_agreement"] == {"alpha": pytest.approx(0.2), "items": 4, "labels": 9}
-    assert body["strength_agreement"]["alpha"] == pytest.approx(7 / 9)
+    choice, strength = body["agreements"]
+    assert choice == {
+        "field": "choice",
+        "level": "nominal",
+        "result": {"alpha": pytest.approx(0.2), "items": 4, "labels": 9},
+    }
+    assert (strength["field"], strength["level"]) == ("strength", "ordinal")
+    assert strength["result"]["alpha"] == pytest.approx(7 / 9)
     assert len(body["labels_per_hour"]) == 24 and set(body["labels_per_hour"][0]) == {"start", "labels"}
     erin = next(row for row in body["labellers"] if row["username"] == "erin")
     assert erin == {
@@ -363,7 +369,7 @@ def test_the_dashboard_api_is_in_the_openapi_schema(staff):
     operation = schema["paths"]["/api/v1/campaigns/{campaign}/dashboard/"]["get"]
     assert operation["operationId"] == "campaign_dashboard"
     component = schema["components"]["schemas"]["CampaignDashboard"]
-    assert {"labels_per_hour", "choice_agreement", "labellers"} <= set(component["properties"])
+    assert {"labels_per_hour", "agreements", "labellers"} <= set(component["properties"])
 
 
 def test_the_api_takes_a_fixed_number_of_queries(scenario, staff, django_assert_max_num_queries):

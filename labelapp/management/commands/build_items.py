@@ -2,32 +2,50 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds import KINDS
+from labelapp.kinds.base import BuildOptions
+from labelapp.kinds.pairwise import Pairing
 from labelapp.selectors.campaigns import campaign_get
-from labelapp.services.items import Pairing, items_build
+from labelapp.services.items import items_build
 
 
 class Command(BaseCommand):
-    help = "Build labelling items from a campaign's candidates (pairwise: pairs of one prompt's candidates)."
+    help = "Build labelling items from a campaign's candidates, grouped as the campaign's task kind needs."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--campaign", required=True)
         parser.add_argument("--kind", required=True, choices=sorted(KINDS))
         parser.add_argument(
+            "--generator",
+            action="append",
+            default=[],
+            help="Only candidates of this generator (repeat for several; set-vs-set takes exactly two).",
+        )
+        parser.add_argument(
+            "--per-item",
+            type=int,
+            help="Candidates per item (setwise N, ranking K); the kind's default if unset.",
+        )
+        parser.add_argument(
             "--pairing",
             choices=[p.value for p in Pairing],
             default=Pairing.WITHIN_PROMPT,
-            help="within-prompt: pairs of a prompt's answers; answer-vs-revision: each answer against its revision.",
+            help="pairwise: within-prompt pairs a prompt's answers; answer-vs-revision each answer with its revision.",
         )
         parser.add_argument("--max-per-prompt", type=int, help="At most this many items per prompt.")
-        parser.add_argument("--seed", type=int, help="Seed for the pair order and shown positions.")
+        parser.add_argument("--seed", type=int, help="Seed for the grouping and shown positions.")
 
     def handle(self, *args: object, **options: object) -> None:
+        build_options = BuildOptions(
+            generators=tuple(options["generator"]),  # type: ignore[arg-type]
+            per_item=options["per_item"],  # type: ignore[arg-type]
+            max_per_prompt=options["max_per_prompt"],  # type: ignore[arg-type]
+            pairing=str(options["pairing"]),
+        )
         try:
             built = items_build(
                 campaign=campaign_get(name=str(options["campaign"])),
                 kind=str(options["kind"]),
-                pairing=str(options["pairing"]),
-                max_per_prompt=options["max_per_prompt"],  # type: ignore[arg-type]
+                options=build_options,
                 seed=options["seed"],  # type: ignore[arg-type]
             )
         except ApplicationError as exc:
@@ -35,6 +53,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Built {built.created} items ({built.already_built} already built, "
-                f"{built.skipped_identical} identical pairs skipped)."
+                f"{built.skipped_identical} groups with identical texts skipped)."
             )
         )

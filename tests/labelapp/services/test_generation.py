@@ -5,6 +5,7 @@ from labelapp.errors import ApplicationError
 from labelapp.models import Candidate, CandidateStep, GenerationJobStatus, Generator, Prompt
 from labelapp.services import generation
 from labelapp.services.generation import (
+    generation_job_enqueue,
     generation_job_requeue,
     generation_job_run,
     generation_jobs_create,
@@ -246,3 +247,25 @@ def test_a_server_that_stays_down_fails_the_job_naming_the_url(
         == "InferenceUnavailable: TGI server http://127.0.0.1:9/generate unreachable: Connection refused"
     )
     assert Candidate.objects.count() == 0
+
+
+def test_a_job_the_broker_cannot_take_fails_with_a_message_instead_of_staying_queued(
+    campaign, generator, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(generation_job_run_task, "apply_async", broker_down)
+    Prompt.objects.create(campaign=campaign, text="Q?")
+    (job,) = generation_jobs_create(
+        campaign=campaign,
+        generator=generator,
+        params_list=[sampling_params_for(generator=generator, overrides={})],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_enqueue(job=job)
+    job.refresh_from_db()
+    assert job.status == GenerationJobStatus.FAILED
+    assert "broker is unreachable" in job.error and "Connection refused" in job.error

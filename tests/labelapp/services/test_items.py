@@ -1,6 +1,7 @@
 import pytest
 
 from labelapp.errors import ApplicationError
+from labelapp.kinds.base import BuildOptions
 from labelapp.models import Candidate, Item, ItemCandidate, Prompt
 from labelapp.services.items import items_build
 from tests.factories import candidates_add
@@ -28,7 +29,7 @@ def test_building_again_adds_only_new_pairs(campaign, generator):
 def test_identical_texts_are_not_paired_and_max_per_prompt_caps(campaign, generator):
     prompt = Prompt.objects.create(campaign=campaign, text="Q?")
     candidates_add(prompt, generator, ["same", " same ", "other", "more"])
-    built = items_build(campaign=campaign, kind="pairwise", max_per_prompt=2, seed=0)
+    built = items_build(campaign=campaign, kind="pairwise", options=BuildOptions(max_per_prompt=2), seed=0)
     assert built.created == 2
     assert built.skipped_identical <= 1
 
@@ -44,7 +45,9 @@ def test_shown_positions_are_randomised_and_stored(campaign, generator):
 
 
 def test_kind_must_match_the_campaign(campaign):
-    with pytest.raises(ApplicationError, match="Unknown task kind 'ranking'"):
+    with pytest.raises(ApplicationError, match="Unknown task kind 'no-such-kind'"):
+        items_build(campaign=campaign, kind="no-such-kind")
+    with pytest.raises(ApplicationError, match="Campaign 'prefs' is a pairwise campaign, not ranking"):
         items_build(campaign=campaign, kind="ranking")
 
 
@@ -63,7 +66,9 @@ def test_answer_vs_revision_pairs_each_answer_with_its_own_revision(campaign, ge
     prompt = Prompt.objects.create(campaign=campaign, text="Q?")
     first = self_critique_chain(prompt, generator, "draft one", "better one")
     second = self_critique_chain(prompt, generator, "draft two", "better two")
-    built = items_build(campaign=campaign, kind="pairwise", pairing="answer-vs-revision")
+    built = items_build(
+        campaign=campaign, kind="pairwise", options=BuildOptions(pairing="answer-vs-revision")
+    )
     pairs = {frozenset(i.candidates.values_list("id", flat=True)) for i in Item.objects.all()}
     assert built.created == 2
     assert pairs == {frozenset({first[0].id, first[2].id}), frozenset({second[0].id, second[2].id})}
@@ -79,4 +84,4 @@ def test_critiques_are_never_paired_as_answers(campaign, generator):
 
 def test_an_unknown_pairing_is_named(campaign):
     with pytest.raises(ApplicationError, match="Unknown pairing 'random'"):
-        items_build(campaign=campaign, kind="pairwise", pairing="random")
+        items_build(campaign=campaign, kind="pairwise", options=BuildOptions(pairing="random"))

@@ -1,0 +1,135 @@
+import pytest
+
+from labelapp.errors import ApplicationError
+from labelapp.kinds import pairwise
+from labelapp.kinds.base import ItemShape
+from labelapp.models import Label
+from labelapp.selectors.items import item_shown_indices
+from labelapp.services.labels import item_submit_label
+from labelapp.services.leases import lease_next
+
+PLAIN = ItemShape(candidate_count=2)
+HHH = ItemShape(candidate_count=2, criteria=("helpfulness", "honesty", "harmlessness"))
+
+
+def test_a_good_value_is_cleaned():
+    assert pairwise.label_validate(
+        {"choice": "A", "strength": "clear", "rationale": " ok "}, shape=PLAIN
+    ) == {
+        "choice": "a",
+        "strength": "clear",
+        "rationale": "ok",
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "allowed"),
+    [
+        ({"choice": "c"}, "choice", ["a", "b", "tie", "both_bad"]),
+        ({"choice": "tie", "strength": "clear"}, "strength", []),
+        ({"choice": "a", "strength": "huge"}, "strength", ["slight", "clear", "strong"]),
+        ({"choice": "a", "mood": "x"}, "mood", ["choice", "strength", "rationale", "criteria"]),
+        ({"choice": "a", "rationale": "x" * 5001}, "rationale", None),
+    ],
+)
+def test_a_bad_value_names_the_field_and_the_allowed_values(value, field, allowed):
+    with pytest.raises(ApplicationError) as raised:
+        pairwise.label_validate(value, shape=PLAIN)
+    assert raised.value.extra["field"] == field and field in raised.value.message
+    assert raised.value.extra.get("allowed") == allowed
+
+
+def test_criteria_are_required_one_by_one_when_the_campaign_lists_them():
+    good = {"choice": "a", "criteria": {"helpfulness": "a", "honesty": "tie", "harmlessness": "b"}}
+    assert pairwise.label_validate(good, shape=HHH)["criteria"] == good["criteria"]
+    with pytest.raises(ApplicationError, match="'criteria' must give a choice for each of helpfulness"):
+        pairwise.label_validate({"choice": "a", "criteria": {"helpfulness": "a"}}, shape=HHH)
+    with pytest.raises(ApplicationError, match=r"'criteria.honesty' must be one of a, b, tie") as raised:
+        pairwise.label_validate(
+            {"choice": "a", "criteria": {"helpfulness": "a", "honesty": "both_bad", "harmlessness": "b"}},
+            shape=HHH,
+        )
+    assert raised.value.extra == {"field": "criteria.honesty", "allowed": ["a", "b", "tie"]}
+
+
+def test_criteria_are_stored_unshuffled_like_the_overall_choice():
+    value = {
+        "choice": "a",
+        "strength": None,
+        "rationale": "",
+        "criteria": {"honesty": "b", "harmlessness": "tie"},
+    }
+    assert pairwise.label_to_canonical(value, [1, 0]) == {
+        "choice": "b",
+        "strength": None,
+        "rationale": "",
+        "criteria": {"honesty": "a", "harmlessness": "tie"},
+    }
+
+
+def test_the_form_posts_criteria_as_one_field_each():
+    form = {"choice": "b", "strength": "", "rationale": "", "criterion-honesty": "a", "idempotency_key": "k"}
+    assert pairwise.value_from_form(form) == {
+        "choice": "b",
+        "strength": "",
+        "rationale": "",
+        "criteria": {"honesty": "a"},
+    }
+
+
+def _values(*choices, criteria=None):
+    return [
+        {"choice": c, "strength": "clear" if c in "ab" else None, "criteria": criteria or {}} for c in choices
+    ]
+
+
+@pytest.mark.parametrize(
+    ("choices", "expected", "agreement"),
+    [
+        (("a",), "a", 1.0),  # one labeller
+        (("a", "a"), "a", 1.0),  # two who agree
+        (("a", "b"), None, 0.5),  # two who disagree: no majority
+        (("b", "a", "b"), "b", 2 / 3),  # three with a dissenter
+        (("a", "b", "tie"), None, 1 / 3),  # three-way split
+    ],
+)
+def test_aggregate_with_one_two_and_three_labellers(choices, expected, agreement):
+    result = pairwise.aggregate(_values(*choices))
+    assert (result.choice, result.label_count) == (expected, len(choices))
+    assert result.agreement == pytest.approx(agreement)
+    assert result.strength == ("clear" if expected else None)
+
+
+def test_aggregate_takes_the_majority_per_criterion():
+    values = [
+        {"choice": "a", "criteria": {"honesty": "a", "harmlessness": "tie"}},
+        {"choice": "a", "criteria": {"honesty": "a", "harmlessness": "b"}},
+        {"choice": "b", "criteria": {"honesty": "b", "harmlessness": "b"}},
+    ]
+    assert pairwise.aggregate(values).criteria == {"harmlessness": "b", "honesty": "a"}
+
+
+def test_gold_is_scored_on_the_overall_choice():
+    assert pairwise.gold_matches({"choice": "a"}, {"choice": "a", "strength": "strong"})
+    assert not pairwise.gold_matches({"choice": "tie"}, {"choice": "a"})
+    assert not pairwise.gold_matches({"choice": "a"}, None)
+    assert pairwise.gold_value_from(pairwise.aggregate(_values("b", "b"))) == {"choice": "b"}
+    assert pairwise.gold_value_from(pairwise.aggregate(_values("a", "b"))) is None
+
+
+def test_a_criteria_campaign_stores_each_criterion_in_canonical_order(campaign, pairwise_items, labeller):
+    campaign.criteria = ["helpfulness", "honesty"]
+    campaign.save()
+    item = lease_next(labeller=labeller, campaign=campaign)
+    with pytest.raises(ApplicationError, match="criteria"):
+        item_submit_label(item_id=item.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k0")
+    assert not Label.objects.exists()
+    label, _ = item_submit_label(
+        item_id=item.pk,
+        labeller=labeller,
+        value={"choice": "a", "criteria": {"helpfulness": "a", "honesty": "b"}},
+        idempotency_key="k1",
+    )
+    shown_first = "ab"[item_shown_indices(item)[0]]
+    other = "b" if shown_first == "a" else "a"
+    assert label.value["criteria"] == {"helpfulness": shown_first, "honesty": other}
