@@ -237,15 +237,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # Per user (token or session) and, before login, per address; API_RATE_*=none turns one off.
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
-    ],
-    "DEFAULT_THROTTLE_RATES": {
-        "user": env_rate("API_RATE_USER", "600/min"),
-        "anon": env_rate("API_RATE_ANON", "60/min"),
-    },
+    # Per user, token or session (every endpoint needs a login: an anonymous request is refused before this);
+    # API_RATE_USER=none turns it off.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env_rate("API_RATE_USER", "600/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "labelapp.apis.application_exception_handler",
 }

@@ -12,7 +12,7 @@ ERROR_RESPONSES = {
     "400": "Invalid input; `extra.field` or `extra.fields` names what is wrong.",
     "401": "No credentials, or a token that does not exist.",
     "403": "Not allowed: not a labeller (or not staff), or refused, saying why (campaign paused, suspended).",
-    "429": "Too many requests (API_RATE_USER / API_RATE_ANON); `Retry-After` says when to try again.",
+    "429": "Too many requests from this user (API_RATE_USER); `Retry-After` says when to try again.",
 }
 NOT_FOUND = "No such campaign open to you, or no such item leased to you."
 

@@ -21,7 +21,6 @@ SETTINGS_VARS = {
     "SECURE_COOKIES",
     "SECURE_HSTS_SECONDS",
     "API_RATE_USER",
-    "API_RATE_ANON",
     "CACHE_URL",
     "STATIC_ROOT",
     "DATABASE_URL",
@@ -96,7 +95,6 @@ def test_production_settings_from_the_environment(tmp_path):
         "CSRF_TRUSTED_ORIGINS": "https://labels.example.org, https://other.example.org",
         "SECURE_HSTS_SECONDS": "31536000",
         "API_RATE_USER": "100/hour",
-        "API_RATE_ANON": "none",
         "CACHE_URL": "redis://127.0.0.1:6379/1",
     }
     names = [
@@ -123,7 +121,7 @@ def test_production_settings_from_the_environment(tmp_path):
         "SESSION_COOKIE_SECURE": True,
         "CSRF_COOKIE_SECURE": True,
         "SECURE_HSTS_SECONDS": 31536000,
-        "rates": {"user": "100/hour", "anon": None},
+        "rates": {"user": "100/hour"},
         "cache": "django.core.cache.backends.redis.RedisCache",
         "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
     }

@@ -105,6 +105,7 @@ RULES: dict[str, Rule] = {
     # Managing a campaign: staff only.
     "manage": pages("GET", labellers=403, staff=200),
     "manage-import": pages("POST", labellers=403, staff=302),
+    "manage-import-gold": pages("POST", labellers=403, staff=302),
     "manage-generate": pages("POST", labellers=403, staff=302),
     "manage-build": pages("POST", labellers=403, staff=302),
     "manage-dashboard": pages("GET", labellers=403, staff=200),
