@@ -20,3 +20,5 @@ urlpatterns = [
     api_path("api/schema/", SpectacularAPIView, "api-schema"),
     path("", include("labelapp.urls")),
 ]
+
+handler404 = "labelapp.middleware.page_not_found"
