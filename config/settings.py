@@ -89,7 +89,7 @@ if PRODUCTION and production_refusals():
         "LABELAPP_ENV=production refuses to start:\n- " + "\n- ".join(production_refusals())
     )
 
-# HTTPS. Secure cookies are on in production; the browser sends them over plain HTTP to 127.0.0.1 only.
+# HTTPS. Secure cookies are on in production (over plain HTTP, browsers keep them for localhost only).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
