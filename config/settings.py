@@ -257,7 +257,10 @@ SPECTACULAR_SETTINGS = {
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_TASK_ROUTES = {"labelapp.tasks.generation_job_run_task": {"queue": "inference"}}
+CELERY_TASK_ROUTES = {
+    "labelapp.tasks.generation_job_run_task": {"queue": "inference"},
+    "labelapp.tasks.items_judge_task": {"queue": "inference"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

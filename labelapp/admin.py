@@ -21,6 +21,7 @@ from labelapp.models import (
     Generator,
     Item,
     ItemCandidate,
+    JudgeLabel,
     Label,
     LabellerProfile,
     Lease,
@@ -283,6 +284,16 @@ class LabelAdmin(AuditedAdmin):
     list_display = ["id", "item", "labeller", "value", "seconds_spent", "gold_correct", "created_at"]
     list_filter = ["item__campaign"]
     raw_id_fields = ["item"]
+
+
+@admin.register(JudgeLabel)
+class JudgeLabelAdmin(admin.ModelAdmin):
+    """AI judge verdicts, kept apart from human labels; written only by judge_items."""
+
+    list_display = ["id", "item", "generator", "value", "parse_error", "created_at"]
+    list_filter = ["item__campaign", "generator"]
+    raw_id_fields = ["item"]
+    readonly_fields = ["item", "generator", "value", "raw_output", "parse_error", "rendered_prompt", "params"]
 
 
 @admin.register(Export)

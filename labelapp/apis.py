@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import KINDS, kind_get
+from labelapp.kinds import KINDS, kind_get, reference_answer_shown
 from labelapp.selectors.campaigns import (
     campaign_get,
     campaign_get_for_user,
@@ -63,12 +63,13 @@ class ItemOutputSerializer(serializers.Serializer):
 
 def _item_output(item) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     shown = item_candidates_shown(item=item, position_names=kind_get(item.kind).POSITION_NAMES)
+    reference = item.prompt.reference_answer
     return {
         "id": item.pk,
         "kind": item.kind,
         "prompt": item.prompt.text,
         "prompt_messages": item.prompt.messages,
-        "reference_answer": item.prompt.reference_answer if item.campaign.show_reference_answer else None,
+        "reference_answer": reference if reference_answer_shown(campaign=item.campaign) else None,
         "candidates": [{"position": s.position_name, "text": s.candidate.text} for s in shown],
     }
 

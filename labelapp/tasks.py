@@ -4,7 +4,9 @@ from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 
 from inference import InferenceUnavailable
+from labelapp.models import Campaign, Generator
 from labelapp.services.generation import generation_job_fail, generation_job_run
+from labelapp.services.judge import items_judge
 
 
 class GenerationTask(DjangoTask):
@@ -24,3 +26,21 @@ class GenerationTask(DjangoTask):
 )
 def generation_job_run_task(self: Task, job_id: int) -> None:
     generation_job_run(job_id=job_id)
+
+
+@shared_task(
+    bind=True,
+    base=DjangoTask,
+    acks_late=True,
+    autoretry_for=(InferenceUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def items_judge_task(self: Task, campaign_id: int, generator_id: int, limit: int | None = None) -> None:
+    # Verdicts are saved per model call and judged items skipped, so a retry resumes where it stopped.
+    items_judge(
+        campaign=Campaign.objects.get(pk=campaign_id),
+        generator=Generator.objects.get(pk=generator_id),
+        limit=limit,
+    )

@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, path
 from rest_framework.views import APIView
 
-from labelapp import apis, views
+from labelapp import apis, report_views, views
 
 
 def api_path(route: str, api: type[APIView], name: str) -> URLPattern:
@@ -32,4 +32,6 @@ urlpatterns = [
     path("manage/<str:campaign>/generate/", views.manage_generate, name="manage-generate"),
     path("manage/<str:campaign>/build/", views.manage_build, name="manage-build"),
     path("manage/<str:campaign>/dashboard/", views.manage_dashboard, name="manage-dashboard"),
+    path("manage/<str:campaign>/reports/", report_views.reports_index, name="reports"),
+    path("manage/<str:campaign>/reports/<str:kind>/", report_views.report_page, name="report"),
 ]

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
-from labelapp.kinds import kind_get
+from labelapp.kinds import kind_get, reference_answer_shown
 from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
 from labelapp.models import Campaign, Candidate, GenerationStrategy, Generator, Item
@@ -99,7 +99,7 @@ def _item_context(
             "shown": item_candidates_shown(item=item, position_names=task_kind.POSITION_NAMES),
             "idempotency_key": uuid.uuid4().hex,
             "heartbeat_seconds": max(10, min(60, campaign.lease_seconds // 3)),
-            "show_reference": campaign.show_reference_answer,
+            "show_reference": reference_answer_shown(campaign=campaign),
         }
     return context
 

@@ -7,11 +7,13 @@ one line here.
 from types import ModuleType
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import pairwise, ranking
+from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set, setwise
 from labelapp.kinds.base import ItemShape
 from labelapp.models import Campaign
 
-KINDS: dict[str, ModuleType] = {kind.NAME: kind for kind in (pairwise, ranking)}
+KINDS: dict[str, ModuleType] = {
+    kind.NAME: kind for kind in (pairwise, correctness, coherence, setwise, set_vs_set, ranking)
+}
 
 
 def kind_get(name: str) -> ModuleType:
@@ -28,4 +30,11 @@ def item_shape(*, campaign: Campaign, candidate_count: int) -> ItemShape:
         candidate_count=candidate_count,
         criteria=tuple(campaign.criteria),
         error_categories=tuple(campaign.error_categories),
+    )
+
+
+def reference_answer_shown(*, campaign: Campaign) -> bool:
+    """The campaign's setting, unless its kind is judged without knowing the facts (coherence)."""
+    return campaign.show_reference_answer and not getattr(
+        kind_get(campaign.kind), "HIDES_REFERENCE_ANSWER", False
     )

@@ -3,7 +3,7 @@
 A kind is a module under `labelapp/kinds/` with:
 
 - `NAME`, `TEMPLATE` (included in the label page with `item`, `campaign`, `shown`), `POSITION_NAMES`;
-- `CANDIDATE_COUNTS`: the numbers of candidates an item of this kind may have;
+- `CANDIDATE_COUNTS`: the values `per_item` may take (candidates per item; set-vs-set: per side);
 - `AGREEMENT_FIELDS`: the canonical value's keys Krippendorff's alpha is computed on (the first one also
   defines "agreement with the majority" on the dashboard); may be empty;
 - `VALUE_HELP`: the value's JSON shape, for the API documentation;
@@ -17,7 +17,9 @@ A kind is a module under `labelapp/kinds/` with:
 - `options_check(options)`, then `candidate_groups(candidates, *, options, rng)`: which of one prompt's
   candidates (critiques included, oldest first) go together in an item; `ALLOWS_IDENTICAL_TEXTS`: whether
   a group may hold two identical texts (False where labellers compare them);
-- `shuffled_positions(count, rng)`: where each canonical index is shown.
+- `shuffled_positions(count, rng)`: where each canonical index is shown;
+- optionally `HIDES_REFERENCE_ANSWER = True`: never show the prompt's reference answer, whatever the
+  campaign's `show_reference_answer` says (labellers who are not meant to judge the facts).
 """
 
 import random

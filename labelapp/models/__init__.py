@@ -12,6 +12,7 @@ from labelapp.models.candidates import (
 )
 from labelapp.models.exports import Export
 from labelapp.models.items import Item, ItemCandidate
+from labelapp.models.judge import JudgeLabel
 from labelapp.models.labellers import LABELLERS_GROUP, LabellerProfile, Lease
 from labelapp.models.labels import Label, Skip
 from labelapp.models.prompts import Prompt
@@ -32,6 +33,7 @@ __all__ = [
     "GeneratorBackend",
     "Item",
     "ItemCandidate",
+    "JudgeLabel",
     "Label",
     "LabellerProfile",
     "Lease",

@@ -71,3 +71,49 @@ def krippendorff_alpha(
         reliability_data=matrix, value_domain=np.arange(len(domain)), level_of_measurement=level
     )
     return AgreementResult(alpha=float(alpha), items=len(pairable), labels=labels)
+
+
+@dataclass(frozen=True)
+class KappaResult:
+    kappa: float | None  # None when undefined: no items, or both raters always gave one same value
+    items: int
+    agreed: int  # items where the two raters gave the same value
+    observed_agreement: float | None
+    expected_agreement: float | None  # by chance, from each rater's own value frequencies
+    confusion: tuple[tuple[int, ...], ...]  # [first rater's value][second rater's value], in `values` order
+    values: tuple[Hashable, ...]
+
+
+def cohen_kappa(
+    pairs: Sequence[tuple[Hashable, Hashable]], *, values: Sequence[Hashable] | None = None
+) -> KappaResult:
+    """Cohen's kappa between two raters, from the (first, second) value each gave to the same items.
+
+    kappa = (p_o - p_e) / (1 - p_e): p_o the share of items they agree on, p_e the share expected if each
+    picked values independently at their own rates (Cohen 1960). `values` fixes the confusion matrix's
+    order (and may list values nobody used); by default the values seen, sorted by their text.
+    """
+    seen = {value for pair in pairs for value in pair}
+    domain = list(values) if values is not None else sorted(seen, key=str)
+    unknown = seen - set(domain)
+    if unknown:
+        raise ValueError(f"Value(s) {sorted(map(repr, unknown))} are not in values {domain!r}.")
+    index = {value: position for position, value in enumerate(domain)}
+    confusion = np.zeros((len(domain), len(domain)), dtype=int)
+    for first, second in pairs:
+        confusion[index[first], index[second]] += 1
+    items, agreed = int(confusion.sum()), int(np.trace(confusion))
+    observed = expected = kappa = None
+    if items:
+        observed = agreed / items
+        expected = float(confusion.sum(axis=1) @ confusion.sum(axis=0)) / items**2
+        kappa = None if expected == 1 else (observed - expected) / (1 - expected)
+    return KappaResult(
+        kappa=kappa,
+        items=items,
+        agreed=agreed,
+        observed_agreement=observed,
+        expected_agreement=expected,
+        confusion=tuple(tuple(int(c) for c in row) for row in confusion),
+        values=tuple(domain),
+    )

@@ -79,3 +79,121 @@ def progress_segments(dashboard: CampaignDashboard) -> list[dict[str, Any]]:
         )
         start += share
     return segments
+
+
+def _axis_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) covering [low, high]."""
+    if high <= low:
+        low, high = low - 1, high + 1
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step) * step
+    return [round(first + i * step, 10) for i in range(int(math.ceil((high - first) / step - 1e-9)) + 1)]
+
+
+INTERVAL_CHART = {"width": 640, "left": 230, "right": 24, "top": 12, "row": 30, "bottom": 44}
+LABEL_CHARS = 34
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+
+
+def interval_chart(rows: list[dict[str, Any]], axis_title: str) -> dict[str, Any]:
+    """A dot per row at `value` with a whisker from `low` to `high` (either may be None), best first.
+
+    `rows` hold "label", "value", "low", "high"; the axis always shows 0.
+    """
+    size = INTERVAL_CHART
+    numbers = [0.0] + [r[k] for r in rows for k in ("value", "low", "high") if r[k] is not None]
+    ticks = _axis_ticks(min(numbers), max(numbers))
+    low, high = ticks[0], ticks[-1]
+    plot_width = size["width"] - size["left"] - size["right"]
+    height = size["top"] + size["row"] * len(rows) + size["bottom"]
+    base = height - size["bottom"]
+
+    def x(value: float) -> float:
+        return round(size["left"] + plot_width * (value - low) / (high - low), 1)
+
+    drawn = []
+    for index, row in enumerate(rows):
+        has_interval = row["low"] is not None and row["high"] is not None
+        drawn.append(
+            {
+                **row,
+                "short_label": _short(row["label"]),
+                "y": round(size["top"] + size["row"] * (index + 0.5), 1),
+                "cap_top": round(size["top"] + size["row"] * (index + 0.5) - 6, 1),
+                "cap_bottom": round(size["top"] + size["row"] * (index + 0.5) + 6, 1),
+                "x": x(row["value"]),
+                "x_low": x(row["low"]) if has_interval else None,
+                "x_high": x(row["high"]) if has_interval else None,
+            }
+        )
+    return {
+        **size,
+        "height": height,
+        "base": base,
+        "plot_right": size["width"] - size["right"],
+        "zero_x": x(0.0),
+        "label_x": size["left"] - 10,
+        "rows": drawn,
+        "ticks": [{"value": tick, "x": x(tick)} for tick in ticks],
+        "axis_title": axis_title,
+        "axis_title_x": round(size["left"] + plot_width / 2, 1),
+        "axis_title_y": height - 8,
+    }
+
+
+HEATMAP = {"left": 240, "top": 34, "cell_width": 70, "cell_height": 40, "right": 10, "bottom": 10}
+
+
+def heatmap(
+    row_labels: list[str],
+    column_labels: list[str],
+    cells: list[list[dict[str, Any]]],
+    *,
+    scale: str = "heat",
+) -> dict[str, Any]:
+    """A grid of cells shaded by "share" (0 to 1, or None for an empty cell), each with "text" and "title".
+
+    Shades are eleven CSS classes, not inline colours, so pages stay CSP-clean: `scale` "heat" diverges
+    from red (0) through grey (0.5) to blue (1), for win rates; "seq" runs from white to blue, for shares.
+    """
+    size = HEATMAP
+    drawn_rows = []
+    for r, (label, row) in enumerate(zip(row_labels, cells, strict=True)):
+        y = size["top"] + r * size["cell_height"]
+        drawn_rows.append(
+            {
+                "label": label,
+                "short_label": _short(label),
+                "label_y": y + size["cell_height"] / 2,
+                "cells": [
+                    {
+                        **cell,
+                        "x": size["left"] + c * size["cell_width"],
+                        "y": y,
+                        "center_x": size["left"] + (c + 0.5) * size["cell_width"],
+                        "text_y": y + size["cell_height"] / 2,
+                        "shade": f"{scale}-none"
+                        if cell["share"] is None
+                        else f"{scale}-{round(cell['share'] * 10)}",
+                    }
+                    for c, cell in enumerate(row)
+                ],
+            }
+        )
+    return {
+        **size,
+        "width": size["left"] + size["cell_width"] * len(column_labels) + size["right"],
+        "label_x": size["left"] - 10,
+        "column_y": size["top"] - 10,
+        "height": size["top"] + size["cell_height"] * len(row_labels) + size["bottom"],
+        "columns": [
+            {"label": label, "x": size["left"] + (c + 0.5) * size["cell_width"]}
+            for c, label in enumerate(column_labels)
+        ],
+        "rows": drawn_rows,
+    }

@@ -1,11 +1,13 @@
 """The demo campaign that `make run` shows: real prompts, real candidates from the embedded model, items."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.db import transaction
 
 import inference
+from labelapp.kinds.base import BuildOptions
 from labelapp.models import Campaign, CampaignKind, Candidate, Generator
 from labelapp.services.generation import generation_job_run, generation_jobs_create
 from labelapp.services.items import items_build
@@ -28,11 +30,59 @@ Judge helpfulness and correctness first, style second.
 
 
 @dataclass(frozen=True)
+class DemoKindCampaign:
+    """A demo campaign of another task kind, judging the demo campaign's own candidates."""
+
+    name: str
+    kind: str
+    title: str
+    instructions: str
+    options: BuildOptions = BuildOptions()
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+DEMO_KIND_CAMPAIGNS = (
+    DemoKindCampaign(
+        "demo-correctness",
+        CampaignKind.CORRECTNESS,
+        "Demo: is the answer correct?",
+        "Judge whether the answer is **correct**; the reference answer is shown when the prompt has one.\n\n"
+        "* **1** correct, **2** incorrect, **3** can't tell; **q**/**w**/**e** how sure you are.\n"
+        "* **x** then a number for the kind of error; **r** to write a critique; **Enter** to submit.",
+        settings={"show_reference_answer": True},
+    ),
+    DemoKindCampaign(
+        "demo-coherence",
+        CampaignKind.COHERENCE,
+        "Demo: is the answer coherent?",
+        "Judge only whether the answer **makes sense**, not whether it is true.\n\n"
+        "* **1** coherent, **2** incoherent; **x** then a number for what is wrong; **Enter** to submit.",
+    ),
+    DemoKindCampaign(
+        "demo-setwise",
+        CampaignKind.SETWISE,
+        "Demo: how diverse are these samples?",
+        "Rate how **different** the samples are from each other, **1** (all the same) to **5** (all different).\n\n"
+        "* **d** n m: sample n says the same as sample m; **b** n best, **w** n worst; **Enter** to submit.",
+        options=BuildOptions(per_item=3),
+    ),
+    DemoKindCampaign(
+        "demo-ranking",
+        CampaignKind.RANKING,
+        "Demo: rank the answers",
+        "Order the answers **best first**: press a response's number to give it the next rank, or drag.\n\n"
+        "* **Backspace** undoes, **x** starts again, **f** if all are flawed; **Enter** to submit.",
+        options=BuildOptions(per_item=3),
+    ),
+)
+
+
+@dataclass(frozen=True)
 class DemoSeeded:
     campaign: Campaign
     prompts_imported: int
     candidates_generated: int
-    items_created: int
+    items_created: int  # in every demo campaign together
 
 
 def embedded_generator_get_or_create() -> Generator:
@@ -46,7 +96,7 @@ def embedded_generator_get_or_create() -> Generator:
     return generator
 
 
-def demo_seed(*, password: str, samples_per_prompt: int = 2, max_new_tokens: int = 96) -> DemoSeeded:
+def demo_seed(*, password: str, samples_per_prompt: int = 3, max_new_tokens: int = 96) -> DemoSeeded:
     """Idempotent: users get the password again; prompts, candidates and items are made only once."""
     with transaction.atomic():
         user_upsert(username="admin", password=password, staff=True)
@@ -74,5 +124,19 @@ def demo_seed(*, password: str, samples_per_prompt: int = 2, max_new_tokens: int
         (job,) = generation_jobs_create(campaign=campaign, generator=generator, params_list=[params])
         generation_job_run(job_id=job.pk)
         generated = job.candidates.count()
-    built = items_build(campaign=campaign, kind=CampaignKind.PAIRWISE, seed=1234)
-    return DemoSeeded(campaign, imported, generated, built.created)
+    built = items_build(campaign=campaign, kind=CampaignKind.PAIRWISE, seed=1234).created
+    for demo in DEMO_KIND_CAMPAIGNS:
+        other, _ = Campaign.objects.get_or_create(
+            name=demo.name,
+            defaults={
+                "title": demo.title,
+                "kind": demo.kind,
+                "labels_per_item": 2,
+                "instructions": demo.instructions,
+            }
+            | demo.settings,
+        )
+        built += items_build(
+            campaign=other, kind=demo.kind, options=demo.options, seed=1234, source_campaign=campaign
+        ).created
+    return DemoSeeded(campaign, imported, generated, built)

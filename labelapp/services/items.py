@@ -58,7 +58,7 @@ def _options_check(campaign: Campaign, kind: str, options: BuildOptions) -> None
     counts = KINDS[kind].CANDIDATE_COUNTS
     if options.per_item is not None and options.per_item not in counts:
         raise ApplicationError(
-            f"A {kind} item has {counts.start} to {counts.stop - 1} candidates, not {options.per_item}.",
+            f"Field 'per_item' must be {counts.start} to {counts.stop - 1} for {kind}, not {options.per_item}.",
             {"field": "per_item", "allowed": list(counts)},
         )
     KINDS[kind].options_check(options)
@@ -66,11 +66,18 @@ def _options_check(campaign: Campaign, kind: str, options: BuildOptions) -> None
 
 @transaction.atomic
 def items_build(
-    *, campaign: Campaign, kind: str, options: BuildOptions | None = None, seed: int | None = None
+    *,
+    campaign: Campaign,
+    kind: str,
+    options: BuildOptions | None = None,
+    seed: int | None = None,
+    source_campaign: Campaign | None = None,
 ) -> ItemsBuilt:
     """Group each prompt's candidates into items. Idempotent: a group already in an item is not built again.
 
     Kinds that compare candidates skip groups with identical texts: nobody can prefer one of two copies.
+    The candidates are the campaign's own, or `source_campaign`'s: a coherence campaign judges the very
+    candidates a correctness campaign judges, so the two judgements can be joined by candidate.
     """
     options = options or BuildOptions()
     _options_check(campaign, kind, options)
@@ -78,7 +85,8 @@ def items_build(
     rng = random.Random(seed)
     built = _groups_built(campaign, kind)
     created = skipped = already = 0
-    for prompt_id, candidates in _candidates_by_prompt(campaign, options.generators).items():
+    by_prompt = _candidates_by_prompt(source_campaign or campaign, options.generators)
+    for prompt_id, candidates in by_prompt.items():
         groups = list(task_kind.candidate_groups(candidates, options=options, rng=rng))
         rng.shuffle(groups)
         made_for_prompt = sum(1 for group in groups if frozenset(c.pk for c in group) in built)

@@ -33,6 +33,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--max-per-prompt", type=int, help="At most this many items per prompt.")
         parser.add_argument("--seed", type=int, help="Seed for the grouping and shown positions.")
+        parser.add_argument(
+            "--source-campaign",
+            help="Build from this campaign's candidates instead (e.g. coherence items of a correctness campaign's answers).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         build_options = BuildOptions(
@@ -41,12 +45,14 @@ class Command(BaseCommand):
             max_per_prompt=options["max_per_prompt"],  # type: ignore[arg-type]
             pairing=str(options["pairing"]),
         )
+        source = options["source_campaign"]
         try:
             built = items_build(
                 campaign=campaign_get(name=str(options["campaign"])),
                 kind=str(options["kind"]),
                 options=build_options,
                 seed=options["seed"],  # type: ignore[arg-type]
+                source_campaign=campaign_get(name=str(source)) if source else None,
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from None

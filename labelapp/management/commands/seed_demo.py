@@ -3,17 +3,18 @@ import secrets
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from labelapp.services.demo import DEMO_LABELLERS, demo_seed
+from labelapp.services.demo import DEMO_KIND_CAMPAIGNS, DEMO_LABELLERS, demo_seed
 
 
 class Command(BaseCommand):
     help = (
         "Create (idempotently) the demo campaign with prompts, real candidates from the embedded model and "
-        "items, plus users admin, labeller1..3 with the password in DEMO_PASSWORD (generated if unset)."
+        "items, one campaign of each other task kind judging the same candidates, plus users admin, "
+        "labeller1..3 with the password in DEMO_PASSWORD (generated if unset)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--samples-per-prompt", type=int, default=2)
+        parser.add_argument("--samples-per-prompt", type=int, default=3)
         parser.add_argument("--max-new-tokens", type=int, default=96)
         parser.add_argument(
             "--url", default="http://127.0.0.1:8000", help="Where the app is served, for the printed links."
@@ -28,9 +29,10 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Demo campaign '{seeded.campaign.name}': {seeded.prompts_imported} prompts imported, "
-            f"{seeded.candidates_generated} candidates generated, {seeded.items_created} items built (this run)."
+            f"{seeded.candidates_generated} candidates generated, {seeded.items_created} items built in the demo "
+            f"campaigns ({', '.join(['demo', *(demo.name for demo in DEMO_KIND_CAMPAIGNS)])}) this run."
         )
         self.stdout.write(self.style.SUCCESS(f"Logins (password for all: {password})"))
         self.stdout.write(f"  admin      (staff)      {url}/manage/demo/")
         for username in DEMO_LABELLERS:
-            self.stdout.write(f"  {username:<10} (labeller)   {url}/label/demo/")
+            self.stdout.write(f"  {username:<10} (labeller)   {url}/  (every demo campaign)")

@@ -344,7 +344,7 @@ def test_positions_are_shuffled_per_item_stored_and_building_again_adds_nothing(
 
 @pytest.mark.parametrize("per_item", [1, 10])
 def test_k_outside_two_to_nine_is_refused(ranking_campaign, per_item):
-    with pytest.raises(ApplicationError, match="2 to 9 candidates") as raised:
+    with pytest.raises(ApplicationError, match="must be 2 to 9 for ranking") as raised:
         items_build(campaign=ranking_campaign, kind="ranking", options=BuildOptions(per_item=per_item))
     assert raised.value.extra["field"] == "per_item"
 

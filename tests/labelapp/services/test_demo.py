@@ -1,7 +1,7 @@
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from labelapp.models import Campaign, Candidate, Item
+from labelapp.models import Campaign, Candidate
 from labelapp.selectors.campaigns import user_is_labeller
 
 
@@ -14,8 +14,20 @@ def test_seed_demo_is_idempotent_and_its_users_log_in(db, fake_generate, monkeyp
     campaign = Campaign.objects.get(name="demo")
     assert (campaign.kind, campaign.labels_per_item) == ("pairwise", 2)
     assert campaign.prompts.count() == 8
-    assert Candidate.objects.filter(prompt__campaign=campaign).count() == 16  # generated once: 8 prompts x 2
-    assert Item.objects.filter(campaign=campaign).count() == 8
+    assert Candidate.objects.filter(prompt__campaign=campaign).count() == 24  # generated once: 8 prompts x 3
+    # One campaign per task kind, all judging the demo's own candidates: 3 pairs, 3 single answers (twice),
+    # one set of 3 and one ranking of 3 per prompt.
+    items = {c.name: (c.kind, c.items.count()) for c in Campaign.objects.all()}
+    assert items == {
+        "demo": ("pairwise", 24),
+        "demo-correctness": ("correctness", 24),
+        "demo-coherence": ("coherence", 24),
+        "demo-setwise": ("setwise", 8),
+        "demo-ranking": ("ranking", 8),
+    }
+    assert Campaign.objects.get(name="demo-correctness").show_reference_answer
+    assert not Candidate.objects.exclude(prompt__campaign=campaign).exists()
+
     assert len(fake_generate.calls) == 2  # two chunks of four prompts, in the first run only
 
     admin = authenticate(username="admin", password="second-password")

@@ -1,0 +1,82 @@
+"""Correctness and coherence judgements of the same candidates, joined by candidate.
+
+The research question behind the two kinds: of a model's answers, how many are incoherent, how many are
+coherent but wrong, how many correct. A coherence campaign built from a correctness campaign's candidates
+(`build_items --source-campaign`) judges the very same answers; this joins the two by candidate.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from labelapp.errors import ApplicationError
+from labelapp.kinds import coherence, correctness
+from labelapp.kinds.coherence import CoherenceAggregate
+from labelapp.kinds.correctness import CorrectnessAggregate
+from labelapp.models import Campaign, Label
+
+
+@dataclass(frozen=True)
+class CandidateJudgement:
+    candidate_id: int
+    prompt_id: int
+    generator: str
+    correctness: CorrectnessAggregate | None  # None where the correctness campaign has no label of it
+    coherence: CoherenceAggregate | None  # None where the coherence campaign has no label of it
+
+
+@dataclass(frozen=True)
+class _CandidateLabels:
+    prompt_id: int
+    generator: str
+    values: list[Mapping[str, Any]]
+
+
+def _labels_by_candidate(campaign: Campaign) -> dict[int, _CandidateLabels]:
+    """Every label of the campaign's non-gold items (gold labels never reach reports), by candidate."""
+    rows = (
+        Label.objects.filter(item__campaign=campaign, item__is_gold=False)
+        .order_by("pk")
+        .values_list(
+            "item__slots__candidate_id",
+            "item__slots__candidate__prompt_id",
+            "item__slots__candidate__generator__name",
+            "value",
+        )
+    )
+    by_candidate: dict[int, _CandidateLabels] = {}
+    for candidate_id, prompt_id, generator, value in rows:
+        by_candidate.setdefault(candidate_id, _CandidateLabels(prompt_id, generator, [])).values.append(value)
+    return by_candidate
+
+
+def _kind_check(campaign: Campaign, kind: str, field: str) -> None:
+    if campaign.kind != kind:
+        raise ApplicationError(
+            f"Field '{field}' must be a {kind} campaign; '{campaign.name}' is a {campaign.kind} campaign.",
+            {"field": field},
+        )
+
+
+def candidate_judgements(
+    *, correctness_campaign: Campaign, coherence_campaign: Campaign
+) -> list[CandidateJudgement]:
+    """Each candidate labelled in either campaign with both aggregated judgements, by candidate id."""
+    _kind_check(correctness_campaign, correctness.NAME, "correctness_campaign")
+    _kind_check(coherence_campaign, coherence.NAME, "coherence_campaign")
+    for_correctness = _labels_by_candidate(correctness_campaign)
+    for_coherence = _labels_by_candidate(coherence_campaign)
+    judgements = []
+    for candidate_id in sorted(for_correctness.keys() | for_coherence.keys()):
+        graded, read = for_correctness.get(candidate_id), for_coherence.get(candidate_id)
+        described = graded or for_coherence[candidate_id]
+        judgements.append(
+            CandidateJudgement(
+                candidate_id=candidate_id,
+                prompt_id=described.prompt_id,
+                generator=described.generator,
+                correctness=correctness.aggregate(graded.values) if graded else None,
+                coherence=coherence.aggregate(read.values) if read else None,
+            )
+        )
+    return judgements
