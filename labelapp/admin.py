@@ -287,7 +287,7 @@ class LabelAdmin(AuditedAdmin):
 
 
 @admin.register(JudgeLabel)
-class JudgeLabelAdmin(admin.ModelAdmin):
+class JudgeLabelAdmin(AuditedAdmin):
     """AI judge verdicts, kept apart from human labels; written only by judge_items."""
 
     list_display = ["id", "item", "generator", "value", "parse_error", "created_at"]

@@ -75,6 +75,9 @@ def test_hostile_text_runs_no_script_on_the_staff_pages(
         "/manage/xss-pairwise/",
         "/manage/xss-pairwise/dashboard/",
         "/manage/xss-ranking/",
+        "/manage/xss-pairwise/reports/",
+        "/manage/xss-pairwise/reports/leaderboard/",
+        "/manage/xss-pairwise/reports/judge/",
         "/admin/",
         "/admin/labelapp/campaign/",
         f"/admin/labelapp/campaign/{pairwise.pk}/change/",
@@ -85,6 +88,7 @@ def test_hostile_text_runs_no_script_on_the_staff_pages(
         "/admin/labelapp/skip/",
         "/admin/labelapp/labellerprofile/",
         "/admin/labelapp/generationjob/",
+        "/admin/labelapp/judgelabel/",
         "/admin/labelapp/auditentry/",
     ]
     for path in paths:

@@ -29,6 +29,7 @@ from labelapp.models import (
     Export,
     GenerationJob,
     Item,
+    JudgeLabel,
     LabellerProfile,
     Lease,
     Prompt,
@@ -109,6 +110,8 @@ RULES: dict[str, Rule] = {
     "manage-generate": pages("POST", labellers=403, staff=302),
     "manage-build": pages("POST", labellers=403, staff=302),
     "manage-dashboard": pages("GET", labellers=403, staff=200),
+    "reports": pages("GET", labellers=403, staff=200),
+    "report": pages("GET", labellers=403, staff=200),
     # The API: 401 without credentials; the same item rules as the pages.
     "api-schema": api("GET", labellers=200, staff=200),
     "api-next-item": api("POST", labellers=200, staff=200),
@@ -155,6 +158,7 @@ ADMIN_MODELS: dict[str, set[str]] = {
     "labelapp.skip": FULL,
     "labelapp.lease": FULL,
     "labelapp.label": FULL,
+    "labelapp.judgelabel": FULL,
     "labelapp.export": FULL,
     "labelapp.auditentry": FULL - {"add", "delete"},  # written by services only; nobody edits the log
     "axes.accessattempt": FULL - {"add"},  # deleting one unlocks a login
@@ -250,6 +254,8 @@ class World:
                 return self.owner_item.pk
             case "app_label":
                 return "labelapp"
+            case "kind":  # a report
+                return "leaderboard"
             case "content_type_id":
                 return ContentType.objects.get_for_model(Campaign).pk
             case "id":
@@ -307,6 +313,7 @@ def world(db, generator) -> World:
     GenerationJob.objects.create(campaign=campaign, generator=generator, params={"n": 1}, prompts_total=4)
     export = Export.objects.create(campaign=campaign, format="dpo", path="/tmp/prefs.jsonl", rows=1)
     audit_record(actor=staff, action="export.create", target_type="export", target_ids=[export.pk])
+    JudgeLabel.objects.create(item=shared, generator=generator, value={"choice": "a"}, raw_output="A")
     Token.objects.create(user=staff)
     Client().post("/accounts/login/", {"username": "nobody", "password": "wrong"})  # an access attempt
     Client().post("/accounts/login/", {"username": "carol-staff", "password": "carol password"})  # a log

@@ -9,11 +9,14 @@ import pytest
 from django.test import Client
 
 from labelapp.kinds import KINDS
+from labelapp.kinds.base import BuildOptions
 from labelapp.models import (
     AuditEntry,
     Campaign,
     GenerationJob,
     GenerationJobStatus,
+    Generator,
+    JudgeLabel,
     Label,
     LabellerProfile,
     Prompt,
@@ -102,6 +105,7 @@ def test_the_checker_finds_each_kind_of_active_content():
 def hostile(db, generator, labeller, other_labeller, staff):
     """A campaign of each kind whose every text field a labeller, model or staff member could fill is hostile."""
     campaigns = []
+    second = Generator.objects.create(name="second-model", model="embedded")
     for kind in KINDS:
         campaign = Campaign.objects.create(
             name=f"xss-{kind}",
@@ -117,9 +121,11 @@ def hostile(db, generator, labeller, other_labeller, staff):
             messages=[{"role": "user", "content": f"Chat MARK-chat\n\n{HOSTILE}"}],
         )
         for source in (prompt, chat):
-            texts = [f"Completion MARK-completion-{n}\n\n{HOSTILE}" for n in range(4)]
-            candidates_add(source, generator, texts)
-        items_build(campaign=campaign, kind=kind, seed=1)
+            for model in (generator, second):  # two models, for the kinds that compare them
+                texts = [f"Completion MARK-completion-{model.name}-{n}\n\n{HOSTILE}" for n in range(4)]
+                candidates_add(source, model, texts)
+        options = BuildOptions(generators=(generator.name, second.name))
+        assert items_build(campaign=campaign, kind=kind, options=options, seed=1).created, kind
         campaigns.append(campaign)
     pairwise = Campaign.objects.get(kind="pairwise")
     item = lease_next(labeller=other_labeller, campaign=pairwise)
@@ -139,6 +145,16 @@ def hostile(db, generator, labeller, other_labeller, staff):
         params={"n": 1, "temperature": PAYLOADS[0]},
         status=GenerationJobStatus.FAILED,
         error=f"Server said MARK-error {PAYLOADS[0]} {PAYLOADS[1]}",
+    )
+    judge = Generator.objects.create(name=f"judge MARK-generator {PAYLOADS[1]}", model="embedded")
+    candidates_add(Prompt.objects.filter(campaign=pairwise).first(), judge, [f"MARK-judged {HOSTILE}"])
+    JudgeLabel.objects.create(
+        item=item,
+        generator=judge,
+        value=None,
+        parse_error=f"MARK-parse {PAYLOADS[1]}",
+        raw_output=f"MARK-judge-output {HOSTILE}",
+        rendered_prompt=f"MARK-rendered {HOSTILE}",
     )
     audit_record(
         actor=staff,
@@ -168,6 +184,13 @@ def pages_for(campaigns: list[Campaign]) -> list[tuple[str, str, str]]:
     pages += [
         ("staff", f"/manage/{pairwise.name}/", "MARK-error"),
         ("staff", f"/manage/{pairwise.name}/dashboard/", "MARK-suspended"),
+        ("staff", f"/manage/{pairwise.name}/", "MARK-generator"),
+        ("staff", f"/manage/{pairwise.name}/reports/", "MARK-title"),
+        ("staff", f"/manage/{pairwise.name}/reports/leaderboard/", "MARK-title"),
+        ("staff", f"/manage/{pairwise.name}/reports/judge/", "MARK-generator"),
+        ("staff", "/admin/labelapp/judgelabel/", "MARK-parse"),
+        ("staff", f"/admin/labelapp/judgelabel/{JudgeLabel.objects.get().pk}/change/", "MARK-judge-output"),
+        ("staff", "/admin/labelapp/generator/", "MARK-generator"),
         ("staff", "/admin/labelapp/campaign/", "MARK-title"),
         ("staff", f"/admin/labelapp/campaign/{pairwise.pk}/change/", "MARK-instructions"),
         ("staff", "/admin/labelapp/prompt/", "MARK-prompt"),
