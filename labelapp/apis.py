@@ -2,7 +2,10 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.http import FileResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
@@ -18,7 +21,9 @@ from labelapp.selectors.campaigns import (
     user_is_labeller,
 )
 from labelapp.selectors.dashboard import campaign_dashboard
+from labelapp.selectors.exports import export_download_path, export_get
 from labelapp.selectors.items import item_candidates_shown
+from labelapp.services.exports import export_job_create, export_job_enqueue
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import item_skip, lease_next
 
@@ -224,3 +229,106 @@ class CampaignDashboardApi(StaffApi):
         """Staff only: a campaign's progress, labels per hour, agreement, and each labeller's numbers."""
         found = campaign_get(name=campaign)
         return Response(self.OutputSerializer(campaign_dashboard(campaign=found)).data)
+
+
+class ExportOptionsInputSerializer(serializers.Serializer):
+    min_labels = serializers.IntegerField(required=False, allow_null=True)
+    min_agreement = serializers.FloatField(required=False, allow_null=True)
+    exclude_labellers = serializers.ListField(child=serializers.CharField(), required=False)
+    exclude_below_gold_accuracy = serializers.FloatField(required=False, allow_null=True)
+    include_ties = serializers.BooleanField(required=False)
+    generators = serializers.ListField(child=serializers.CharField(), required=False)
+    since = serializers.CharField(required=False, allow_null=True, help_text="ISO date or date-time.")
+    test_fraction = serializers.FloatField(required=False, allow_null=True)
+    seed = serializers.IntegerField(required=False, allow_null=True)
+    kto_from = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text='kto only, e.g. ["pairwise"].'
+    )
+
+    class Meta:
+        ref_name = "ExportOptionsInput"
+
+
+class ExportOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign = serializers.CharField(source="campaign.name")
+    format = serializers.CharField()
+    output = serializers.CharField()
+    status = serializers.CharField()
+    rows = serializers.IntegerField(help_text="Rows written so far; all of them once succeeded.")
+    options = serializers.JSONField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    download_url = serializers.SerializerMethodField()
+    card_url = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "Export"
+
+    def _url(self, export: Any, suffix: str) -> str | None:
+        if export.status != "succeeded" or not export.download_path:
+            return None
+        return (
+            self.context["request"].build_absolute_uri(reverse("api-export-download", args=[export.pk]))
+            + suffix
+        )
+
+    def get_download_url(self, export: Any) -> str | None:
+        return self._url(export, "")
+
+    def get_card_url(self, export: Any) -> str | None:
+        return self._url(export, "?file=card")
+
+
+class ExportStartApi(StaffApi):
+    class InputSerializer(serializers.Serializer):
+        format = serializers.CharField(help_text="dpo, rm, kto, hh-rlhf or raw.")
+        output = serializers.CharField(
+            default="jsonl", help_text="jsonl, parquet or dataset (a zipped folder)."
+        )
+        options = ExportOptionsInputSerializer(required=False)
+
+        class Meta:
+            ref_name = "ExportStartInput"
+
+    @extend_schema(
+        request=InputSerializer, responses={202: ExportOutputSerializer}, operation_id="export_start"
+    )
+    def post(self, request: Request, campaign: str) -> Response:
+        """Staff only: queue an export of the campaign's labels; poll its status, then download it."""
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        export = export_job_create(
+            campaign=campaign_get(name=campaign),
+            format=payload.validated_data["format"],
+            output=payload.validated_data["output"],
+            options=payload.validated_data.get("options", {}),
+            created_by=request.user,
+        )
+        export_job_enqueue(export=export)
+        body = ExportOutputSerializer(export, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportStatusApi(StaffApi):
+    @extend_schema(responses=ExportOutputSerializer, operation_id="export_status")
+    def get(self, request: Request, export_id: int) -> Response:
+        """Staff only: an export's status, rows written so far, and its download link once done."""
+        export = export_get(export_id=export_id)
+        return Response(ExportOutputSerializer(export, context={"request": request}).data)
+
+
+class ExportDownloadApi(StaffApi):
+    @extend_schema(
+        parameters=[OpenApiParameter("file", str, enum=["data", "card"], required=False)],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        operation_id="export_download",
+    )
+    def get(self, request: Request, export_id: int) -> FileResponse:
+        """Staff only: the exported file (a .zip when the export has several files), or its dataset card."""
+        path = export_download_path(
+            export=export_get(export_id=export_id), part=request.query_params.get("file", "data")
+        )
+        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

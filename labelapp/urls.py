@@ -16,6 +16,9 @@ api_urlpatterns = [
     api_path("items/<int:item_id>/labels/", apis.LabelSubmitApi, "api-label-submit"),
     api_path("items/<int:item_id>/skip/", apis.ItemSkipApi, "api-item-skip"),
     api_path("campaigns/<str:campaign>/dashboard/", apis.CampaignDashboardApi, "api-campaign-dashboard"),
+    api_path("campaigns/<str:campaign>/exports/", apis.ExportStartApi, "api-export-start"),
+    api_path("exports/<int:export_id>/", apis.ExportStatusApi, "api-export-status"),
+    api_path("exports/<int:export_id>/download/", apis.ExportDownloadApi, "api-export-download"),
 ]
 
 urlpatterns = [
@@ -34,4 +37,10 @@ urlpatterns = [
     path("manage/<str:campaign>/dashboard/", views.manage_dashboard, name="manage-dashboard"),
     path("manage/<str:campaign>/reports/", report_views.reports_index, name="reports"),
     path("manage/<str:campaign>/reports/<str:kind>/", report_views.report_page, name="report"),
+    path("manage/<str:campaign>/export/", views.manage_export, name="manage-export"),
+    path(
+        "manage/<str:campaign>/reports/diversity/embeddings/",
+        report_views.report_embeddings,
+        name="report-embeddings",
+    ),
 ]

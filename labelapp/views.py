@@ -12,10 +12,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
+from labelapp.exporters import FORMATS
 from labelapp.kinds import kind_get, reference_answer_shown
 from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
-from labelapp.models import Campaign, Candidate, GenerationStrategy, Generator, Item
+from labelapp.models import Campaign, Candidate, ExportOutput, GenerationStrategy, Generator, Item
 from labelapp.reports.charts import hour_chart, progress_segments
 from labelapp.selectors.campaigns import (
     campaign_get,
@@ -26,7 +27,9 @@ from labelapp.selectors.campaigns import (
     user_is_labeller,
 )
 from labelapp.selectors.dashboard import campaign_dashboard
+from labelapp.selectors.exports import exports_for_campaign
 from labelapp.selectors.items import item_candidates_shown, item_in_campaign
+from labelapp.services.exports import export_job_create, export_job_enqueue
 from labelapp.services.generation import generation_job_enqueue, generation_jobs_create, sampling_params_sweep
 from labelapp.services.gold import gold_import
 from labelapp.services.items import items_build
@@ -190,11 +193,15 @@ def label_heartbeat(request: HttpRequest, campaign: str, item_id: int) -> HttpRe
 
 def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
     jobs = list(generation_jobs_for_campaign(campaign=campaign))
+    exports = list(exports_for_campaign(campaign=campaign))
     return {
         "campaign": campaign,
         "progress": campaign_progress(campaign=campaign, user=request.user),
         "jobs": jobs,
-        "jobs_running": any(not job.is_finished for job in jobs),
+        "exports": exports,
+        "jobs_running": any(not job.is_finished for job in [*jobs, *exports]),
+        "export_formats": FORMATS.values(),
+        "export_outputs": ExportOutput.choices,
         "generators": Generator.objects.all(),
         "strategies": GenerationStrategy.choices,
         "pairings": [p.value for p in Pairing],
@@ -333,3 +340,38 @@ def manage_dashboard(request: HttpRequest, campaign: str) -> HttpResponse:
     }
     template = "labelapp/dashboard.html#dashboard" if request.htmx else "labelapp/dashboard.html"
     return render(request, template, context)
+
+
+def _names(request: HttpRequest, name: str) -> list[str]:
+    return request.POST.get(name, "").replace(",", " ").split()
+
+
+@require_POST
+@staff_required
+def manage_export(request: HttpRequest, campaign: str) -> HttpResponse:
+    def run(found: Campaign) -> str:
+        options = {
+            "min_labels": _optional_number(request, "min_labels", int),
+            "min_agreement": _optional_number(request, "min_agreement", float),
+            "exclude_labellers": _names(request, "exclude_labellers"),
+            "exclude_below_gold_accuracy": _optional_number(request, "exclude_below_gold_accuracy", float),
+            "include_ties": request.POST.get("include_ties") == "on",
+            "generators": request.POST.getlist("generators"),
+            "since": request.POST.get("since") or None,
+            "test_fraction": _optional_number(request, "test_fraction", float),
+            "seed": _optional_number(request, "seed", int),
+            "kto_from": ["pairwise"] if request.POST.get("kto_from_pairwise") == "on" else [],
+        }
+        export = export_job_create(
+            campaign=found,
+            format=request.POST.get("format", ""),
+            output=request.POST.get("output") or ExportOutput.JSONL,
+            options=options,
+            created_by=request.user,
+        )
+        export_job_enqueue(export=export)
+        return (
+            f"Queued export {export.pk} ({export.format}); its download link appears below when it is done."
+        )
+
+    return _manage_action(request, campaign, run)

@@ -10,7 +10,8 @@ from labelapp.models.candidates import (
     GeneratorBackend,
     PromptFormat,
 )
-from labelapp.models.exports import Export
+from labelapp.models.embeddings import CandidateEmbedding
+from labelapp.models.exports import Export, ExportOutput, ExportStatus
 from labelapp.models.items import Item, ItemCandidate
 from labelapp.models.judge import JudgeLabel
 from labelapp.models.labellers import LABELLERS_GROUP, LabellerProfile, Lease
@@ -24,8 +25,11 @@ __all__ = [
     "CampaignKind",
     "CampaignStatus",
     "Candidate",
+    "CandidateEmbedding",
     "CandidateStep",
     "Export",
+    "ExportOutput",
+    "ExportStatus",
     "GenerationJob",
     "GenerationJobStatus",
     "GenerationStrategy",

@@ -1,5 +1,9 @@
 """Calibration: does a confidence (the model's own token probabilities, or a labeller's stated confidence)
-match how often the answer turns out correct?
+match how often it turns out right?
+
+The model is right when the labellers' majority calls its answer correct. A labeller is right when their
+verdict matches the reference: the gold answer on gold items, else the majority of the item's other
+labellers (so a labeller is never checked against their own label).
 
 A reliability diagram sorts predictions into equal-width confidence bins and sets each bin's mean
 confidence beside its correct rate; the expected calibration error is the gap between the two, averaged
@@ -69,7 +73,28 @@ class CalibrationCandidate:
     generator: str
     logprob_mean: float | None  # None when the backend gave no logprobs
     correct: bool | None  # aggregated verdict; None for "can't tell" or no majority
-    labeller_confidence: float | None  # the labellers' mean stated confidence, scaled to [0, 1]
+
+
+# A labeller's stated confidence read as the probability that their verdict is right. A convention, not a
+# measurement: "guessing" between two verdicts is a little better than a coin, "certain" is not infallible.
+STATED_CONFIDENCE = {"certain": 0.95, "probably": 0.75, "guessing": 0.55}
+
+
+@dataclass(frozen=True)
+class StatedConfidence:
+    """One label's verdict (correct or incorrect) with its stated confidence, checked against a reference:
+    the item's gold answer, or else the majority of the other labellers of the item."""
+
+    confidence: str  # certain, probably or guessing
+    agrees: bool  # the label's verdict is the reference verdict
+    against_gold: bool
+
+
+@dataclass(frozen=True)
+class ConfidenceLevel:
+    confidence: str
+    probability: float  # what the level is read as
+    agrees: Proportion  # how often labels at this level matched the reference
 
 
 @dataclass(frozen=True)
@@ -82,12 +107,18 @@ class GeneratorCalibration:
 class CalibrationReport:
     model: Reliability  # every generator together
     by_generator: tuple[GeneratorCalibration, ...]
-    labeller: Reliability  # the labellers' stated confidence against the verdict
+    labeller: Reliability  # labels' stated confidence against how often their verdict matched the reference
+    labeller_levels: tuple[ConfidenceLevel, ...]  # most sure first
+    candidates: int
     without_verdict: int  # candidates left out: no verdict (can't tell, split)
     without_logprobs: int  # candidates with a verdict left out of the model's diagram: no logprobs
+    labels_against_gold: int
+    labels_against_others: int
 
 
-def calibration_report(candidates: Sequence[CalibrationCandidate], *, bins: int = BINS) -> CalibrationReport:
+def calibration_report(
+    candidates: Sequence[CalibrationCandidate], stated: Sequence[StatedConfidence], *, bins: int = BINS
+) -> CalibrationReport:
     judged = [c for c in candidates if c.correct is not None]
     with_logprobs = [c for c in judged if c.logprob_mean is not None]
 
@@ -96,7 +127,6 @@ def calibration_report(candidates: Sequence[CalibrationCandidate], *, bins: int 
             [min(1.0, math.exp(c.logprob_mean)) for c in rows], [bool(c.correct) for c in rows], bins=bins
         )
 
-    stated = [c for c in judged if c.labeller_confidence is not None]
     return CalibrationReport(
         model=model_reliability(with_logprobs),
         by_generator=tuple(
@@ -104,8 +134,22 @@ def calibration_report(candidates: Sequence[CalibrationCandidate], *, bins: int 
             for name in sorted({c.generator for c in with_logprobs})
         ),
         labeller=reliability(
-            [c.labeller_confidence for c in stated], [bool(c.correct) for c in stated], bins=bins
+            [STATED_CONFIDENCE[s.confidence] for s in stated], [s.agrees for s in stated], bins=bins
         ),
+        labeller_levels=tuple(
+            ConfidenceLevel(
+                confidence=level,
+                probability=probability,
+                agrees=proportion(
+                    sum(s.agrees for s in stated if s.confidence == level),
+                    sum(s.confidence == level for s in stated),
+                ),
+            )
+            for level, probability in STATED_CONFIDENCE.items()
+        ),
+        candidates=len(candidates),
         without_verdict=len(candidates) - len(judged),
         without_logprobs=len(judged) - len(with_logprobs),
+        labels_against_gold=sum(s.against_gold for s in stated),
+        labels_against_others=sum(not s.against_gold for s in stated),
     )

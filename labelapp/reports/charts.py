@@ -1,10 +1,13 @@
-"""Chart geometry for the dashboard's server-drawn SVG: numbers in, coordinates out (no drawing library)."""
+"""Chart geometry for the dashboard's and the reports' server-drawn SVG: numbers in, coordinates out (no
+drawing library)."""
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
 
+from labelapp.reports.calibration import ReliabilityBin
 from labelapp.selectors.dashboard import CampaignDashboard, HourBucket
 
 HOUR_CHART = {"width": 600, "height": 250, "left": 50, "right": 10, "top": 22, "bottom": 52}
@@ -100,13 +103,17 @@ def _short(label: str) -> str:
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
-def interval_chart(rows: list[dict[str, Any]], axis_title: str) -> dict[str, Any]:
+def interval_chart(
+    rows: list[dict[str, Any]], axis_title: str, *, span: tuple[float, float] | None = None
+) -> dict[str, Any]:
     """A dot per row at `value` with a whisker from `low` to `high` (either may be None), best first.
 
-    `rows` hold "label", "value", "low", "high"; the axis always shows 0.
+    `rows` hold "label", "value", "low", "high"; the axis shows 0 (marked), or covers `span` when given
+    (a rating scale, where 0 means nothing).
     """
     size = INTERVAL_CHART
-    numbers = [0.0] + [r[k] for r in rows for k in ("value", "low", "high") if r[k] is not None]
+    numbers = list(span) if span else [0.0]
+    numbers += [r[k] for r in rows for k in ("value", "low", "high") if r[k] is not None]
     ticks = _axis_ticks(min(numbers), max(numbers))
     low, high = ticks[0], ticks[-1]
     plot_width = size["width"] - size["left"] - size["right"]
@@ -136,7 +143,7 @@ def interval_chart(rows: list[dict[str, Any]], axis_title: str) -> dict[str, Any
         "height": height,
         "base": base,
         "plot_right": size["width"] - size["right"],
-        "zero_x": x(0.0),
+        "zero_x": None if span else x(0.0),
         "label_x": size["left"] - 10,
         "rows": drawn,
         "ticks": [{"value": tick, "x": x(tick)} for tick in ticks],
@@ -196,4 +203,166 @@ def heatmap(
             for c, label in enumerate(column_labels)
         ],
         "rows": drawn_rows,
+    }
+
+
+STACKED_BARS = {"width": 640, "left": 230, "right": 24, "top": 12, "row": 36, "bar": 24, "bottom": 66}
+SEGMENT_TEXT_MIN_SHARE = 0.07  # narrower segments keep their number in the tooltip only
+LEGEND_CHAR_WIDTH = 7  # about the width of one character of the 12px axis font
+
+
+def stacked_bars(rows: list[dict[str, Any]], parts: list[dict[str, str]]) -> dict[str, Any]:
+    """One bar per row, split into its `parts` by share of the row's total (each bar spans 0 to 100%).
+
+    `rows` hold "label" and "counts" (one per part); `parts` hold "name" and "css" (a class, no inline
+    colour). A row with a total of 0 draws no segment.
+    """
+    size = STACKED_BARS
+    plot_width = size["width"] - size["left"] - size["right"]
+    height = size["top"] + size["row"] * len(rows) + size["bottom"]
+    base = size["top"] + size["row"] * len(rows)
+    drawn = []
+    for index, row in enumerate(rows):
+        total = sum(row["counts"])
+        top = size["top"] + size["row"] * index + (size["row"] - size["bar"]) / 2
+        start, segments = 0.0, []
+        for part, count in zip(parts, row["counts"], strict=True):
+            share = count / total if total else 0.0
+            if count:
+                segments.append(
+                    {
+                        **part,
+                        "count": count,
+                        "share": share,
+                        "x": round(size["left"] + plot_width * start, 1),
+                        "width": round(plot_width * share, 1),
+                        "text_x": round(size["left"] + plot_width * (start + share / 2), 1),
+                        "text": f"{share * 100:.0f}%" if share >= SEGMENT_TEXT_MIN_SHARE else "",
+                        "title": f"{row['label']}: {count} of {total} {part['name']} ({share * 100:.0f}%)",
+                    }
+                )
+            start += share
+        drawn.append(
+            {
+                "label": row["label"],
+                "short_label": _short(row["label"]),
+                "total": total,
+                "y": round(top, 1),
+                "center_y": round(top + size["bar"] / 2, 1),
+                "segments": segments,
+            }
+        )
+    legend_y = height - 14
+    legend, x = [], float(size["left"])
+    for part in parts:
+        legend.append({**part, "x": round(x, 1), "text_x": round(x + 18, 1)})
+        x += 18 + LEGEND_CHAR_WIDTH * len(part["name"]) + 24
+    return {
+        **size,
+        "height": height,
+        "base": base,
+        "label_x": size["left"] - 10,
+        "plot_right": size["width"] - size["right"],
+        "rows": drawn,
+        "ticks": [
+            {"value": f"{share}%", "x": round(size["left"] + plot_width * share / 100, 1)}
+            for share in (0, 25, 50, 75, 100)
+        ],
+        "legend": legend,
+        "legend_y": legend_y,
+        "legend_box_y": legend_y - 10,
+    }
+
+
+RELIABILITY = {"size": 300, "left": 56, "right": 16, "top": 16, "bottom": 48}
+DOT_RADIUS = (3.0, 9.0)  # smallest and largest dot, by the bin's count (area proportional to it)
+
+
+def reliability_diagram(bins: Sequence[ReliabilityBin]) -> dict[str, Any]:
+    """Each non-empty bin as a bar of its correct rate over its confidence range, with a dot at its mean
+    confidence and a whisker for the rate's Wilson interval; a perfectly calibrated source sits on the
+    diagonal."""
+    size = RELIABILITY
+    plot = size["size"]
+    base = size["top"] + plot
+    largest = max((b.count for b in bins), default=0)
+
+    def x(value: float) -> float:
+        return round(size["left"] + plot * value, 1)
+
+    def y(value: float) -> float:
+        return round(base - plot * value, 1)
+
+    drawn = []
+    for b in bins:
+        if not b.count or b.mean_confidence is None or b.correct.rate is None:
+            continue
+        radius = DOT_RADIUS[0] + (DOT_RADIUS[1] - DOT_RADIUS[0]) * math.sqrt(b.count / largest)
+        drawn.append(
+            {
+                "bin": b,
+                "bar_x": x(b.low),
+                "bar_width": round(plot * (b.high - b.low), 1),
+                "bar_y": y(b.correct.rate),
+                "bar_height": round(plot * b.correct.rate, 1),
+                "x": x(b.mean_confidence),
+                "y": y(b.correct.rate),
+                "y_low": y(b.correct.low or 0.0),
+                "y_high": y(b.correct.high or 0.0),
+                "r": round(radius, 1),
+                "title": f"confidence {b.low:.1f}–{b.high:.1f}: {b.correct.count} of {b.count} right "
+                f"({b.correct.rate * 100:.0f}%), mean confidence {b.mean_confidence * 100:.0f}%",
+            }
+        )
+    ticks = [round(step / 5, 1) for step in range(6)]
+    return {
+        **size,
+        "width": size["left"] + plot + size["right"],
+        "height": size["top"] + plot + size["bottom"],
+        "base": base,
+        "plot_right": size["left"] + plot,
+        "bins": drawn,
+        "x_ticks": [{"value": tick, "x": x(tick)} for tick in ticks],
+        "y_ticks": [{"value": tick, "y": y(tick)} for tick in ticks],
+        "axis_title_x": x(0.5),
+        "axis_title_y": base + 38,
+        "y_title_x": 14,
+        "y_title_y": y(0.5),
+        "label_x": size["left"] - 8,
+    }
+
+
+SCATTER = {"width": 300, "height": 230, "left": 52, "right": 14, "top": 12, "bottom": 40}
+
+
+def scatter_chart(
+    points: list[dict[str, Any]], *, x_range: tuple[float, float], x_ticks: Sequence[float]
+) -> dict[str, Any]:
+    """A dot per point at ("x", "y"), each with a "title"; x over the fixed `x_range` (a rating scale), y over
+    round ticks covering the points."""
+    size = SCATTER
+    plot_width = size["width"] - size["left"] - size["right"]
+    plot_height = size["height"] - size["top"] - size["bottom"]
+    base = size["top"] + plot_height
+    y_ticks = _axis_ticks(
+        min((p["y"] for p in points), default=0.0), max((p["y"] for p in points), default=1.0)
+    )
+    low, high = y_ticks[0], y_ticks[-1]
+
+    def x(value: float) -> float:
+        return round(size["left"] + plot_width * (value - x_range[0]) / (x_range[1] - x_range[0]), 1)
+
+    def y(value: float) -> float:
+        return round(base - plot_height * (value - low) / (high - low), 1)
+
+    return {
+        **size,
+        "base": base,
+        "plot_right": size["width"] - size["right"],
+        "label_x": size["left"] - 8,
+        "points": [{**point, "cx": x(point["x"]), "cy": y(point["y"])} for point in points],
+        "x_ticks": [{"value": tick, "x": x(tick)} for tick in x_ticks],
+        "y_ticks": [{"value": tick, "y": y(tick)} for tick in y_ticks],
+        "axis_title_x": round(size["left"] + plot_width / 2, 1),
+        "axis_title_y": size["height"] - 6,
     }

@@ -1,8 +1,12 @@
-"""The generator leaderboard: Bradley–Terry scores of generators, and of generation configs, from pairwise
-items.
+"""The generator leaderboard: Bradley–Terry scores of generators, and of generation configs, from pairwise,
+ranking or set-vs-set items.
 
-One comparison per item, from the labellers' aggregate (the pairwise kind's majority): labels on one item
-are not independent draws, so the bootstrap resamples items, not labels. An item whose labellers split
+One comparison per pairwise item, from the labellers' aggregate (the pairwise kind's majority): labels on
+one item are not independent draws, so the bootstrap resamples items, not labels. A ranking item gives one
+comparison per pair of its candidates, from the labellers' consensus order (`ranking.consensus_pairs`:
+pairs the labellers split on have no majority); those pairs share an item, so the bootstrap, which
+redraws comparisons, makes their intervals somewhat narrower than they are. A set-vs-set item compares
+the two sets' players, by the labellers' majority preferred set. An item whose labellers split
 evenly has no majority and is left out; "both bad" counts as a tie (neither was preferred), as Chatbot
 Arena counts it. An item comparing a player with itself (two samples of one generator; for configs, of
 one config) says nothing about the ranking and is left out of that board. Gold items never count.
@@ -55,12 +59,13 @@ class BoardCounts:
 
 @dataclass(frozen=True)
 class LeaderboardReport:
+    source: str  # the kind of items compared: pairwise, ranking or set-vs-set
     by_generator: Leaderboard
     by_config: Leaderboard
     config_names: Mapping[str, str]  # config identity -> readable name, e.g. "small · temperature 0.7"
     generator_counts: BoardCounts
     config_counts: BoardCounts
-    items_without_majority: int  # labelled items whose labellers split evenly
+    items_without_majority: int  # labelled items (ranking: pairs) whose labellers split evenly
     items_unlabelled: int
 
 
@@ -108,6 +113,7 @@ def _counts(outcomes: Sequence[PairOutcome], key: str) -> BoardCounts:
 def leaderboard_report(
     outcomes: Sequence[PairOutcome],
     *,
+    source: str = "pairwise",
     unlabelled: int = 0,
     bootstrap_samples: int = BOOTSTRAP_SAMPLES,
     seed: int = 0,
@@ -115,6 +121,7 @@ def leaderboard_report(
     names = config_names([p for o in outcomes for p in (o.first, o.second)])
     by_config = leaderboard(comparisons(outcomes, "config"), bootstrap_samples=bootstrap_samples, seed=seed)
     return LeaderboardReport(
+        source=source,
         by_generator=leaderboard(
             comparisons(outcomes, "generator"), bootstrap_samples=bootstrap_samples, seed=seed
         ),

@@ -3,7 +3,11 @@
 A report is built once and then rendered three ways from the same object: the staff page
 (/manage/<campaign>/reports/<kind>/), a standalone HTML file and JSON (`python manage.py report`).
 Adding a kind is a builder (a selector feeding one of the computations in this package), a chart function,
-a section template and one line in REPORTS.
+a section template and one line in REPORTS, naming the campaign kinds it reads.
+
+A builder that needs a choice the caller did not make (which coherence campaign to join) raises
+ApplicationError with `extra = {"field": ..., "allowed": [...]}`: the page then offers the allowed values
+and the command names them.
 """
 
 import dataclasses
@@ -16,19 +20,37 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from labelapp.errors import NotFoundError
-from labelapp.models import Campaign
+from labelapp.errors import ApplicationError, NotFoundError
+from labelapp.kinds import setwise
+from labelapp.models import Campaign, CampaignKind
 from labelapp.reports.bradley_terry import BOOTSTRAP_SAMPLES, Leaderboard
-from labelapp.reports.charts import heatmap, interval_chart
-from labelapp.reports.judge import JUDGE_CHOICES
+from labelapp.reports.calibration import CalibrationReport
+from labelapp.reports.charts import (
+    heatmap,
+    interval_chart,
+    reliability_diagram,
+    scatter_chart,
+    stacked_bars,
+)
+from labelapp.reports.diversity import METRICS, RATING_SCALE
 from labelapp.reports.leaderboard import BoardCounts, LeaderboardReport
-from labelapp.selectors.reports import JudgeReport, judge_report_for, leaderboard_report_for
+from labelapp.selectors.reports import (
+    CampaignDiversity,
+    CoherentButWrongReport,
+    JudgeReport,
+    calibration_report_for,
+    coherent_but_wrong_report_for,
+    diversity_report_for,
+    judge_report_for,
+    leaderboard_report_for,
+)
 
 
 @dataclass(frozen=True)
 class ReportOptions:
     bootstrap_samples: int = BOOTSTRAP_SAMPLES
     seed: int = 0
+    coherence_campaign: str | None = None  # coherent-but-wrong: the coherence campaign to join
 
 
 @dataclass(frozen=True)
@@ -36,9 +58,13 @@ class ReportKind:
     name: str
     title: str
     summary: str
+    campaign_kinds: tuple[str, ...]  # the campaign kinds whose labels it reads
     template: str  # the section, shared by the page and the standalone file
     build: Callable[[Campaign, ReportOptions], Any]
     charts: Callable[[Any], dict[str, Any]]  # the template's chart geometry, from the built report
+    # Slow work the command does before building (embedding texts) and a page leaves to a worker; it
+    # reports progress as (done, total) and returns what it did, in words.
+    prepare: Callable[[Campaign, Callable[[int, int], None] | None], str] | None = None
 
 
 def _percent(share: float | None) -> str:
@@ -90,14 +116,16 @@ def _leaderboard_charts(report: LeaderboardReport) -> dict[str, Any]:
     }
 
 
-def _confusion_cells(matrix: tuple[tuple[int, ...], ...]) -> list[list[dict[str, Any]]]:
+def _confusion_cells(
+    matrix: tuple[tuple[int, ...], ...], choices: tuple[str, ...]
+) -> list[list[dict[str, Any]]]:
     """Each cell shaded by its share of the humans' row, so a good judge shows a dark diagonal."""
     return [
         [
             {
                 "share": count / sum(row) if sum(row) else None,
                 "text": str(count),
-                "title": f"humans {JUDGE_CHOICES[r]}, judge {JUDGE_CHOICES[c]}: {count} items",
+                "title": f"humans {choices[r]}, judge {choices[c]}: {count} items",
             }
             for c, count in enumerate(row)
         ]
@@ -111,15 +139,111 @@ def _judge_charts(report: JudgeReport) -> dict[str, Any]:
             {
                 "judge": judge,
                 "confusion": heatmap(
-                    [f"humans: {choice}" for choice in JUDGE_CHOICES],
-                    [f"judge: {choice}" for choice in JUDGE_CHOICES],
-                    _confusion_cells(judge.kappa.confusion),
+                    [f"humans: {choice}" for choice in report.choices],
+                    [f"judge: {choice}" for choice in report.choices],
+                    _confusion_cells(judge.kappa.confusion, report.choices),
                     scale="seq",
                 ),
             }
             for judge in report.judges
         ]
     }
+
+
+COHERENCE_PARTS = [
+    {"name": "incoherent", "css": "seg-incoherent"},
+    {"name": "coherent but wrong", "css": "seg-wrong"},
+    {"name": "correct", "css": "seg-correct"},
+]
+
+
+def _coherence_charts(report: CoherentButWrongReport) -> dict[str, Any]:
+    return {
+        "bars": stacked_bars(
+            [
+                {
+                    "label": f"{row.generator} (n = {row.judged})",
+                    "counts": [row.incoherent.count, row.coherent_but_wrong.count, row.correct.count],
+                }
+                for row in report.generators
+            ],
+            COHERENCE_PARTS,
+        )
+    }
+
+
+def _calibration_charts(report: CalibrationReport) -> dict[str, Any]:
+    return {
+        "model": reliability_diagram(report.model.bins),
+        "generators": [
+            {"calibration": entry, "diagram": reliability_diagram(entry.model.bins)}
+            for entry in report.by_generator
+        ],
+        "labeller": reliability_diagram(report.labeller.bins),
+    }
+
+
+METRIC_TITLES = {
+    "distinct_1": "Distinct-1",
+    "distinct_2": "Distinct-2",
+    "self_bleu": "Self-BLEU (100 = all the same)",
+    "embedding_distance": "Mean embedding distance",
+    "vendi": "Vendi score",
+}
+
+
+def _group_label(generator: str, temperature: float | None) -> str:
+    return f"{generator} · temperature {'default' if temperature is None else temperature}"
+
+
+def _diversity_charts(report: CampaignDiversity) -> dict[str, Any]:
+    judged = [row for row in report.metrics.sets if row.human_diversity is not None]
+    scatters = []
+    for metric in METRICS:
+        points = [
+            {
+                "x": row.human_diversity,
+                "y": getattr(row, metric),
+                "title": f"{_group_label(row.generator, row.temperature)}, item {row.item_id}: rated "
+                f"{row.human_diversity:.2f}, {METRIC_TITLES[metric].lower()} {getattr(row, metric):.3f}",
+            }
+            for row in judged
+            if getattr(row, metric) is not None
+        ]
+        scatters.append(
+            {
+                "metric": metric,
+                "title": METRIC_TITLES[metric],
+                "correlation": report.metrics.correlations[metric],
+                "chart": scatter_chart(points, x_range=RATING_SCALE, x_ticks=setwise.DIVERSITY),
+            }
+        )
+    rated = [group for group in report.metrics.groups if group.human_diversity is not None]
+    return {
+        "human": interval_chart(
+            [
+                {
+                    "label": _group_label(group.generator, group.temperature),
+                    "value": group.human_diversity,
+                    "low": group.human_low,
+                    "high": group.human_high,
+                }
+                for group in rated
+            ],
+            axis_title="Mean diversity rating (1 all the same, 5 all different), 95% interval",
+            span=RATING_SCALE,
+        )
+        if rated
+        else None,
+        "scatters": scatters,
+    }
+
+
+def _embed_missing(campaign: Campaign, on_progress: Callable[[int, int], None] | None) -> str:
+    from labelapp.services.embeddings import EMBEDDING_MODEL, candidate_embeddings_compute
+
+    run = candidate_embeddings_compute(campaign=campaign, on_progress=on_progress)
+    return f"Embedded {run.embedded} candidates with {EMBEDDING_MODEL} ({run.already} already were)."
 
 
 REPORTS: dict[str, ReportKind] = {
@@ -129,7 +253,9 @@ REPORTS: dict[str, ReportKind] = {
             name="leaderboard",
             title="Generator leaderboard",
             summary="Bradley–Terry scores with bootstrap 95% intervals, win rates and comparisons per pair, "
-            "by generator and by generation config, from the labellers' majority on each pairwise item.",
+            "by generator and by generation config, from the labellers' majority on each pairwise item (or "
+            "each pair of a ranking's consensus order, or each set-vs-set item's preferred set).",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.RANKING, CampaignKind.SET_VS_SET),
             template="labelapp/reports/leaderboard.html",
             build=lambda campaign, options: leaderboard_report_for(
                 campaign=campaign, bootstrap_samples=options.bootstrap_samples, seed=options.seed
@@ -140,22 +266,71 @@ REPORTS: dict[str, ReportKind] = {
             name="judge",
             title="AI judge agreement",
             summary="Cohen's kappa between each AI judge's verdicts and the labellers' majority on the same "
-            "pairwise items, with the counts behind it.",
+            "pairwise or correctness items, with the counts behind it.",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.CORRECTNESS),
             template="labelapp/reports/judge.html",
             build=lambda campaign, options: judge_report_for(campaign=campaign),
             charts=_judge_charts,
+        ),
+        ReportKind(
+            name="coherent-but-wrong",
+            title="Coherent but wrong",
+            summary="Per generator, the answers labellers found incoherent, coherent but wrong, and correct, "
+            "joining this correctness campaign with a coherence campaign built from its candidates; and the "
+            "coherent-but-wrong answers to read.",
+            campaign_kinds=(CampaignKind.CORRECTNESS,),
+            template="labelapp/reports/coherent_but_wrong.html",
+            build=lambda campaign, options: coherent_but_wrong_report_for(
+                campaign=campaign, coherence_campaign=options.coherence_campaign
+            ),
+            charts=_coherence_charts,
+        ),
+        ReportKind(
+            name="calibration",
+            title="Calibration",
+            summary="Reliability diagrams and expected calibration error: the model's own confidence (mean "
+            "token logprob) against how often its answers were labelled correct, and the labellers' stated "
+            "confidence against how often their verdict matched gold or the other labellers.",
+            campaign_kinds=(CampaignKind.CORRECTNESS,),
+            template="labelapp/reports/calibration.html",
+            build=lambda campaign, options: calibration_report_for(campaign=campaign),
+            charts=_calibration_charts,
+        ),
+        ReportKind(
+            name="diversity",
+            title="Diversity and mode collapse",
+            summary="Human set-wise diversity ratings by generator and temperature beside automatic metrics of "
+            "the same sets (distinct-n, self-BLEU, embedding distance, Vendi score) and their Spearman "
+            "correlation with the ratings; the prompts where a generator gave one answer in every sample.",
+            campaign_kinds=(CampaignKind.SETWISE,),
+            template="labelapp/reports/diversity.html",
+            build=lambda campaign, options: diversity_report_for(campaign=campaign),
+            charts=_diversity_charts,
+            prepare=_embed_missing,
         ),
     )
 }
 
 
-def report_kind_get(name: str) -> ReportKind:
-    try:
-        return REPORTS[name]
-    except KeyError:
+def report_kinds_for(campaign: Campaign) -> list[ReportKind]:
+    return [kind for kind in REPORTS.values() if campaign.kind in kind.campaign_kinds]
+
+
+def report_kind_get(name: str, *, campaign: Campaign) -> ReportKind:
+    """The report kind called `name`, if it reads the labels of `campaign`'s kind."""
+    kind = REPORTS.get(name)
+    if kind is None:
         raise NotFoundError(
             f"Unknown report kind '{name}'. Allowed: {', '.join(REPORTS)}.", {"field": "kind"}
-        ) from None
+        )
+    if campaign.kind not in kind.campaign_kinds:
+        allowed = [k.name for k in report_kinds_for(campaign)]
+        raise ApplicationError(
+            f"The {kind.name} report reads {' or '.join(kind.campaign_kinds)} campaigns; '{campaign.name}' is "
+            f"a {campaign.kind} campaign (its reports: {', '.join(allowed) or 'none'}).",
+            {"field": "kind", "allowed": allowed},
+        )
+    return kind
 
 
 def report_data(*, campaign: Campaign, kind: ReportKind, report: Any) -> dict[str, Any]:
@@ -169,11 +344,14 @@ def report_context(*, campaign: Campaign, kind: ReportKind, options: ReportOptio
     return {
         "campaign": campaign,
         "kind": kind,
-        "kinds": list(REPORTS.values()),
+        "kinds": report_kinds_for(campaign),
         "options": options,
         "generated_at": timezone.now(),
         "report": report,
         "charts": kind.charts(report),
+        "command_options": [
+            (flag, value) for flag, value in (("coherence-campaign", options.coherence_campaign),) if value
+        ],
     }
 
 
@@ -182,4 +360,6 @@ def standalone_html(context: dict[str, Any]) -> str:
     styles = "\n".join(
         Path(finders.find(name)).read_text(encoding="utf-8") for name in ("css/app.css", "css/reports.css")
     )
-    return render_to_string("labelapp/reports/standalone.html", {**context, "styles": styles})
+    return render_to_string(
+        "labelapp/reports/standalone.html", {**context, "styles": styles, "standalone": True}
+    )

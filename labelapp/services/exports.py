@@ -1,38 +1,263 @@
-import json
-import os
-import sys
-import tempfile
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+"""Dataset exports: check the request, stream records through a format into staged files, record it.
 
+`dataset_export` runs an export now (the command line); `export_job_create` + `export_job_enqueue`
+queue one for a Celery worker (the manage page and the API), which calls `export_job_run`.
+"""
+
+import functools
+import importlib.metadata
+import shlex
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
 
 from labelapp.errors import ApplicationError
-from labelapp.exporters import format_rows
-from labelapp.exporters.records import pairwise_records
-from labelapp.models import Campaign, Export
+from labelapp.exporters import format_get
+from labelapp.exporters.card import CardFacts, ExportStats, card_render
+from labelapp.exporters.columns import TEXT_OR_MESSAGES, Shape
+from labelapp.exporters.format import ExportContext, Format
+from labelapp.exporters.options import ExportOptions, export_options_parse
+from labelapp.exporters.pseudonyms import labeller_pseudonym
+from labelapp.exporters.records import RECORDS, Record, Selection
+from labelapp.exporters.splits import TRAIN, split_names, split_of
+from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
+from labelapp.models import Campaign, Export, ExportOutput, ExportStatus, Generator, Label
 from labelapp.services.audit import audit_record
 
+ProgressCallback = Callable[[int], None]  # rows written so far
+PROGRESS_EVERY_ROWS = 5000
+SUFFIXES = {ExportOutput.JSONL: ".jsonl", ExportOutput.PARQUET: ".parquet", ExportOutput.DATASET: ""}
 
-def _jsonl_write_atomic(rows: Iterable[dict[str, Any]], out: Path) -> int:
-    """Write rows to a temp file beside `out`, then rename: readers never see half a file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    fd, temp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """A checked export request: everything the writing needs, and nothing left to validate."""
+
+    campaign: Campaign
+    format: Format
+    options: ExportOptions
+    out: Path
+    selection: Selection
+    shape: Shape
+    excluded: dict[int, str]  # labeller id -> why their labels are left out
+
+    def command(self, *, redact: bool) -> str:
+        """The export_dataset command that makes this export; `redact` shows excluded labellers by pseudonym."""
+        o = self.options
+        words = ["python", "manage.py", "export_dataset", "--campaign", self.campaign.name]
+        words += ["--format", self.format.name, "--out", str(self.out)]
+        if o.min_labels != 1:
+            words += ["--min-labels", str(o.min_labels)]
+        if o.min_agreement:
+            words += ["--min-agreement", str(o.min_agreement)]
+        for name in o.exclude_labellers:
+            words += ["--exclude-labeller", _pseudonym_of_name(name) if redact else name]
+        if o.exclude_below_gold_accuracy is not None:
+            words += ["--exclude-below-gold-accuracy", str(o.exclude_below_gold_accuracy)]
+        if o.include_ties:
+            words.append("--include-ties")
+        for name in o.generators:
+            words += ["--generator", name]
+        if o.since:
+            words += ["--since", o.since]
+        if o.test_fraction:
+            words += ["--test-fraction", str(o.test_fraction), "--seed", str(o.seed)]
+        for source in o.kto_from:
+            words.append(f"--kto-from-{source}")
+        return shlex.join(words)
+
+    def settings_in_words(self) -> list[str]:
+        o = self.options
+        lines = [
+            "Aggregation: majority vote of each item's labels.",
+            f"Items with fewer than {o.min_labels} label(s) left out"
+            + (f"; items whose agreement is below {o.min_agreement} left out." if o.min_agreement else "."),
+            "Gold (check) items are never exported.",
+        ]
+        if self.format.name in {"dpo", "rm", "hh-rlhf"}:
+            lines.append(
+                "Ties: kept as rows flagged `tie: true`."
+                if o.include_ties
+                else "Ties: left out (no `--include-ties`)."
+            )
+        if self.excluded:
+            described = ", ".join(
+                f"{labeller_pseudonym(i)} ({why})" for i, why in sorted(self.excluded.items())
+            )
+            lines.append(f"Labels of {len(self.excluded)} labeller(s) left out: {described}.")
+        if o.generators:
+            lines.append(f"Only items whose candidates all come from: {', '.join(o.generators)}.")
+        if o.since:
+            lines.append(f"Only labels given at or after {o.since}.")
+        if o.test_fraction:
+            lines.append(
+                f"Split by prompt content: test fraction {o.test_fraction} (on average), seed {o.seed}; "
+                "all rows of a prompt are in one split."
+            )
+        if o.kto_from:
+            lines.append(f"KTO rows from: {', '.join(o.kto_from)} labels.")
+        return lines
+
+
+def _pseudonym_of_name(username: str) -> str:
+    user = get_user_model().objects.filter(username=username).first()
+    return labeller_pseudonym(user.pk) if user else "unknown-labeller"
+
+
+def _excluded_labellers(campaign: Campaign, options: ExportOptions) -> dict[int, str]:
+    excluded: dict[int, str] = {}
+    if options.exclude_labellers:
+        found = dict(
+            get_user_model()
+            .objects.filter(username__in=options.exclude_labellers)
+            .values_list("username", "pk")
+        )
+        missing = [name for name in options.exclude_labellers if name not in found]
+        if missing:
+            raise ApplicationError(
+                f"No labeller named {', '.join(repr(name) for name in missing)}.",
+                {"field": "exclude_labellers"},
+            )
+        excluded.update((pk, "excluded by name") for pk in found.values())
+    threshold = options.exclude_below_gold_accuracy
+    if threshold is not None:
+        scored = (
+            Label.objects.filter(item__campaign=campaign, gold_correct__isnull=False)
+            .values("labeller_id")
+            .annotate(scored=Count("pk"), correct=Count("pk", filter=Q(gold_correct=True)))
+        )
+        for row in scored:
+            accuracy = row["correct"] / row["scored"]
+            if accuracy < threshold:
+                excluded.setdefault(
+                    row["labeller_id"],
+                    f"gold accuracy {accuracy:.0%} below {threshold:.0%}, {row['scored']} gold labels",
+                )
+    return excluded
+
+
+def _generators_check(names: tuple[str, ...]) -> None:
+    known = set(Generator.objects.filter(name__in=names).values_list("name", flat=True))
+    missing = [name for name in names if name not in known]
+    if missing:
+        every = ", ".join(Generator.objects.values_list("name", flat=True)[:20]) or "none yet"
+        raise ApplicationError(
+            f"No generator named {', '.join(repr(n) for n in missing)} (known: {every}).",
+            {"field": "generators"},
+        )
+
+
+def _shape(campaign: Campaign, export_format: Format) -> Shape:
+    chat = campaign.prompts.filter(messages__isnull=False).exists()
+    if (
+        chat
+        and TEXT_OR_MESSAGES in export_format.columns.values()
+        and campaign.prompts.filter(messages__isnull=True).exists()
+    ):
+        raise ApplicationError(
+            f"Campaign '{campaign.name}' mixes plain-text and chat prompts; a {export_format.name} column holds "
+            "one or the other. Export with --format hh-rlhf, or keep the two kinds of prompt in two campaigns.",
+            {"field": "campaign"},
+        )
+    return Shape(conversational=chat, kind=campaign.kind, criteria=tuple(campaign.criteria))
+
+
+def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOptions) -> ExportPlan:
+    """Check everything that can be checked before writing; raise ApplicationError naming the field."""
+    export_format = format_get(format)
+    export_format.check(options)
+    output_kind(out)
+    if campaign.kind not in RECORDS:
+        raise ApplicationError(
+            f"Campaign '{campaign.name}' has task kind '{campaign.kind}', which no exporter reads yet.",
+            {"field": "campaign"},
+        )
+    _generators_check(options.generators)
+    excluded = _excluded_labellers(campaign, options)
+    return ExportPlan(
+        campaign=campaign,
+        format=export_format,
+        options=options,
+        out=out,
+        selection=Selection(
+            min_labels=options.min_labels,
+            min_agreement=options.min_agreement,
+            excluded_labeller_ids=frozenset(excluded),
+            since=options.since_datetime,
+            generators=frozenset(options.generators),
+        ),
+        shape=_shape(campaign, export_format),
+        excluded=excluded,
+    )
+
+
+def _app_version() -> str:
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, out)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return count
+        return importlib.metadata.version("labelapp")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown)"
+
+
+@dataclass(frozen=True)
+class Written:
+    rows: int
+    files: list[Path]
+
+
+def export_write(plan: ExportPlan, *, on_progress: ProgressCallback | None = None) -> Written:
+    """Stream the plan's rows into staged files split by prompt, add the dataset card, move them into place."""
+    stats = ExportStats()
+    options = plan.options
+
+    def records_of(kind: str) -> Iterator[Record]:
+        if kind not in RECORDS:
+            raise ApplicationError(f"No exporter reads '{kind}' labels yet.", {"field": "format"})
+        return stats.observed(RECORDS[kind](campaign=plan.campaign, selection=plan.selection))
+
+    context = ExportContext(
+        campaign=plan.campaign.name,
+        kind=plan.campaign.kind,
+        options=options,
+        records=records_of,
+        pseudonym=functools.lru_cache(maxsize=None)(labeller_pseudonym),
+    )
+    splits = split_names(options.test_fraction)
+    row_label = plan.format.row_label
+    count = 0
+    with StagedOutput(out=plan.out, splits=splits, columns=plan.format.columns, shape=plan.shape) as output:
+        for group, values in plan.format.rows(context):
+            split = split_of(group, options.seed, options.test_fraction) if options.test_fraction else TRAIN
+            output.write(split, values)
+            stats.row_written(split, row_label(values), values)
+            count += 1
+            if on_progress is not None and count % PROGRESS_EVERY_ROWS == 0:
+                on_progress(count)
+        facts = CardFacts(
+            campaign_name=plan.campaign.name,
+            campaign_title=plan.campaign.title,
+            instructions=plan.campaign.instructions,
+            format=plan.format,
+            shape=plan.shape,
+            splits=splits,
+            files=[output.final_path(split) for split in splits],
+            dataset_folder=output.kind == DATASET,
+            command=plan.command(redact=True),
+            settings=plan.settings_in_words(),
+            app_version=_app_version(),
+            exported_at=timezone.now(),
+        )
+        files = output.commit(card_render(facts, stats))
+    if on_progress is not None:
+        on_progress(count)
+    return Written(rows=count, files=files)
 
 
 def dataset_export(
@@ -40,29 +265,139 @@ def dataset_export(
     campaign: Campaign,
     format: str,
     out: Path,
-    min_labels: int = 1,
+    options: ExportOptions | None = None,
     created_by: AbstractBaseUser | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Export:
-    writer = format_rows(format)
-    if out.suffix != ".jsonl":
-        raise ApplicationError(f"{out}: only .jsonl output is supported for now.", {"field": "out"})
-    if min_labels < 1:
-        raise ApplicationError("min_labels must be at least 1.", {"field": "min_labels"})
-    row_count = _jsonl_write_atomic(writer(pairwise_records(campaign=campaign, min_labels=min_labels)), out)
-    with transaction.atomic():
-        export = Export.objects.create(
-            campaign=campaign,
-            format=format,
-            path=str(out.resolve()),
-            rows=row_count,
-            options={"min_labels": min_labels, "argv": sys.argv},
-            created_by=created_by,
-        )
-        audit_record(
-            actor=created_by,
-            action="export.create",
-            target_type="export",
-            target_ids=[export.pk],
-            detail={"campaign": campaign.name, "format": format, "path": export.path, "rows": row_count},
-        )
+    """Export now, in this process; the Export row records it, failed or not."""
+    plan = export_plan(campaign=campaign, format=format, out=out, options=options or ExportOptions())
+    export = Export.objects.create(
+        campaign=campaign,
+        format=format,
+        output=output_kind(out),
+        options=plan.options.to_dict(),
+        status=ExportStatus.RUNNING,
+        path=str(out.resolve()),
+        command=plan.command(redact=False),
+        created_by=created_by,
+        started_at=timezone.now(),
+    )
+    _audit_created(export)
+    try:
+        written = export_write(plan, on_progress=on_progress)
+    except BaseException as exc:
+        export_job_fail(export_id=export.pk, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return _export_succeed(export, written, download_path="")
+
+
+def _export_succeed(export: Export, written: Written, *, download_path: str) -> Export:
+    export.status, export.rows, export.finished_at = ExportStatus.SUCCEEDED, written.rows, timezone.now()
+    export.files = [str(path.resolve()) for path in written.files]
+    export.download_path, export.error = download_path, ""
+    export.save(update_fields=["status", "rows", "finished_at", "files", "download_path", "error"])
     return export
+
+
+@transaction.atomic
+def export_job_create(
+    *,
+    campaign: Campaign,
+    format: str,
+    output: str,
+    options: dict | ExportOptions,
+    created_by: AbstractBaseUser | None,
+) -> Export:
+    """Queue an export written under LABELAPP_EXPORT_DIR, for a worker to run and staff to download."""
+    if output not in SUFFIXES:
+        raise ApplicationError(
+            f"Field 'output' must be one of {', '.join(SUFFIXES)}, not {output!r}.", {"field": "output"}
+        )
+    parsed = options if isinstance(options, ExportOptions) else export_options_parse(options)
+    export = Export.objects.create(
+        campaign=campaign, format=format, output=output, options=parsed.to_dict(), created_by=created_by
+    )
+    out = Path(settings.LABELAPP_EXPORT_DIR) / f"{campaign.name}-{format}-{export.pk}{SUFFIXES[output]}"
+    plan = export_plan(campaign=campaign, format=format, out=out, options=parsed)
+    export.path, export.command = str(out), plan.command(redact=False)
+    export.save(update_fields=["path", "command"])
+    _audit_created(export)
+    return export
+
+
+def _audit_created(export: Export) -> None:
+    audit_record(
+        actor=export.created_by,
+        action="export.create",
+        target_type="export",
+        target_ids=[export.pk],
+        detail={
+            "campaign": export.campaign.name,
+            "format": export.format,
+            "path": export.path,
+            "command": export.command,
+        },
+    )
+
+
+def export_job_enqueue(*, export: Export) -> None:
+    from labelapp.tasks import export_run_task  # tasks.py imports this module
+
+    export_run_task.delay_on_commit(export.pk)
+
+
+def _export_claim(export_id: int) -> Export | None:
+    with transaction.atomic():
+        export = Export.objects.select_for_update().select_related("campaign").filter(pk=export_id).first()
+        if export is None or export.is_finished:
+            return None
+        export.status, export.started_at, export.rows = ExportStatus.RUNNING, timezone.now(), 0
+        export.save(update_fields=["status", "started_at", "rows"])
+        return export
+
+
+def _bundle(files: list[Path], out: Path) -> Path:
+    """One file to download: the data file itself, or a .zip of the data files (or folder) and the card."""
+    if len(files) == 2 and files[0].is_file():
+        return files[0]
+    bundle = out.with_name(f"{out.name}.zip")
+    staged = out.with_name(f".{out.name}.zip.partial")
+    compression = zipfile.ZIP_DEFLATED if output_kind(out) == JSONL else zipfile.ZIP_STORED
+    with zipfile.ZipFile(staged, "w", compression=compression) as archive:
+        for path in files:
+            if path.is_dir():
+                for inner in sorted(path.rglob("*")):
+                    if inner.is_file():
+                        archive.write(inner, inner.relative_to(path.parent))
+            else:
+                archive.write(path, path.name)
+    staged.replace(bundle)
+    return bundle
+
+
+def export_job_run(*, export_id: int, on_progress: ProgressCallback | None = None) -> Export | None:
+    """Run a queued export; None when there is nothing to run (already finished, or deleted)."""
+    export = _export_claim(export_id)
+    if export is None:
+        return None
+    out = Path(export.path)
+    plan = export_plan(
+        campaign=export.campaign, format=export.format, out=out, options=export_options_parse(export.options)
+    )
+
+    def progress(rows: int) -> None:
+        Export.objects.filter(pk=export.pk).update(rows=rows)
+        if on_progress is not None:
+            on_progress(rows)
+
+    written = export_write(plan, on_progress=progress)
+    bundle = _bundle(written.files, out)
+    if bundle not in written.files:
+        written.files.append(bundle)
+    return _export_succeed(export, written, download_path=str(bundle))
+
+
+def export_job_fail(*, export_id: int, error: str) -> None:
+    Export.objects.filter(pk=export_id).exclude(status=ExportStatus.SUCCEEDED).update(
+        status=ExportStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
+    )

@@ -2,7 +2,7 @@ import json
 
 import pytest
 from datasets import load_dataset
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from trl.data_utils import is_conversational, maybe_extract_prompt
 
 from labelapp.models import Export, Item, Prompt
@@ -48,7 +48,13 @@ def test_dpo_rows_unshuffle_the_shown_order(campaign, pairwise_items, labeller, 
         assert row["prompt"] == item.prompt.text
         assert (row["chosen_generator"], row["agreement"], row["label_count"]) == ("fake-model", 1.0, 1)
     export = Export.objects.get()
-    assert (export.rows, export.format, export.path) == (3, "dpo", str(out.resolve()))
+    assert (export.rows, export.format, export.path, export.status) == (
+        3,
+        "dpo",
+        str(out.resolve()),
+        "succeeded",
+    )
+    assert export.files == [str(out.resolve()), str(out.with_name("prefs.README.md").resolve())]
 
 
 def test_ties_both_bad_and_split_votes_are_not_pairs(
@@ -106,29 +112,6 @@ def test_text_rows_load_with_datasets_and_pass_trls_checks(campaign, pairwise_it
     for row in dataset:
         assert not is_conversational(row)
         assert maybe_extract_prompt(row)["prompt"] == row["prompt"]
-
-
-def test_a_failed_export_leaves_no_file_behind(campaign, pairwise_items, labeller, tmp_path, monkeypatch):
-    label_all(campaign, labeller, ["a"])
-    out = tmp_path / "prefs.jsonl"
-    out.write_text("previous export\n")
-
-    def broken_rows(records):
-        yield {"id": "partial"}
-        raise RuntimeError("disk full")
-
-    monkeypatch.setitem(__import__("labelapp.exporters", fromlist=["FORMATS"]).FORMATS, "dpo", broken_rows)
-    with pytest.raises(RuntimeError):
-        call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
-    assert out.read_text() == "previous export\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["prefs.jsonl"]
-
-
-def test_unknown_format_and_suffix_are_named(campaign, tmp_path):
-    with pytest.raises(CommandError, match="invalid choice: 'kto2'"):
-        call_command("export_dataset", campaign=campaign.name, format="kto2", out=str(tmp_path / "x.jsonl"))
-    with pytest.raises(CommandError, match="only .jsonl output"):
-        call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(tmp_path / "x.csv"))
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +174,55 @@ def test_gold_items_never_reach_the_export(campaign, pairwise_items, labeller, t
     out = tmp_path / "prefs.jsonl"
     call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
     assert sorted(row["id"] for row in read_jsonl(out)) == [f"prefs-{i.pk}" for i in pairwise_items[1:]]
+
+
+@pytest.mark.parametrize("conversational", [False, True])
+def test_trls_reward_trainer_trains_on_the_rm_export_as_it_is(
+    campaign, generator, labeller, tmp_path, tiny_model_dir, conversational
+):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from trl import RewardConfig, RewardTrainer
+
+    for number in range(2):
+        question = f"What is {number} times {number}?"
+        prompt = Prompt.objects.create(
+            campaign=campaign,
+            **(
+                {"messages": [{"role": "user", "content": question}]}
+                if conversational
+                else {"text": question}
+            ),
+        )
+        candidates_add(prompt, generator, [f"It is {number * number}.", "Seven, probably."])
+    items_build(campaign=campaign, kind="pairwise", seed=4)
+    for item, pressed in zip(campaign.items.order_by("id"), ["a", "b"], strict=True):
+        leased = lease_next(labeller=labeller, campaign=campaign)
+        item_submit_label(
+            item_id=leased.pk,
+            labeller=labeller,
+            value={"choice": pressed, "strength": "strong"},
+            idempotency_key=f"k{item.pk}",
+        )
+    out = tmp_path / "rm.jsonl"
+    call_command("export_dataset", campaign=campaign.name, format="rm", out=str(out))
+
+    dataset = load_dataset("json", data_files=str(out), split="train")
+    assert is_conversational(dataset[0]) == conversational and dataset["margin"] == [1.0, 1.0]
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=1)
+    args = RewardConfig(
+        output_dir=str(tmp_path / "run"),
+        max_steps=1,
+        per_device_train_batch_size=2,
+        report_to=[],
+        save_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    trainer = RewardTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=AutoTokenizer.from_pretrained(tiny_model_dir),
+    )
+    result = trainer.train()
+    assert result.global_step == 1 and result.training_loss > 0

@@ -9,8 +9,8 @@ from labelapp.services.judge import items_judge, items_judge_enqueue
 
 class Command(BaseCommand):
     help = (
-        "Have a generator act as AI judge on a campaign's pairwise items not yet judged by it. Verdicts are "
-        "stored apart from human labels (JudgeLabel) and never exported with them."
+        "Have a generator act as AI judge on a campaign's pairwise or correctness items not yet judged by "
+        "it. Verdicts are stored apart from human labels (JudgeLabel) and never exported with them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -4,7 +4,12 @@ import math
 
 import pytest
 
-from labelapp.reports.calibration import CalibrationCandidate, calibration_report, reliability
+from labelapp.reports.calibration import (
+    CalibrationCandidate,
+    StatedConfidence,
+    calibration_report,
+    reliability,
+)
 from labelapp.reports.coherence import CandidateVerdicts, coherence_report
 
 
@@ -37,23 +42,40 @@ def test_reliability_rejects_confidences_outside_0_1():
 
 def test_calibration_report_uses_exp_mean_logprob_and_counts_what_it_leaves_out():
     candidates = [
-        CalibrationCandidate("m", math.log(0.95), True, 1.0),
-        CalibrationCandidate("m", math.log(0.92), False, 0.5),
-        CalibrationCandidate("n", math.log(0.15), False, None),
-        CalibrationCandidate("n", None, True, 0.5),
-        CalibrationCandidate("n", math.log(0.5), None, 1.0),
+        CalibrationCandidate("m", math.log(0.95), True),
+        CalibrationCandidate("m", math.log(0.92), False),
+        CalibrationCandidate("n", math.log(0.15), False),
+        CalibrationCandidate("n", None, True),
+        CalibrationCandidate("n", math.log(0.5), None),
     ]
-    report = calibration_report(candidates)
-    assert (report.without_verdict, report.without_logprobs) == (1, 1)
+    stated = [
+        StatedConfidence("certain", agrees=True, against_gold=True),
+        StatedConfidence("certain", agrees=True, against_gold=False),
+        StatedConfidence("guessing", agrees=False, against_gold=False),
+        StatedConfidence("guessing", agrees=True, against_gold=False),
+    ]
+    report = calibration_report(candidates, stated)
+    assert (report.candidates, report.without_verdict, report.without_logprobs) == (5, 1, 1)
     assert report.model.count == 3
     assert report.model.bins[9].count == 2 and report.model.bins[1].count == 1
     # Bin 9: confidence 0.935, correct 0.5; bin 1: 0.15 vs 0. ECE = (2 * 0.435 + 0.15) / 3.
     assert report.model.ece == pytest.approx((2 * 0.435 + 0.15) / 3)
     assert [g.generator for g in report.by_generator] == ["m", "n"]
     assert report.by_generator[0].model.count == 2
-    # Stated confidence: 1.0 (right), 0.5 (wrong), 0.5 (right).
-    assert report.labeller.count == 3
-    assert report.labeller.bins[5].correct.rate == 0.5 and report.labeller.bins[9].correct.rate == 1.0
+    # Stated confidence read as 0.95 (both right) and 0.55 (one of two right).
+    assert report.labeller.count == 4
+    assert report.labeller.bins[9].correct.rate == 1.0 and report.labeller.bins[5].correct.rate == 0.5
+    assert report.labeller.ece == pytest.approx((2 * 0.05 + 2 * 0.05) / 4)
+    certain, probably, guessing = report.labeller_levels
+    assert (certain.confidence, certain.probability, certain.agrees.count, certain.agrees.total) == (
+        "certain",
+        0.95,
+        2,
+        2,
+    )
+    assert probably.agrees.total == 0 and probably.agrees.rate is None
+    assert (guessing.agrees.count, guessing.agrees.total) == (1, 2)
+    assert (report.labels_against_gold, report.labels_against_others) == (1, 3)
 
 
 def test_coherent_but_wrong_by_generator():

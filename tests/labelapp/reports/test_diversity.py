@@ -9,6 +9,8 @@ from labelapp.reports.diversity import (
     CompletionSet,
     distinct_n,
     diversity_report,
+    embed_sets,
+    mean_interval,
     mean_pairwise_distance,
     self_bleu,
     vendi_score,
@@ -76,7 +78,7 @@ def test_diversity_report_groups_correlates_and_finds_collapsed_prompts():
         CompletionSet(2, "small", 1.0, ("france", "rome is the city", "london"), human_diversity=4.0),
         CompletionSet(3, "big", None, ("paris", "paris", "paris")),
     ]
-    report = diversity_report(sets, embed=bag_of_words)
+    report = diversity_report(sets, embeddings=embed_sets(sets, bag_of_words))
 
     collapsed = report.sets[0]
     assert collapsed.all_identical and collapsed.vendi == pytest.approx(1.0)
@@ -92,6 +94,12 @@ def test_diversity_report_groups_correlates_and_finds_collapsed_prompts():
     big, cold, hot = report.groups
     assert cold.collapsed_prompts == (1,) and hot.collapsed_prompts == () and big.collapsed_prompts == (3,)
     assert cold.human_diversity == pytest.approx(1.5) and big.human_diversity is None
+    # Ratings 1 and 2: mean 1.5, sd 0.707, t(0.975, 1) = 12.706: 1.5 +- 6.353, cut to the 1-5 scale.
+    assert (cold.human_low, cold.human_high) == (1.0, 5.0)
+    # 3, 3.5, 4: sd 0.5, t(0.975, 2) = 4.303: 3.5 +- 4.303 * 0.5 / sqrt(3) = 3.5 +- 1.242.
+    low, high = mean_interval([3.0, 3.5, 4.0])
+    assert (low, high) == (pytest.approx(2.258, abs=1e-3), pytest.approx(4.742, abs=1e-3))
+    assert (big.judged_sets, big.human_low) == (0, None)
     assert cold.distinct_1 == pytest.approx((1 / 3 + report.sets[1].distinct_1) / 2)
     assert hot.vendi > cold.vendi
 
@@ -116,3 +124,21 @@ def test_the_shipped_minilm_model_embeds_offline():
     unrelated = mean_pairwise_distance(rows[[0, 2]])
     assert similar < 0.3 < unrelated
     assert vendi_score(text_embeddings(["same words"] * 4)) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_sets_without_embeddings_get_only_the_lexical_metrics():
+    sets = [
+        CompletionSet(1, "small", 0.3, ("paris", "paris"), human_diversity=1.0),
+        CompletionSet(2, "small", 0.3, ("rome", "london city"), human_diversity=5.0),
+    ]
+    report = diversity_report(sets, embeddings=[bag_of_words(sets[0].texts), None])
+    embedded, missing = report.sets
+    assert (
+        embedded.vendi == pytest.approx(1.0) and missing.vendi is None and missing.embedding_distance is None
+    )
+    assert missing.distinct_1 == 1.0
+    (group,) = report.groups
+    assert group.vendi == pytest.approx(1.0)  # the mean over the sets that have one
+    assert report.correlations["vendi"].n == 1 and report.correlations["distinct_1"].n == 2
+    with pytest.raises(ValueError, match="one embeddings entry per set, got 1 for 2"):
+        diversity_report(sets, embeddings=[None])

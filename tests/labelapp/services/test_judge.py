@@ -6,12 +6,17 @@ import pytest
 from django.core.management import CommandError, call_command
 
 import inference
-from labelapp.models import JudgeLabel, Label
+from labelapp.models import Campaign, Generator, JudgeLabel, Label
 from labelapp.reports.judge import judge_agreement
 from labelapp.selectors.reports import judge_report_for
 from labelapp.services.exports import dataset_export
 from labelapp.services.judge import JUDGE_PARAMS, items_judge, verdict_parse
-from tests.labelapp.reports.seed import ScriptedJudge, leaderboard_campaign
+from tests.labelapp.reports.seed import (
+    ScriptedCorrectnessJudge,
+    ScriptedJudge,
+    facts_campaigns,
+    leaderboard_campaign,
+)
 
 
 @pytest.fixture
@@ -88,7 +93,11 @@ def test_agreement_with_the_humans_by_hand(seeded, scripted_judge):
     (agreement,) = judge_report_for(campaign=seeded.campaign).judges
     assert agreement.judge == "big"
     assert (agreement.judged, agreement.parse_errors, agreement.compared) == (16, 3, 11)
-    assert (agreement.human_unlabelled, agreement.human_no_majority, agreement.human_both_bad) == (1, 1, 0)
+    assert (agreement.human_unlabelled, agreement.human_no_majority, agreement.human_outside_choices) == (
+        1,
+        1,
+        0,
+    )
     assert agreement.kappa.kappa == pytest.approx(13 / 46)
     assert agreement.kappa.confusion == ((7, 0, 2), (1, 0, 0), (0, 0, 1))
 
@@ -96,7 +105,7 @@ def test_agreement_with_the_humans_by_hand(seeded, scripted_judge):
 def test_agreement_leaves_out_both_bad():
     result = judge_agreement("j", {1: "a", 2: "b", 3: None, 4: "tie"}, {1: "a", 2: "both_bad", 3: "a"})
     assert (result.judged, result.parse_errors, result.compared) == (4, 1, 1)
-    assert (result.human_both_bad, result.human_unlabelled) == (1, 1)
+    assert (result.human_outside_choices, result.human_unlabelled) == (1, 1)
 
 
 def test_judge_items_command(seeded, scripted_judge):
@@ -119,3 +128,89 @@ def test_the_celery_task_runs_the_judge(seeded, scripted_judge, settings):
     items_judge_task.apply(args=(seeded.campaign.pk, seeded.big.pk, 2)).get()
     assert JudgeLabel.objects.count() == 2
     assert settings.CELERY_TASK_ROUTES["labelapp.tasks.items_judge_task"] == {"queue": "inference"}
+
+
+@pytest.fixture
+def facts(labeller, other_labeller, monkeypatch):
+    seeded = facts_campaigns([labeller, other_labeller])
+    judge = ScriptedCorrectnessJudge()
+    monkeypatch.setattr(inference, "generate", judge)
+    monkeypatch.setattr(inference, "preload", lambda spec: None)
+    return seeded, judge
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        ("Verdict: correct", "correct"),
+        (" Verdict: incorrect\n", "incorrect"),
+        ("Verdict: Correct", None),
+        ("Verdict: correct.", None),
+        ("Verdict: A", None),
+        ("correct", None),
+        ("Verdict: incorrect, because", None),
+    ],
+)
+def test_correctness_verdicts_parse_strictly(raw, parsed):
+    assert verdict_parse(raw, "correctness") == parsed
+
+
+def test_the_judge_grades_correctness_items_with_the_reference_answer(facts):
+    seeded, judge = facts
+    big = Generator.objects.get(name="big")
+    run = items_judge(campaign=seeded.facts, generator=big)
+    assert (run.judged, run.parse_errors, run.remaining) == (9, 2, 0)  # the gold item is never judged
+    first = judge.requests[0].messages[0]["content"]
+    assert "[Prompt]\nWhat is 2 + 2?" in first and "[Reference answer]\n4\n" in first
+    assert first.endswith('"Verdict: correct" or "Verdict: incorrect".')
+    labels = {label.item.slots.get().candidate.text: label for label in JudgeLabel.objects.all()}
+    assert labels["2 + 2 = 4."].value == {"verdict": "correct"}
+    assert labels["1 + 1 = 5."].value == {"verdict": "incorrect"}
+    unparsed = labels["3 + 3 = 7."]
+    assert unparsed.value is None and "Verdict: correct" in unparsed.parse_error
+    assert unparsed.raw_output == "Let me think about it."
+
+
+def test_the_reference_answer_is_shown_only_where_labellers_see_it(facts):
+    seeded, judge = facts
+    seeded.facts.show_reference_answer = False
+    seeded.facts.save()
+    items_judge(campaign=seeded.facts, generator=Generator.objects.get(name="big"), limit=1)
+    assert "[Reference answer]" not in judge.requests[0].messages[0]["content"]
+
+
+def test_correctness_agreement_with_the_humans_by_hand(facts):
+    # Compared (humans, judge): purple banana (incorrect, correct); 1 + 1 = 5 (incorrect, incorrect); and
+    # 4 + 4 = 8, 2 + 2 = 4, 1 + 1 = 2, "8 8 8" (correct, correct). Left out: the two 3 + 3 answers (did
+    # not parse) and 5 + 5 (humans split). p_o = 5/6; humans correct 4, incorrect 2; judge correct 5,
+    # incorrect 1: p_e = (4 * 5 + 2 * 1) / 36; kappa = (30 - 22) / (36 - 22) = 4/7.
+    seeded, _ = facts
+    items_judge(campaign=seeded.facts, generator=Generator.objects.get(name="big"))
+    report = judge_report_for(campaign=seeded.facts)
+    assert (report.item_kind, report.choices) == ("correctness", ("correct", "incorrect"))
+    (agreement,) = report.judges
+    assert (agreement.judged, agreement.parse_errors, agreement.compared) == (9, 2, 6)
+    assert (agreement.human_no_majority, agreement.human_outside_choices, agreement.human_unlabelled) == (
+        1,
+        0,
+        0,
+    )
+    assert agreement.kappa.confusion == ((4, 0), (1, 1))
+    assert agreement.kappa.kappa == pytest.approx(4 / 7)
+
+
+def test_the_judge_page_of_a_correctness_campaign(facts, staff, client_for):
+    seeded, _ = facts
+    call_command("judge_items", "--campaign", "facts", "--generator", "big")
+    page = client_for(staff).get("/manage/facts/reports/judge/").content.decode()
+    assert 'data-judge="big"' in page and "κ = 0.571" in page
+    assert "“Verdict: correct”, “Verdict: incorrect”" in page
+    assert "humans: correct" in page and "Humans chose can’t tell" in page
+
+
+def test_a_judge_cannot_label_other_kinds(db, generator, fake_generate):
+    Campaign.objects.create(name="sets", kind="setwise")
+    with pytest.raises(
+        CommandError, match="'sets' is a setwise campaign: a judge labels pairwise or correctness"
+    ):
+        call_command("judge_items", "--campaign", "sets", "--generator", generator.name)

@@ -1,0 +1,105 @@
+"""`kto`: TRL's unpaired preference format: prompt, completion, label (true: desirable).
+
+Rows come from the label sources the export names (`kto_from`, e.g. --kto-from-pairwise); each source
+is one function in SOURCES turning a kind's records into judged completions:
+- pairwise: a pair's winner is desirable and its loser undesirable; a both-bad majority makes both
+  undesirable; ties and split votes say nothing about either answer and give no row. A candidate judged
+  in several items gives one row per item (as TRL's `unpair_preference_dataset` does).
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from labelapp.errors import ApplicationError
+from labelapp.exporters import columns, pairs
+from labelapp.exporters.format import ExportContext, Format, Row
+from labelapp.exporters.options import ExportOptions
+from labelapp.exporters.records import CandidateFacts, Record
+from labelapp.kinds import pairwise
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    record: Record
+    candidate: CandidateFacts
+    desirable: bool
+
+
+def _from_pairwise(context: ExportContext) -> Iterator[Judged]:
+    for record in context.records(pairwise.NAME):
+        first, second = record.item.candidates
+        choice = record.aggregate.choice
+        if choice in {"a", "b"}:
+            winner, loser = (first, second) if choice == "a" else (second, first)
+            yield Judged(record, winner, True)
+            yield Judged(record, loser, False)
+        elif choice == "both_bad":
+            yield Judged(record, first, False)
+            yield Judged(record, second, False)
+
+
+SOURCES: dict[str, Callable[[ExportContext], Iterator[Judged]]] = {"pairwise": _from_pairwise}
+
+
+def check(options: ExportOptions) -> None:
+    if not options.kto_from:
+        raise ApplicationError(
+            "The kto format needs at least one label source: --kto-from-pairwise "
+            "(pairwise winners as desirable, losers as undesirable).",
+            {"field": "kto_from"},
+        )
+    unknown = sorted(set(options.kto_from) - set(SOURCES))
+    if unknown:
+        raise ApplicationError(
+            f"Unknown kto source(s) {', '.join(unknown)}; known: {', '.join(sorted(SOURCES))}.",
+            {"field": "kto_from"},
+        )
+
+
+def rows(context: ExportContext) -> Iterator[Row]:
+    for source in context.options.kto_from:
+        for judged in SOURCES[source](context):
+            item = judged.record.item
+            completion = judged.candidate.text
+            yield Row(
+                item.prompt.key,
+                {
+                    "id": f"{judged.record.campaign}-{item.id}-{judged.candidate.id}",
+                    "prompt": item.prompt.content,
+                    "completion": completion
+                    if item.prompt.messages is None
+                    else pairs.as_assistant(completion),
+                    "label": judged.desirable,
+                    "prompt_id": item.prompt.id,
+                    "item_id": item.id,
+                    "candidate_id": judged.candidate.id,
+                    "generator": judged.candidate.generator,
+                    "params": judged.candidate.params,
+                    "source": source,
+                    "agreement": round(judged.record.agreement, 4),
+                    "label_count": len(item.labels),
+                },
+            )
+
+
+FORMAT = Format(
+    name="kto",
+    summary="TRL unpaired preference (prompt, completion, label), for KTOTrainer",
+    columns={
+        "id": columns.STRING,
+        "prompt": columns.TEXT_OR_MESSAGES,
+        "completion": columns.TEXT_OR_MESSAGES,
+        "label": columns.BOOL,
+        "prompt_id": columns.INT,
+        "item_id": columns.INT,
+        "candidate_id": columns.INT,
+        "generator": columns.STRING,
+        "params": columns.PARAMS,
+        "source": columns.STRING,
+        "agreement": columns.FLOAT,
+        "label_count": columns.INT,
+    },
+    rows=rows,
+    row_label=lambda values: "desirable" if values["label"] else "undesirable",
+    check=check,
+)

@@ -1,0 +1,70 @@
+"""`raw`: every label, one row each, the audit trail behind the aggregated formats.
+
+A row has the item, its prompt and candidates (ids, texts, generators, sampling params) in canonical
+order, the label's value in canonical order, the labeller as a pseudonymous id (never the username),
+the seconds spent and when it was given, and the item's aggregate. The export's selection applies
+(excluded labellers, --since, --generator, --min-labels, --min-agreement); gold items never appear.
+"""
+
+from collections.abc import Iterator
+
+from labelapp.exporters import columns
+from labelapp.exporters.format import ExportContext, Format, Row
+
+
+def rows(context: ExportContext) -> Iterator[Row]:
+    for record in context.records(context.kind):
+        item = record.item
+        shared = {
+            "item_id": item.id,
+            "kind": item.kind,
+            "prompt_id": item.prompt.id,
+            "prompt": item.prompt.content,
+            "candidate_ids": [c.id for c in item.candidates],
+            "completions": [c.text for c in item.candidates],
+            "generators": [c.generator for c in item.candidates],
+            "params": [c.params for c in item.candidates],
+            "item_created_at": item.created_at.isoformat(),
+            "aggregate": record.outcome,
+            "agreement": round(record.agreement, 4),
+        }
+        for label in item.labels:
+            yield Row(
+                item.prompt.key,
+                {
+                    "id": f"{record.campaign}-label-{label.id}",
+                    "label_id": label.id,
+                    **shared,
+                    "labeller": context.pseudonym(label.labeller_id),
+                    "value": label.value,
+                    "seconds_spent": label.seconds_spent,
+                    "labelled_at": label.created_at.isoformat(),
+                },
+            )
+
+
+FORMAT = Format(
+    name="raw",
+    summary="every label with its item, candidates, generators, params, pseudonymous labeller and timings",
+    columns={
+        "id": columns.STRING,
+        "label_id": columns.INT,
+        "item_id": columns.INT,
+        "kind": columns.STRING,
+        "prompt_id": columns.INT,
+        "prompt": columns.TEXT_OR_MESSAGES,
+        "candidate_ids": columns.INTS,
+        "completions": columns.STRINGS,
+        "generators": columns.STRINGS,
+        "params": columns.PARAMS_LIST,
+        "item_created_at": columns.STRING,
+        "aggregate": columns.STRING,
+        "agreement": columns.FLOAT,
+        "labeller": columns.STRING,
+        "value": columns.LABEL_VALUE,
+        "seconds_spent": columns.FLOAT,
+        "labelled_at": columns.STRING,
+    },
+    rows=rows,
+    row_label=lambda values: str(values["value"].get("choice", values["aggregate"])),
+)

@@ -1,0 +1,221 @@
+"""Where rows go: a JSONL file, a Parquet file, or a `datasets` DatasetDict folder, one part per split.
+
+Everything is written into a hidden staging folder beside the destination and moved into place only
+when complete, data and dataset card together; a failure removes the staging folder, so a crashed
+export leaves no partial file and keeps any previous export at that path. A staging folder left by a
+killed process is removed by the next export to the same path.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from labelapp.errors import ApplicationError
+from labelapp.exporters.columns import Shape, arrow_schema
+
+JSONL, PARQUET, DATASET = "jsonl", "parquet", "dataset"
+PARQUET_BATCH_ROWS = 20_000
+STAGING_MARK = ".partial-"
+
+
+def output_kind(out: Path) -> str:
+    if out.suffix == ".jsonl":
+        return JSONL
+    if out.suffix == ".parquet":
+        return PARQUET
+    if out.suffix == "" or out.is_dir():
+        return DATASET
+    raise ApplicationError(
+        f"{out}: the output must end in .jsonl or .parquet, or be a folder (no suffix) for a datasets "
+        "DatasetDict.",
+        {"field": "out"},
+    )
+
+
+def split_file(out: Path, split: str, splits: Sequence[str]) -> Path:
+    """prefs.jsonl alone, or prefs-train.jsonl and prefs-test.jsonl (names `datasets` maps to splits)."""
+    return out if len(splits) == 1 else out.with_name(f"{out.stem}-{split}{out.suffix}")
+
+
+def card_file(out: Path) -> Path:
+    """README.md inside a dataset folder; prefs.README.md beside a file (a README.md there may be someone's)."""
+    return out / "README.md" if output_kind(out) == DATASET else out.with_name(f"{out.stem}.README.md")
+
+
+def _dataset_folder_check(out: Path) -> None:
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / "dataset_dict.json").exists())
+    ):
+        raise ApplicationError(
+            f"{out} exists and is not an earlier dataset export; choose a new folder.", {"field": "out"}
+        )
+
+
+def _stale_staging_remove(out: Path) -> None:
+    """Remove staging folders of this destination whose process is gone (killed mid-export)."""
+    for staging in out.parent.glob(f".{out.name}{STAGING_MARK}*"):
+        pid = staging.name.rsplit(STAGING_MARK, 1)[1].split("-", 1)[0]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(staging, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue
+
+
+class _Parts:
+    """One open part per split, in the output's file format."""
+
+    def __init__(
+        self, kind: str, paths: Mapping[str, Path], columns: Mapping[str, Any], shape: Shape
+    ) -> None:
+        self.kind = kind
+        self.paths = paths
+        self._handles: dict[str, IO[str]] = {}
+        self._writers: dict[str, Any] = {}
+        self._batches: dict[str, list[dict[str, Any]]] = {split: [] for split in paths}
+        self._encode = json.JSONEncoder(ensure_ascii=False).encode
+        if kind == JSONL:
+            self._handles = {
+                split: path.open("w", encoding="utf-8", buffering=1 << 20) for split, path in paths.items()
+            }
+        else:
+            import pyarrow.parquet as pq
+
+            self._schema = arrow_schema(columns, shape)
+            self._writers = {split: pq.ParquetWriter(path, self._schema) for split, path in paths.items()}
+
+    def write(self, split: str, values: dict[str, Any]) -> None:
+        if self._handles:
+            self._handles[split].write(self._encode(values) + "\n")
+            return
+        batch = self._batches[split]
+        batch.append(values)
+        if len(batch) >= PARQUET_BATCH_ROWS:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        import pyarrow as pa
+
+        batch = self._batches[split]
+        if not batch:
+            return
+        try:
+            table = pa.Table.from_pylist(batch, schema=self._schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise ApplicationError(
+                f"A row does not fit the format's columns ({exc}); see the first row: {batch[0]!r:.300}",
+                {"field": "format"},
+            ) from None
+        self._writers[split].write_table(table)
+        batch.clear()
+
+    def close(self) -> None:
+        for split in self._batches:
+            self._flush(split)
+        for handle in self._handles.values():
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        for writer in self._writers.values():
+            writer.close()
+
+    def abandon(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        for writer in self._writers.values():
+            writer.close()
+
+
+class StagedOutput:
+    """Write rows per split, then `commit(card)`; leaving the block without committing discards everything."""
+
+    def __init__(self, *, out: Path, splits: Sequence[str], columns: Mapping[str, Any], shape: Shape) -> None:
+        self.out = out
+        self.kind = output_kind(out)
+        self.splits = tuple(splits)
+        self._columns, self._shape = columns, shape
+        if self.kind == DATASET:
+            _dataset_folder_check(out)
+
+    def __enter__(self) -> "StagedOutput":
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        _stale_staging_remove(self.out)
+        self.staging = Path(
+            tempfile.mkdtemp(prefix=f".{self.out.name}{STAGING_MARK}{os.getpid()}-", dir=self.out.parent)
+        )
+        self._committed = False
+        if self.kind == DATASET:
+            parts = {split: self.staging / "parquet" / f"{split}.parquet" for split in self.splits}
+            (self.staging / "parquet").mkdir()
+        else:
+            parts = {
+                split: self.staging / split_file(self.out, split, self.splits).name for split in self.splits
+            }
+        self._parts = _Parts(JSONL if self.kind == JSONL else PARQUET, parts, self._columns, self._shape)
+        return self
+
+    def write(self, split: str, values: dict[str, Any]) -> None:
+        self._parts.write(split, values)
+
+    def final_path(self, split: str) -> Path:
+        return self.out if self.kind == DATASET else split_file(self.out, split, self.splits)
+
+    def commit(self, card: str) -> list[Path]:
+        """Finish every part, add the card, and move it all into place; returns the paths written."""
+        self._parts.close()
+        if self.kind == DATASET:
+            return self._dataset_commit(card)
+        staged_card = self.staging / card_file(self.out).name
+        staged_card.write_text(card, encoding="utf-8")
+        moves = [
+            (self.staging / split_file(self.out, s, self.splits).name, split_file(self.out, s, self.splits))
+            for s in self.splits
+        ]
+        moves.append((staged_card, card_file(self.out)))
+        for staged, final in moves:
+            os.replace(staged, final)
+        self._committed = True
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return [final for _, final in moves]
+
+    def _dataset_commit(self, card: str) -> list[Path]:
+        import datasets
+
+        bars_were_on = not datasets.are_progress_bars_disabled()
+        datasets.disable_progress_bars()
+        try:
+            parts = {
+                split: datasets.Dataset.from_parquet(
+                    str(self.staging / "parquet" / f"{split}.parquet"),
+                    cache_dir=str(self.staging / "cache"),
+                    split=split,
+                )
+                for split in self.splits
+            }
+            folder = self.staging / "dataset"
+            datasets.DatasetDict(parts).save_to_disk(str(folder))
+        finally:
+            if bars_were_on:
+                datasets.enable_progress_bars()
+        (folder / "README.md").write_text(card, encoding="utf-8")
+        previous = None
+        if self.out.exists():
+            previous = self.staging / "previous"
+            os.replace(self.out, previous)
+        os.replace(folder, self.out)
+        self._committed = True
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return [self.out]
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self._committed:
+            self._parts.abandon()
+            shutil.rmtree(self.staging, ignore_errors=True)
