@@ -97,7 +97,12 @@ def test_an_export_is_recorded_with_its_file_and_rows(campaign, pairwise_items, 
         "export.create",
         [export.pk],
     )
-    assert entry.detail == {"campaign": "prefs", "format": "dpo", "path": str(out.resolve()), "rows": 1}
+    assert entry.detail == {
+        "campaign": "prefs",
+        "format": "dpo",
+        "path": str(out.resolve()),
+        "command": f"python manage.py export_dataset --campaign prefs --format dpo --out {out}",
+    }
 
 
 def test_an_export_record_deleted_in_the_admin_is_recorded(campaign, staff, client_for):

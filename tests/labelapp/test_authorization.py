@@ -27,6 +27,7 @@ from labelapp.models import (
     AuditEntry,
     Campaign,
     Export,
+    ExportStatus,
     GenerationJob,
     Item,
     JudgeLabel,
@@ -110,8 +111,10 @@ RULES: dict[str, Rule] = {
     "manage-generate": pages("POST", labellers=403, staff=302),
     "manage-build": pages("POST", labellers=403, staff=302),
     "manage-dashboard": pages("GET", labellers=403, staff=200),
+    "manage-export": pages("POST", labellers=403, staff=302, data={"format": "dpo", "output": "jsonl"}),
     "reports": pages("GET", labellers=403, staff=200),
     "report": pages("GET", labellers=403, staff=200),
+    "report-embeddings": pages("POST", labellers=403, staff=400),  # staff: "diversity is for set-wise"
     # The API: 401 without credentials; the same item rules as the pages.
     "api-schema": api("GET", labellers=200, staff=200),
     "api-next-item": api("POST", labellers=200, staff=200),
@@ -125,6 +128,9 @@ RULES: dict[str, Rule] = {
     ),
     "api-item-skip": api("POST", labellers=204, other=404, staff=404, data={"reason": "unclear"}),
     "api-campaign-dashboard": api("GET", labellers=403, staff=200),
+    "api-export-start": api("POST", labellers=403, staff=202, data={"format": "dpo"}),
+    "api-export-status": api("GET", labellers=403, staff=200),
+    "api-export-download": api("GET", labellers=403, staff=200),
 }
 
 # The admin: staff only; everyone else is sent to the admin's login. Site-wide views:
@@ -159,7 +165,7 @@ ADMIN_MODELS: dict[str, set[str]] = {
     "labelapp.lease": FULL,
     "labelapp.label": FULL,
     "labelapp.judgelabel": FULL,
-    "labelapp.export": FULL,
+    "labelapp.export": FULL - {"add"},  # exports are started from the manage page, the API or the CLI
     "labelapp.auditentry": FULL - {"add", "delete"},  # written by services only; nobody edits the log
     "axes.accessattempt": FULL - {"add"},  # deleting one unlocks a login
     "axes.accesslog": FULL - {"add"},
@@ -256,6 +262,8 @@ class World:
                 return "labelapp"
             case "kind":  # a report
                 return "leaderboard"
+            case "export_id":
+                return Export.objects.get().pk
             case "content_type_id":
                 return ContentType.objects.get_for_model(Campaign).pk
             case "id":
@@ -292,7 +300,7 @@ def fast_passwords(settings):
 
 
 @pytest.fixture
-def world(db, generator) -> World:
+def world(db, generator, settings, tmp_path) -> World:
     campaign = Campaign.objects.create(name="prefs", title="Preferences", labels_per_item=2)
     for number in range(4):
         prompt = Prompt.objects.create(campaign=campaign, text=f"Question {number}?")
@@ -311,7 +319,16 @@ def world(db, generator) -> World:
     Lease.objects.create(item=other_item, labeller=other, expires_at=timezone.now() + timedelta(hours=1))
     Skip.objects.create(item=other_item, labeller=staff, reason="seen in the admin only")
     GenerationJob.objects.create(campaign=campaign, generator=generator, params={"n": 1}, prompts_total=4)
-    export = Export.objects.create(campaign=campaign, format="dpo", path="/tmp/prefs.jsonl", rows=1)
+    settings.LABELAPP_EXPORT_DIR = tmp_path
+    (tmp_path / "prefs.jsonl").write_text('{"prompt": "Question 0?"}\n')
+    export = Export.objects.create(
+        campaign=campaign,
+        format="dpo",
+        path=str(tmp_path / "prefs.jsonl"),
+        download_path=str(tmp_path / "prefs.jsonl"),
+        status=ExportStatus.SUCCEEDED,
+        rows=1,
+    )
     audit_record(actor=staff, action="export.create", target_type="export", target_ids=[export.pk])
     JudgeLabel.objects.create(item=shared, generator=generator, value={"choice": "a"}, raw_output="A")
     Token.objects.create(user=staff)
@@ -377,7 +394,8 @@ def test_every_route_answers_each_role_as_its_rule_says(group: str, world: World
                 wrong.append(
                     f"{rule.method} {path} as {role}: expected {rule.expected(role)}, got {response.status_code} {location}"
                 )
-            if leaked := _leaks(role, response.content.decode(errors="replace"), world):
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            if leaked := _leaks(role, body.decode(errors="replace"), world):
                 wrong.append(f"{rule.method} {path} as {role}: the answer shows {leaked}")
     assert not wrong, "\n".join(wrong)
 
@@ -409,3 +427,16 @@ def test_an_item_answers_only_under_its_own_campaign(world: World, action: str):
     response = client.post(f"/label/elsewhere/items/{world.owner_item.pk}/{action}", LABEL)
     assert response.status_code == 404
     assert world.owner_item.leases.filter(labeller=world.owner).exists() and not world.owner.skips.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/v1/items/{id}/skip/"),
+        ("get", "/api/v1/exports/{id}/"),
+        ("post", "/label/prefs/items/{id}/"),
+    ],
+)
+def test_an_id_too_long_for_the_database_is_a_404_not_a_500(world: World, method: str, path: str):
+    client = world.client("staff", Route("x", None, path.lstrip("/")))
+    assert getattr(client, method)(path.format(id="9" * 30)).status_code == 404
