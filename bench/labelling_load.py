@@ -159,6 +159,7 @@ def server_env(database_url: str) -> dict[str, str]:
         "DEBUG": "0",
         "SECRET_KEY": SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
+        "API_RATE_USER": "none",  # measures the server, not the per-user rate limit
         "LOG_LEVEL": "WARNING",
         "HF_HUB_OFFLINE": "1",
     }

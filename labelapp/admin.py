@@ -1,11 +1,18 @@
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db import models, transaction
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from labelapp.errors import ApplicationError
 from labelapp.models import (
+    AuditEntry,
     Campaign,
     CampaignStatus,
     Candidate,
@@ -21,6 +28,7 @@ from labelapp.models import (
     Prompt,
     Skip,
 )
+from labelapp.services.audit import audit_record, row_snapshot
 from labelapp.services.campaigns import campaigns_set_status
 from labelapp.services.generation import generation_job_enqueue, generation_job_requeue
 from labelapp.services.gold import items_mark_gold, items_unmark_gold
@@ -28,9 +36,84 @@ from labelapp.services.items import items_priority_shift
 from labelapp.services.labellers import labeller_suspend, labeller_unsuspend
 from labelapp.services.leases import leases_release
 
+AdminAction = Callable[[admin.ModelAdmin, HttpRequest, QuerySet], Any]
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every write made through this admin is in the audit log: adds, changes (values before and after),
+    deletes (the rows as they were) and actions (on which rows), each in the transaction of the write."""
+
+    def _audit(self, request: HttpRequest, verb: str, ids: list[Any], detail: dict[str, Any]) -> None:
+        model_name = self.model._meta.model_name
+        audit_record(
+            actor=request.user,
+            action=f"{model_name}.{verb}",
+            target_type=model_name,
+            target_ids=ids,
+            detail=detail,
+        )
+
+    def save_model(self, request: HttpRequest, obj: models.Model, form: ModelForm, change: bool) -> None:
+        before = self.model.objects.filter(pk=obj.pk).first() if change else None
+        super().save_model(request, obj, form, change)
+        if before is None:
+            self._audit(request, "add", [obj.pk], {"after": row_snapshot(obj)})
+            return
+        fields = form.changed_data
+        detail = {"before": row_snapshot(before, fields), "after": row_snapshot(obj, fields)}
+        self._audit(request, "change", [obj.pk], detail)
+
+    def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
+        pk, snapshot = obj.pk, row_snapshot(obj)
+        super().delete_model(request, obj)
+        self._audit(request, "delete", [pk], {"rows": [snapshot]})
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        rows = list(queryset)
+        snapshots = [row_snapshot(row) for row in rows]
+        super().delete_queryset(request, queryset)
+        self._audit(request, "delete", [row.pk for row in rows], {"rows": snapshots})
+
+    def get_actions(self, request: HttpRequest) -> dict[str, tuple[AdminAction, str, str]]:
+        # delete_selected goes through delete_queryset, which records the rows themselves.
+        return {
+            name: (func if name == "delete_selected" else self._audited(func, name), name, description)
+            for name, (func, _, description) in super().get_actions(request).items()
+        }
+
+    def _audited(self, action: AdminAction, name: str) -> AdminAction:
+        @wraps(action)
+        def run(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> Any:
+            with transaction.atomic():
+                ids = list(queryset.values_list("pk", flat=True))
+                result = action(modeladmin, request, queryset)
+                self._audit(request, name, ids, {})
+            return result
+
+        return run
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: entries are written by services, and nobody edits or deletes them from here."""
+
+    list_display = ["created_at", "actor_name", "action", "target_type", "target_ids"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["actor_name", "action"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(AuditedAdmin):
     list_display = ["name", "title", "kind", "status", "priority", "labels_per_item", "manage_link"]
     list_filter = ["kind", "status"]
     search_fields = ["name", "title"]
@@ -57,19 +140,19 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Prompt)
-class PromptAdmin(admin.ModelAdmin):
+class PromptAdmin(AuditedAdmin):
     list_display = ["id", "campaign", "__str__", "source"]
     list_filter = ["campaign"]
     search_fields = ["text", "source"]
 
 
 @admin.register(Generator)
-class GeneratorAdmin(admin.ModelAdmin):
+class GeneratorAdmin(AuditedAdmin):
     list_display = ["name", "backend", "model", "base_url", "prompt_format"]
 
 
 @admin.register(GenerationJob)
-class GenerationJobAdmin(admin.ModelAdmin):
+class GenerationJobAdmin(AuditedAdmin):
     actions = ["retry"]
 
     @admin.action(description="Retry the selected failed or stuck jobs (they resume where they stopped)")
@@ -104,7 +187,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(Candidate)
-class CandidateAdmin(admin.ModelAdmin):
+class CandidateAdmin(AuditedAdmin):
     list_display = ["id", "prompt", "generator", "step", "finish_reason", "token_count", "logprob_mean"]
     list_filter = ["generator", "finish_reason"]
     list_select_related = ["prompt", "generator"]
@@ -118,7 +201,7 @@ class ItemCandidateInline(admin.TabularInline):
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(AuditedAdmin):
     list_display = ["id", "campaign", "kind", "prompt", "priority", "is_gold"]
     list_filter = ["campaign", "kind", "is_gold"]
     raw_id_fields = ["prompt"]
@@ -159,7 +242,7 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(LabellerProfile)
-class LabellerProfileAdmin(admin.ModelAdmin):
+class LabellerProfileAdmin(AuditedAdmin):
     list_display = ["user", "skills", "suspended", "suspended_reason"]
     list_filter = ["suspended"]
     search_fields = ["user__username"]
@@ -184,27 +267,27 @@ class LabellerProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(Skip)
-class SkipAdmin(admin.ModelAdmin):
+class SkipAdmin(AuditedAdmin):
     list_display = ["id", "item", "labeller", "reason", "created_at"]
     list_filter = ["item__campaign"]
     raw_id_fields = ["item"]
 
 
 @admin.register(Lease)
-class LeaseAdmin(admin.ModelAdmin):
+class LeaseAdmin(AuditedAdmin):
     list_display = ["id", "item", "labeller", "created_at", "expires_at"]
     raw_id_fields = ["item"]
 
 
 @admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):
+class LabelAdmin(AuditedAdmin):
     list_display = ["id", "item", "labeller", "value", "seconds_spent", "gold_correct", "created_at"]
     list_filter = ["item__campaign"]
     raw_id_fields = ["item"]
 
 
 @admin.register(JudgeLabel)
-class JudgeLabelAdmin(admin.ModelAdmin):
+class JudgeLabelAdmin(AuditedAdmin):
     """AI judge verdicts, kept apart from human labels; written only by judge_items."""
 
     list_display = ["id", "item", "generator", "value", "parse_error", "created_at"]
@@ -214,7 +297,7 @@ class JudgeLabelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Export)
-class ExportAdmin(admin.ModelAdmin):
+class ExportAdmin(AuditedAdmin):
     list_display = ["id", "campaign", "format", "output", "status", "rows", "download_link", "created_at"]
     list_filter = ["status", "format", "campaign"]
     readonly_fields = [f.name for f in Export._meta.fields]

@@ -78,7 +78,8 @@ class JsonOnly(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-API_AUTHENTICATION = [SessionAuthentication, TokenWithStandingAuthentication]
+# Token first: an anonymous request is then a 401 with WWW-Authenticate, as DRF answers when token comes first.
+API_AUTHENTICATION = [TokenWithStandingAuthentication, SessionAuthentication]
 
 
 class LabellerApi(APIView):

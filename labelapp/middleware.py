@@ -1,5 +1,6 @@
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 from labelapp.errors import ApplicationError
 
@@ -19,3 +20,10 @@ class ApplicationErrorMiddleware:
         return render(
             request, "labelapp/error.html", {"error": exception.message}, status=exception.status_code
         )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A URL that matches no route: under /api/ in the API's error shape, elsewhere Django's 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": f"No API endpoint at {request.path}.", "extra": {}}, status=404)
+    return defaults.page_not_found(request, exception)

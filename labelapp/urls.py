@@ -1,8 +1,18 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, register_converter
+from django.urls.converters import IntConverter
 from rest_framework.views import APIView
 
 from labelapp import apis, report_views, views
+
+
+class RowIdConverter(IntConverter):
+    """A row id: at most 18 digits, so it fits the 64-bit id column (a longer one is a 404, not a 500)."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_converter(RowIdConverter, "id")
 
 
 def api_path(route: str, api: type[APIView], name: str) -> URLPattern:
@@ -13,25 +23,23 @@ def api_path(route: str, api: type[APIView], name: str) -> URLPattern:
 api_urlpatterns = [
     api_path("campaigns/<str:campaign>/next-item/", apis.NextItemApi, "api-next-item"),
     api_path("campaigns/<str:campaign>/progress/", apis.CampaignProgressApi, "api-campaign-progress"),
-    api_path("items/<int:item_id>/labels/", apis.LabelSubmitApi, "api-label-submit"),
+    api_path("items/<id:item_id>/labels/", apis.LabelSubmitApi, "api-label-submit"),
     api_path(
-        "campaigns/<str:campaign>/items/<int:item_id>/label/", apis.LabelAndNextApi, "api-label-and-next"
+        "campaigns/<str:campaign>/items/<id:item_id>/label/", apis.LabelAndNextApi, "api-label-and-next"
     ),
-    api_path("items/<int:item_id>/skip/", apis.ItemSkipApi, "api-item-skip"),
+    api_path("items/<id:item_id>/skip/", apis.ItemSkipApi, "api-item-skip"),
     api_path("campaigns/<str:campaign>/dashboard/", apis.CampaignDashboardApi, "api-campaign-dashboard"),
     api_path("campaigns/<str:campaign>/exports/", apis.ExportStartApi, "api-export-start"),
-    api_path("exports/<int:export_id>/", apis.ExportStatusApi, "api-export-status"),
-    api_path("exports/<int:export_id>/download/", apis.ExportDownloadApi, "api-export-download"),
+    api_path("exports/<id:export_id>/", apis.ExportStatusApi, "api-export-status"),
+    api_path("exports/<id:export_id>/download/", apis.ExportDownloadApi, "api-export-download"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("label/<str:campaign>/", views.label_page, name="label"),
-    path("label/<str:campaign>/items/<int:item_id>/", views.label_submit, name="label-submit"),
-    path("label/<str:campaign>/items/<int:item_id>/skip/", views.label_skip, name="label-skip"),
-    path(
-        "label/<str:campaign>/items/<int:item_id>/heartbeat/", views.label_heartbeat, name="label-heartbeat"
-    ),
+    path("label/<str:campaign>/items/<id:item_id>/", views.label_submit, name="label-submit"),
+    path("label/<str:campaign>/items/<id:item_id>/skip/", views.label_skip, name="label-skip"),
+    path("label/<str:campaign>/items/<id:item_id>/heartbeat/", views.label_heartbeat, name="label-heartbeat"),
     path("manage/<str:campaign>/", views.manage_page, name="manage"),
     path("manage/<str:campaign>/import/", views.manage_import, name="manage-import"),
     path("manage/<str:campaign>/gold/", views.manage_import_gold, name="manage-import-gold"),

@@ -28,7 +28,7 @@ from labelapp.selectors.campaigns import (
 )
 from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.exports import exports_for_campaign
-from labelapp.selectors.items import item_candidates_shown
+from labelapp.selectors.items import item_candidates_shown, item_in_campaign
 from labelapp.services.exports import export_job_create, export_job_enqueue
 from labelapp.services.generation import generation_job_enqueue, generation_jobs_create, sampling_params_sweep
 from labelapp.services.gold import gold_import
@@ -47,6 +47,18 @@ def labeller_required(view: View) -> View:
         if not (request.user.is_staff or user_is_labeller(request.user)):
             raise PermissionDenied("Only labellers can label.")
         return view(request, *args, **kwargs)
+
+    return checked
+
+
+def item_of_campaign(view: View) -> View:
+    """An item route answers only under the item's own campaign: another campaign's URL is a 404."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, campaign: str, item_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not item_in_campaign(item_id=item_id, campaign_name=campaign):
+            raise NotFoundError(f"Item {item_id} is not leased to you.", {"field": "item"})
+        return view(request, campaign, item_id, *args, **kwargs)
 
     return checked
 
@@ -140,6 +152,7 @@ def label_page(request: HttpRequest, campaign: str) -> HttpResponse:
 
 @require_POST
 @labeller_required
+@item_of_campaign
 def label_submit(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
     return _labelling_action(
         request,
@@ -155,6 +168,7 @@ def label_submit(request: HttpRequest, campaign: str, item_id: int) -> HttpRespo
 
 @require_POST
 @labeller_required
+@item_of_campaign
 def label_skip(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
     return _labelling_action(
         request,
@@ -167,6 +181,7 @@ def label_skip(request: HttpRequest, campaign: str, item_id: int) -> HttpRespons
 
 @require_POST
 @labeller_required
+@item_of_campaign
 def label_heartbeat(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
     """The open page keeps its lease alive; 404 once the item is no longer leased to this labeller."""
     try:

@@ -6,6 +6,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.test import Client  # noqa: E402
 
 import inference  # noqa: E402
@@ -15,6 +16,12 @@ from labelapp.services.labellers import user_upsert  # noqa: E402
 from tests.factories import candidates_add  # noqa: E402
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Throttle counters live in the cache: each test starts with none (user ids repeat across tests)."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+from labelapp.models.audit import AuditEntry
 from labelapp.models.campaigns import Campaign, CampaignKind, CampaignStatus
 from labelapp.models.candidates import (
     Candidate,
@@ -19,6 +20,7 @@ from labelapp.models.prompts import Prompt
 
 __all__ = [
     "LABELLERS_GROUP",
+    "AuditEntry",
     "Campaign",
     "CampaignKind",
     "CampaignStatus",

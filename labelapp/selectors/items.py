@@ -11,6 +11,10 @@ from labelapp.selectors.campaigns import CAMPAIGN_COLUMNS
 from labelapp.selectors.sql_rows import ModelColumns
 
 
+def item_in_campaign(*, item_id: int, campaign_name: str) -> bool:
+    return Item.objects.filter(pk=item_id, campaign__name=campaign_name).exists()
+
+
 def item_shown_indices(item: Item) -> list[int]:
     """Canonical index of the candidate shown at each position."""
     return list(ItemCandidate.objects.filter(item=item).order_by("position").values_list("index", flat=True))

@@ -30,6 +30,7 @@ from labelapp.exporters.records import AGGREGATION_IN_WORDS, RECORDS, Record, Se
 from labelapp.exporters.splits import TRAIN, split_names, split_of
 from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
 from labelapp.models import Campaign, Export, ExportOutput, ExportStatus, Generator, Label
+from labelapp.services.audit import audit_record
 
 ProgressCallback = Callable[[int], None]  # rows written so far
 PROGRESS_EVERY_ROWS = 5000
@@ -311,6 +312,7 @@ def dataset_export(
         created_by=created_by,
         started_at=timezone.now(),
     )
+    _audit_created(export)
     try:
         written = export_write(plan, on_progress=on_progress)
     except BaseException as exc:
@@ -349,7 +351,23 @@ def export_job_create(
     plan = export_plan(campaign=campaign, format=format, out=out, options=parsed)
     export.path, export.command = str(out), plan.command(redact=False)
     export.save(update_fields=["path", "command"])
+    _audit_created(export)
     return export
+
+
+def _audit_created(export: Export) -> None:
+    audit_record(
+        actor=export.created_by,
+        action="export.create",
+        target_type="export",
+        target_ids=[export.pk],
+        detail={
+            "campaign": export.campaign.name,
+            "format": export.format,
+            "path": export.path,
+            "command": export.command,
+        },
+    )
 
 
 def export_job_enqueue(*, export: Export) -> None:

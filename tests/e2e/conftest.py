@@ -40,8 +40,20 @@ def chromium_path() -> str:
 
 @pytest.fixture
 def page_errors() -> list[str]:
-    """Uncaught JavaScript errors and HTTP error answers seen by `page`; a test asserts it is empty."""
+    """Uncaught JavaScript errors, HTTP error answers, Content-Security-Policy violations and dialogs
+    (alert, confirm: the app opens none, so one means injected script ran) seen by `page`; a test asserts
+    it is empty."""
     return []
+
+
+# Reports each violation of the page's Content-Security-Policy (an inline script or style, or eval, the
+# policy blocked). Playwright adds it outside the page, so the policy does not block the reporter itself.
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  window.reportCspViolation(`${event.effectiveDirective} blocked ${event.blockedURI || "inline"} at ${where}`);
+});
+"""
 
 
 @pytest.fixture
@@ -51,8 +63,11 @@ def page(chromium_path: str, page_errors: list[str]) -> Iterator[Page]:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport=VIEWPORT)
         context.set_default_timeout(10_000)
+        context.expose_function("reportCspViolation", lambda text: page_errors.append(f"CSP: {text}"))
+        context.add_init_script(CSP_REPORTER)
         page = context.new_page()
         page.on("pageerror", lambda exc: page_errors.append(f"uncaught: {exc}"))
+        page.on("dialog", lambda dialog: (page_errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
         # The app ships no favicon; chromium asks for one anyway. Any other 4xx/5xx answer is an error.
         page.on(
             "response",
