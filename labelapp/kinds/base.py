@@ -2,7 +2,8 @@
 
 A kind is a module under `labelapp/kinds/` with:
 
-- `NAME`, `TEMPLATE` (included in the label page with `item`, `campaign`, `shown`), `POSITION_NAMES`;
+- `NAME`, `TEMPLATE` (its controls, included in the label form after the prompt, with `item`, `campaign`,
+  `shown`), `POSITION_NAMES`;
 - `CANDIDATE_COUNTS`: the values `per_item` may take (candidates per item; set-vs-set: per side);
 - `AGREEMENT_FIELDS`: the canonical value's keys Krippendorff's alpha is computed on (the first one also
   defines "agreement with the majority" on the dashboard); may be empty;
