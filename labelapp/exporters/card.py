@@ -32,15 +32,17 @@ class ExportStats:
 
     def observed(self, records: Iterable[Record]) -> Iterator[Record]:
         """Pass records through, counting what the card reports about the items behind the rows."""
-        # Candidates of one job share one params dict (records._ParamsCache): look each object up once.
+        # Candidates of one job share one params dict (records._Decoded): look each object up once.
         # Holding the objects keeps their ids from being reused.
         params_seen: dict[int, dict[str, Any]] = {}
+        labellers, outcomes = self.labellers, self.outcomes
         for record in records:
+            item = record.item
             self.items += 1
-            self.outcomes[record.outcome] += 1
-            self.labels += len(record.item.labels)
-            self.labellers.update(label.labeller_id for label in record.item.labels)
-            for candidate in record.item.candidates:
+            outcomes[record.outcome] += 1
+            self.labels += len(item.labels)
+            labellers.update([label.labeller_id for label in item.labels])
+            for candidate in item.candidates:
                 if id(candidate.params) not in params_seen:
                     if len(params_seen) > 10_000:
                         params_seen.clear()

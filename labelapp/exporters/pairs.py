@@ -15,8 +15,7 @@ for ranking pairs (rankings have no per-criterion choices).
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from labelapp.exporters import columns
 from labelapp.exporters.format import ExportContext
@@ -24,8 +23,7 @@ from labelapp.exporters.records import CandidateFacts, Record
 from labelapp.kinds import pairwise, ranking
 
 
-@dataclass(frozen=True, slots=True)
-class Pair:
+class Pair(NamedTuple):  # a tuple: an export makes one per row
     record: Record
     chosen: CandidateFacts
     rejected: CandidateFacts

@@ -12,8 +12,6 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from itertools import groupby
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from django.db import connections
@@ -104,22 +102,21 @@ def params_complete(params: dict[str, Any] | None) -> dict[str, Any]:
     return {name: params.get(name) for name in PARAM_NAMES}
 
 
-class _Decoded:
-    """JSON texts decoded once each: a job's candidates share their params, most labels repeat a value.
+class _Decoded(dict):
+    """JSON texts decoded once each (`decoded[text]`): a job's candidates share their params, most labels
+    repeat a value. A dict whose misses decode, so a hit costs one C-level lookup and no Python call.
 
     The decoded objects are shared between records, so nothing downstream may change them.
     """
 
     def __init__(self, shape: Callable[[Any], Any] = lambda value: value, limit: int = 50_000) -> None:
+        super().__init__()
         self._shape, self._limit = shape, limit
-        self._decoded: dict[str | None, Any] = {}
 
-    def __call__(self, text: str | None) -> Any:
-        decoded = self._decoded.get(text)
-        if decoded is None:
-            if len(self._decoded) >= self._limit:
-                self._decoded.clear()
-            decoded = self._decoded[text] = self._shape(json.loads(text) if text is not None else None)
+    def __missing__(self, text: str | None) -> Any:
+        if len(self) >= self._limit:
+            self.clear()
+        decoded = self[text] = self._shape(json.loads(text) if text is not None else None)
         return decoded
 
 
@@ -173,88 +170,102 @@ def _item_chunks(campaign: Campaign, kind: str) -> Iterator[list[tuple]]:
         after = chunk[-1][0]
 
 
-def _by_item(rows: list[tuple]) -> dict[int, list[tuple]]:
-    return {item_id: list(group) for item_id, group in groupby(rows, itemgetter(0))}
-
-
 # The candidates and labels of an id range are read without joining items: rows of other campaigns' or gold
 # items in the range are fetched and ignored, while a join made PostgreSQL scan whole tables per chunk.
-def _slots_of(first: int, last: int) -> dict[int, list[tuple]]:
-    return _by_item(
-        _fetched(
-            ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last)
-            .annotate(params_json=Cast("candidate__params", TextField()))
-            .order_by("item_id", "index")
-            .values_list(
-                "item_id", "candidate_id", "candidate__text", "candidate__generator_id", "params_json"
-            )
-        )
+def _slots_of(first: int, last: int, candidate_of: Callable[[tuple], CandidateFacts]) -> dict[int, list]:
+    """Each item's candidates in canonical order."""
+    rows = _fetched(
+        ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last)
+        .annotate(params_json=Cast("candidate__params", TextField()))
+        .order_by("item_id", "index")
+        .values_list("item_id", "candidate_id", "candidate__text", "candidate__generator_id", "params_json")
     )
+    by_item: dict[int, list] = {}
+    for row in rows:
+        slots = by_item.get(row[0])
+        if slots is None:
+            by_item[row[0]] = [candidate_of(row)]
+        else:
+            slots.append(candidate_of(row))
+    return by_item
 
 
-def _labels_of(first: int, last: int, selection: Selection) -> dict[int, list[tuple]]:
+def _labels_of(
+    first: int, last: int, selection: Selection, label_of: Callable[[tuple], LabelFacts]
+) -> dict[int, list]:
+    """Each item's labels that the selection keeps, by label id."""
     labels = Label.objects.filter(item_id__gte=first, item_id__lte=last)
     if selection.excluded_labeller_ids:
         labels = labels.exclude(labeller_id__in=selection.excluded_labeller_ids)
     if selection.since is not None:
         labels = labels.filter(created_at__gte=selection.since)
-    return _by_item(
-        _fetched(
-            labels.annotate(
-                value_json=Cast("value", TextField()),
-                given_at=_timestamp("created_at", connections[labels.db].vendor),
-            )
-            .order_by("item_id", "id")
-            .values_list("item_id", "id", "labeller_id", "value_json", "seconds_spent", "given_at")
+    rows = _fetched(
+        labels.annotate(
+            value_json=Cast("value", TextField()),
+            given_at=_timestamp("created_at", connections[labels.db].vendor),
         )
+        .order_by("item_id", "id")
+        .values_list("item_id", "id", "labeller_id", "value_json", "seconds_spent", "given_at")
     )
+    by_item: dict[int, list] = {}
+    for row in rows:
+        item_labels = by_item.get(row[0])
+        if item_labels is None:
+            by_item[row[0]] = [label_of(row)]
+        else:
+            item_labels.append(label_of(row))
+    return by_item
+
+
+# Facts are made with tuple.__new__: a NamedTuple's own constructor is a Python function, several times
+# slower, and an export makes millions of them.
+_new = tuple.__new__
 
 
 def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterator[ItemFacts]:
     """Every non-gold item of this kind with its candidates and the labels the selection keeps, by item id."""
     params_of, value_of = _Decoded(params_complete, limit=10_000), _Decoded()
     generator_names = dict(Generator.objects.values_list("pk", "name"))  # a few: cheaper than a join per row
+
+    def candidate_of(row: tuple) -> CandidateFacts:
+        return _new(CandidateFacts, (row[1], row[2], generator_names[row[3]], params_of[row[4]]))
+
+    def label_of(row: tuple) -> LabelFacts:
+        return _new(LabelFacts, (row[1], row[2], value_of[row[3]], row[4], row[5]))
+
     prompt = PromptFacts(0, "", None, "")
-    no_rows: list[tuple] = []
+    min_labels, generators = selection.min_labels, selection.generators
     for chunk in _item_chunks(campaign, kind):
         first, last = chunk[0][0], chunk[-1][0]
-        labels_by_item = _labels_of(first, last, selection)
-        slots_by_item = _slots_of(first, last)
+        labels_by_item = _labels_of(first, last, selection, label_of)
+        slots_by_item = _slots_of(first, last, candidate_of)
         for item_id, built_at, prompt_id, text, messages in chunk:
-            label_rows = labels_by_item.get(item_id, no_rows)
-            if len(label_rows) < selection.min_labels:
+            labels = labels_by_item.get(item_id, ())
+            if len(labels) < min_labels:
                 continue
-            candidates = tuple(
-                [
-                    CandidateFacts(r[1], r[2], generator_names[r[3]], params_of(r[4]))
-                    for r in slots_by_item.get(item_id, no_rows)
-                ]
-            )
-            if selection.generators and any(c.generator not in selection.generators for c in candidates):
+            candidates = tuple(slots_by_item.get(item_id, ()))
+            if generators and any(c.generator not in generators for c in candidates):
                 continue
             if prompt.id != prompt_id:  # items of one prompt are usually built together
                 decoded = json.loads(messages) if messages is not None else None
                 prompt = PromptFacts(prompt_id, text, decoded, prompt_key(text, decoded))
-            labels = tuple([LabelFacts(r[1], r[2], value_of(r[3]), r[4], r[5]) for r in label_rows])
-            yield ItemFacts(item_id, kind, built_at, prompt, candidates, labels)
-
-
-def _vote(value: dict[str, Any]) -> tuple:
-    criteria = value.get("criteria")
-    return (value["choice"], value.get("strength"), tuple(criteria.items()) if criteria else None)
+            yield _new(ItemFacts, (item_id, kind, built_at, prompt, candidates, tuple(labels)))
 
 
 def pairwise_records(*, campaign: Campaign, selection: Selection) -> Iterator[Record]:
     """Pairwise items aggregated by majority; the outcome is the majority choice, or "split" on a tie vote."""
-    # The aggregate reads only choices, strengths and criteria, and few combinations occur: compute each once.
-    aggregates: dict[tuple, pairwise.PairwiseAggregate] = {}
+    # Label values are shared decoded objects (`_Decoded`) and few combinations occur: aggregate each
+    # combination once, keyed by the values' ids. The entry holds the values, so their ids stay theirs.
+    aggregates: dict[tuple[int, ...], tuple[pairwise.PairwiseAggregate, list]] = {}
     for item in item_facts(campaign=campaign, kind=pairwise.NAME, selection=selection):
-        votes = tuple([_vote(label.value) for label in item.labels])
-        aggregate = aggregates.get(votes)
-        if aggregate is None:
+        values = [label.value for label in item.labels]
+        key = tuple(map(id, values))
+        known = aggregates.get(key)
+        if known is None:
             if len(aggregates) >= 10_000:
                 aggregates.clear()
-            aggregate = aggregates[votes] = pairwise.aggregate([label.value for label in item.labels])
+            known = aggregates[key] = (pairwise.aggregate(values), values)
+        aggregate = known[0]
         if aggregate.agreement < selection.min_agreement:
             continue
         yield Record(campaign.name, item, aggregate, aggregate.choice or "split", aggregate.agreement)

@@ -6,7 +6,6 @@ export leaves no partial file and keeps any previous export at that path. A stag
 killed process is removed by the next export to the same path.
 """
 
-import json
 import os
 import shutil
 import tempfile
@@ -14,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+import orjson
 
 from labelapp.errors import ApplicationError
 from labelapp.exporters.columns import Shape, arrow_schema
@@ -76,14 +77,11 @@ class _Parts:
     ) -> None:
         self.kind = kind
         self.paths = paths
-        self._handles: dict[str, IO[str]] = {}
+        self._handles: dict[str, IO[bytes]] = {}
         self._writers: dict[str, Any] = {}
         self._batches: dict[str, list[dict[str, Any]]] = {split: [] for split in paths}
-        self._encode = json.JSONEncoder(ensure_ascii=False).encode
         if kind == JSONL:
-            self._handles = {
-                split: path.open("w", encoding="utf-8", buffering=1 << 20) for split, path in paths.items()
-            }
+            self._handles = {split: path.open("wb", buffering=1 << 20) for split, path in paths.items()}
         else:
             import pyarrow.parquet as pq
 
@@ -92,7 +90,7 @@ class _Parts:
 
     def write(self, split: str, values: dict[str, Any]) -> None:
         if self._handles:
-            self._handles[split].write(self._encode(values) + "\n")
+            self._handles[split].write(orjson.dumps(values, option=orjson.OPT_APPEND_NEWLINE))
             return
         batch = self._batches[split]
         batch.append(values)
