@@ -20,9 +20,10 @@ from django.db.models.functions import Cast
 
 import inference
 from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set, setwise
-from labelapp.models import Campaign, Generator, Item, ItemCandidate, Label
+from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label
 
 CHUNK_SIZE = 5000
+CANDIDATES_PER_QUERY = 2000  # ids in one IN list: under every database's limit on query parameters
 PARAM_NAMES = tuple(f.name for f in fields(inference.SamplingParams))
 
 
@@ -174,20 +175,38 @@ def _item_chunks(campaign: Campaign, kind: str) -> Iterator[list[tuple]]:
 # items in the range are fetched and ignored, while a join made PostgreSQL scan whole tables per chunk.
 def _slots_of(first: int, last: int, candidate_of: Callable[[tuple], CandidateFacts]) -> dict[int, list]:
     """Each item's candidates in canonical order."""
-    rows = _fetched(
+    slots = _fetched(
         ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last)
-        .annotate(params_json=Cast("candidate__params", TextField()))
         .order_by("item_id", "index")
-        .values_list("item_id", "candidate_id", "candidate__text", "candidate__generator_id", "params_json")
+        .values_list("item_id", "candidate_id")
     )
+    candidates = _candidates_of({candidate_id for _, candidate_id in slots}, candidate_of)
     by_item: dict[int, list] = {}
-    for row in rows:
-        slots = by_item.get(row[0])
-        if slots is None:
-            by_item[row[0]] = [candidate_of(row)]
+    for item_id, candidate_id in slots:
+        item_slots = by_item.get(item_id)
+        if item_slots is None:
+            by_item[item_id] = [candidates[candidate_id]]
         else:
-            slots.append(candidate_of(row))
+            item_slots.append(candidates[candidate_id])
     return by_item
+
+
+def _candidates_of(
+    ids: set[int], candidate_of: Callable[[tuple], CandidateFacts]
+) -> dict[int, CandidateFacts]:
+    """Candidates by primary key, each read once however many items of the chunk show it. (Joined to the
+    slots instead, PostgreSQL hashed the whole candidate table for every chunk.)"""
+    ordered = sorted(ids)
+    found: dict[int, CandidateFacts] = {}
+    for start in range(0, len(ordered), CANDIDATES_PER_QUERY):
+        rows = _fetched(
+            Candidate.objects.filter(id__in=ordered[start : start + CANDIDATES_PER_QUERY])
+            .annotate(params_json=Cast("params", TextField()))
+            .values_list("id", "text", "generator_id", "params_json")
+        )
+        for row in rows:
+            found[row[0]] = candidate_of(row)
+    return found
 
 
 def _labels_of(
@@ -228,7 +247,7 @@ def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterat
     generator_names = dict(Generator.objects.values_list("pk", "name"))  # a few: cheaper than a join per row
 
     def candidate_of(row: tuple) -> CandidateFacts:
-        return _new(CandidateFacts, (row[1], row[2], generator_names[row[3]], params_of[row[4]]))
+        return _new(CandidateFacts, (row[0], row[1], generator_names[row[2]], params_of[row[3]]))
 
     def label_of(row: tuple) -> LabelFacts:
         return _new(LabelFacts, (row[1], row[2], value_of[row[3]], row[4], row[5]))
