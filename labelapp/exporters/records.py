@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from django.db import connections
-from django.db.models import F, Func, QuerySet, TextField
+from django.db.models import BooleanField, F, Func, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 import inference
@@ -23,7 +24,6 @@ from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label
 
 CHUNK_SIZE = 5000
-CANDIDATES_PER_QUERY = 2000  # ids in one IN list: under every database's limit on query parameters
 PARAM_NAMES = tuple(f.name for f in fields(inference.SamplingParams))
 
 
@@ -180,7 +180,10 @@ def _slots_of(first: int, last: int, candidate_of: Callable[[tuple], CandidateFa
         .order_by("item_id", "index")
         .values_list("item_id", "candidate_id")
     )
-    candidates = _candidates_of({candidate_id for _, candidate_id in slots}, candidate_of)
+    candidates = {
+        row[0]: candidate_of(row)
+        for row in _fetched(_candidates_shown(first, last, {candidate_id for _, candidate_id in slots}))
+    }
     by_item: dict[int, list] = {}
     for item_id, candidate_id in slots:
         item_slots = by_item.get(item_id)
@@ -191,22 +194,22 @@ def _slots_of(first: int, last: int, candidate_of: Callable[[tuple], CandidateFa
     return by_item
 
 
-def _candidates_of(
-    ids: set[int], candidate_of: Callable[[tuple], CandidateFacts]
-) -> dict[int, CandidateFacts]:
-    """Candidates by primary key, each read once however many items of the chunk show it. (Joined to the
-    slots instead, PostgreSQL hashed the whole candidate table for every chunk.)"""
-    ordered = sorted(ids)
-    found: dict[int, CandidateFacts] = {}
-    for start in range(0, len(ordered), CANDIDATES_PER_QUERY):
-        rows = _fetched(
-            Candidate.objects.filter(id__in=ordered[start : start + CANDIDATES_PER_QUERY])
-            .annotate(params_json=Cast("params", TextField()))
-            .values_list("id", "text", "generator_id", "params_json")
+def _candidates_shown(first: int, last: int, ids: set[int]) -> QuerySet:
+    """The candidates of an item id range, each once however many items show it.
+
+    Joined to the slots, or filtered by a subquery of them, PostgreSQL hashed the whole candidate table
+    for every chunk; given the ids as one array it reads them by primary key. Django's `id__in` with a
+    list would prepare every id in Python, so SQLite, which plans the subquery well, gets that.
+    """
+    candidates = Candidate.objects.annotate(params_json=Cast("params", TextField()))
+    if connections[candidates.db].vendor == "postgresql":
+        candidates = candidates.filter(
+            RawSQL(f'"{Candidate._meta.db_table}"."id" = ANY(%s)', (list(ids),), output_field=BooleanField())
         )
-        for row in rows:
-            found[row[0]] = candidate_of(row)
-    return found
+    else:
+        shown = ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last).values("candidate_id")
+        candidates = candidates.filter(id__in=shown)
+    return candidates.values_list("id", "text", "generator_id", "params_json")
 
 
 def _labels_of(
