@@ -354,7 +354,12 @@ class ExportOptionsInputSerializer(serializers.Serializer):
     test_fraction = serializers.FloatField(required=False, allow_null=True)
     seed = serializers.IntegerField(required=False, allow_null=True)
     kto_from = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text='kto only, e.g. ["pairwise"].'
+        child=serializers.CharField(),
+        required=False,
+        help_text='kto only: the campaign\'s kind, ["pairwise"] or ["correctness"].',
+    )
+    expand_pairs = serializers.BooleanField(
+        required=False, help_text="ranking only: write dpo rows, one per consensus pair."
     )
 
     class Meta:

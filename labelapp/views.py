@@ -360,7 +360,9 @@ def manage_export(request: HttpRequest, campaign: str) -> HttpResponse:
             "since": request.POST.get("since") or None,
             "test_fraction": _optional_number(request, "test_fraction", float),
             "seed": _optional_number(request, "seed", int),
-            "kto_from": ["pairwise"] if request.POST.get("kto_from_pairwise") == "on" else [],
+            # A kto export reads the campaign's own labels (pairwise winners / losers, or verdicts).
+            "kto_from": [found.kind] if request.POST.get("format") == "kto" else [],
+            "expand_pairs": request.POST.get("expand_pairs") == "on",
         }
         export = export_job_create(
             campaign=found,

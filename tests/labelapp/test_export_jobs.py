@@ -93,6 +93,8 @@ def test_bad_export_requests_are_400s_naming_the_field(campaign, staff, export_d
         ({"format": "kto"}, "kto_from"),
         ({"format": "dpo", "options": {"min_agreement": 3}}, "min_agreement"),
         ({"format": "dpo", "options": {"exclude_labellers": ["ghost"]}}, "exclude_labellers"),
+        ({"format": "kto", "options": {"kto_from": ["correctness"]}}, "kto_from"),
+        ({"format": "dpo", "options": {"expand_pairs": True}}, "expand_pairs"),
     ]
     for payload, field in cases:
         response = client.post("/api/v1/campaigns/prefs/exports/", payload, format="json")
@@ -149,7 +151,6 @@ def test_staff_export_from_the_manage_page_and_see_the_download_link(
             {
                 "format": "kto",
                 "output": "parquet",
-                "kto_from_pairwise": "on",
                 "min_labels": "1",
                 "generators": ["fake-model"],
             },
