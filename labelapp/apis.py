@@ -24,7 +24,7 @@ from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.exports import export_download_path, export_get
 from labelapp.selectors.items import item_text
 from labelapp.selectors.labellers import labeller_standing_remember, user_for_api_token
-from labelapp.services.exports import export_job_create, export_job_enqueue
+from labelapp.services.exports import export_download_record, export_job_create, export_job_enqueue
 from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
 from labelapp.services.leases import item_skip, lease_next
 
@@ -445,7 +445,7 @@ class ExportDownloadApi(StaffApi):
     )
     def get(self, request: Request, export_id: int) -> FileResponse:
         """Staff only: the exported file (a .zip when the export has several files), or its dataset card."""
-        path = export_download_path(
-            export=export_get(export_id=export_id), part=request.query_params.get("file", "data")
-        )
+        export, part = export_get(export_id=export_id), request.query_params.get("file", "data")
+        path = export_download_path(export=export, part=part)
+        export_download_record(export=export, part=part, actor=request.user)
         return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

@@ -370,6 +370,17 @@ def _audit_created(export: Export) -> None:
     )
 
 
+def export_download_record(*, export: Export, part: str, actor: AbstractBaseUser) -> None:
+    """Who took a copy of the labels off the server, and which file."""
+    audit_record(
+        actor=actor,
+        action="export.download",
+        target_type="export",
+        target_ids=[export.pk],
+        detail={"campaign": export.campaign.name, "file": part},
+    )
+
+
 def export_job_enqueue(*, export: Export) -> None:
     from labelapp.tasks import export_run_task  # tasks.py imports this module
 

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from labelapp.models import Export, ExportStatus
+from labelapp.models import AuditEntry, Export, ExportStatus
 from labelapp.services.exports import export_job_create, export_job_run
 from labelapp.services.labellers import user_upsert
 from tests.conftest import PASSWORD
@@ -66,6 +66,11 @@ def test_staff_start_poll_and_download_an_export_over_the_api(
     assert sorted(row["item_id"] for row in rows) == [item.pk for item in labelled]
     card = body(client.get(status["card_url"])).decode()
     assert card.startswith("---\npretty_name:") and "| train | 3 |" in card
+    downloads = AuditEntry.objects.filter(action="export.download").order_by("pk")
+    assert [(d.actor, d.target_ids, d.detail["file"]) for d in downloads] == [
+        (staff, [status["id"]], "data"),
+        (staff, [status["id"]], "card"),
+    ]
 
 
 def test_a_split_or_folder_export_downloads_as_one_zip(
