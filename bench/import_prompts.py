@@ -38,9 +38,9 @@ FILLER = (
 
 
 def prompt_record(number: int) -> dict:
-    text = f"Question {number}: " + FILLER * 2
+    text = f"Question {number}: " + FILLER * 3
     return {
-        "prompt": text[:400],
+        "prompt": text[:430],
         "reference_answer": f"Answer {number}",
         "topic": "bench",
         "level": number % 5,
