@@ -170,9 +170,13 @@ TEMPLATES = [
     }
 ]
 
+# Connections live 60 s across requests; each is checked before a request reuses it, so after a database
+# restart the next request reconnects instead of failing on a dead connection.
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=60,
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -22,3 +22,4 @@ urlpatterns = [
 ]
 
 handler404 = "labelapp.middleware.page_not_found"
+handler500 = "labelapp.middleware.server_error"

@@ -1,5 +1,6 @@
 """REST API, one APIView per operation (DRF). Errors are {"message": ..., "extra": ...}."""
 
+import logging
 from typing import Any
 
 from django.http import FileResponse
@@ -16,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from labelapp.errors import ApplicationError, BusyError
+from labelapp.errors import DATABASE_UNAVAILABLE, ApplicationError, BusyError, DatabaseUnavailableError
 from labelapp.kinds import KINDS, kind_get, reference_answer_shown
 from labelapp.models import Item, Label
 from labelapp.selectors.campaigns import campaign_get, campaign_get_for_user, campaign_progress
@@ -28,8 +29,13 @@ from labelapp.services.exports import export_download_record, export_job_create,
 from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
 from labelapp.services.leases import item_skip, lease_next
 
+logger = logging.getLogger(__name__)
+
 
 def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("Database unavailable: %s", exc)
+        exc = DatabaseUnavailableError()
     if isinstance(exc, ApplicationError):
         response = Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
         if isinstance(exc, BusyError):

@@ -1,5 +1,7 @@
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+
 
 class ApplicationError(Exception):
     """An error a user can act on. APIs turn it into {"message", "extra"}; pages show it inline."""
@@ -26,3 +28,18 @@ class BusyError(ApplicationError):
     """Too busy to answer right now; `extra["retry_after"]` says in how many seconds to ask again."""
 
     status_code = 503
+
+
+# What the database driver raises when the server is restarting, unreachable or gave up on a statement.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+class DatabaseUnavailableError(BusyError):
+    """The database did not answer. The request may or may not have been stored: a label retried with the
+    same idempotency key is stored once."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database is unavailable right now (restarting or unreachable); try again in a few seconds.",
+            {"retry_after": 2},
+        )

@@ -1,8 +1,11 @@
+import sys
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views import defaults
 
-from labelapp.errors import ApplicationError
+from labelapp.errors import DATABASE_UNAVAILABLE, ApplicationError, DatabaseUnavailableError
 
 
 class ApplicationErrorMiddleware:
@@ -27,3 +30,24 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"message": f"No API endpoint at {request.path}.", "extra": {}}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An uncaught exception: Django's 500 page, or 503 with Retry-After when the database did not answer.
+
+    Here rather than in a middleware's process_exception: the first query of a page is often the session's
+    user, read by a middleware, whose exceptions reach no process_exception. The page is rendered without
+    the request, so no context processor goes back to the database.
+    """
+    if not isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return defaults.server_error(request)
+    unavailable = DatabaseUnavailableError()
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"message": unavailable.message, "extra": unavailable.extra}, status=503)
+    else:
+        response = HttpResponse(
+            render_to_string("labelapp/error.html", {"error": unavailable.message}), status=503
+        )
+    response["Retry-After"] = str(unavailable.extra["retry_after"])
+    return response

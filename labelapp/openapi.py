@@ -13,6 +13,8 @@ ERROR_RESPONSES = {
     "401": "No credentials, or a token that does not exist.",
     "403": "Not allowed: not a labeller (or not staff), or refused, saying why (campaign paused, suspended).",
     "429": "Too many requests from this user (API_RATE_USER); `Retry-After` says when to try again.",
+    "503": "The database is unavailable (restarting, unreachable) or, for a next item, the items left are "
+    "locked by others being served; `Retry-After` says when to try again.",
 }
 NOT_FOUND = "No such campaign open to you, or no such item leased to you."
 

@@ -237,8 +237,8 @@ def manage_import(request: HttpRequest, campaign: str) -> HttpResponse:
         upload = request.FILES.get("file")
         if upload is None:
             raise ApplicationError("Choose a .jsonl or .csv file to import.", {"field": "file"})
-        rows = prompt_rows_parse(file_name=upload.name, content=upload.read())
-        return f"Imported {len(prompt_import(campaign=found, rows=rows, source=upload.name))} prompts from {upload.name}."
+        rows = prompt_rows_parse(file_name=upload.name, file=upload)
+        return f"Imported {prompt_import(campaign=found, rows=rows, source=upload.name)} prompts from {upload.name}."
 
     return _manage_action(request, campaign, run)
 

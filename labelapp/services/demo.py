@@ -114,8 +114,9 @@ def demo_seed(*, password: str, samples_per_prompt: int = 3, max_new_tokens: int
         generator = embedded_generator_get_or_create()
         imported = 0
         if not campaign.prompts.exists():
-            rows = prompt_rows_parse(file_name=DEMO_PROMPTS.name, content=DEMO_PROMPTS.read_bytes())
-            imported = len(prompt_import(campaign=campaign, rows=rows, source=DEMO_PROMPTS.name))
+            with DEMO_PROMPTS.open("rb") as lines:
+                rows = prompt_rows_parse(file_name=DEMO_PROMPTS.name, file=lines)
+                imported = prompt_import(campaign=campaign, rows=rows, source=DEMO_PROMPTS.name)
     generated = 0
     if not Candidate.objects.filter(prompt__campaign=campaign).exists():
         params = inference.SamplingParams(

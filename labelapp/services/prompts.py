@@ -1,11 +1,13 @@
 """Prompt files in, prompts out: all or nothing, and every error names file, line and field."""
 
 import csv
-import io
+import itertools
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from labelapp.errors import ApplicationError
@@ -76,9 +78,19 @@ def _row_from_record(record: dict[str, Any], file_name: str, line: int) -> Promp
     )
 
 
-def _jsonl_rows(content: str, file_name: str) -> list[PromptRow]:
-    rows = []
-    for line_number, line in enumerate(content.splitlines(), start=1):
+def _text_lines(file: Iterable[bytes], file_name: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line, decoded one at a time, so an error names its line."""
+    for number, raw in enumerate(file, start=1):
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise _row_error(file_name, number, f"not UTF-8 text (byte {exc.start} of the line)") from None
+        yield number, text
+
+
+def _jsonl_rows(file: Iterable[bytes], file_name: str) -> Iterator[PromptRow]:
+    for line_number, line in _text_lines(file, file_name):
+        line = line.rstrip("\r\n")  # an error in an unterminated string should not be about the newline
         if not line.strip():
             continue
         try:
@@ -89,56 +101,70 @@ def _jsonl_rows(content: str, file_name: str) -> list[PromptRow]:
             ) from None
         if not isinstance(record, dict):
             raise _row_error(file_name, line_number, "each line must be a JSON object")
-        rows.append(_row_from_record(record, file_name, line_number))
-    return rows
+        yield _row_from_record(record, file_name, line_number)
 
 
-def _csv_rows(content: str, file_name: str) -> list[PromptRow]:
-    reader = csv.DictReader(io.StringIO(content))
+def _csv_rows(file: Iterable[bytes], file_name: str) -> Iterator[PromptRow]:
+    reader = csv.DictReader(text for _, text in _text_lines(file, file_name))
     header = reader.fieldnames or []
     if "prompt" not in header and "messages" not in header:
         raise _row_error(file_name, 1, "the header needs a 'prompt' or 'messages' column", "prompt")
-    rows = []
     for record in reader:
         line_number = reader.line_num
         if None in record:
             raise _row_error(file_name, line_number, "more cells than header columns")
-        rows.append(_row_from_record({k: v for k, v in record.items() if v != ""}, file_name, line_number))
-    return rows
+        yield _row_from_record({k: v for k, v in record.items() if v != ""}, file_name, line_number)
 
 
-def prompt_rows_parse(*, file_name: str, content: bytes) -> list[PromptRow]:
-    """Parse a JSONL (.jsonl, .json) or CSV (.csv) prompt file; raise on the first bad line."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ApplicationError(
-            f"{file_name}: not UTF-8 text (byte {exc.start})", {"file": file_name}
-        ) from None
+def _at_least_one(rows: Iterator[PromptRow], file_name: str) -> Iterator[PromptRow]:
+    empty = True
+    for row in rows:
+        empty = False
+        yield row
+    if empty:
+        raise ApplicationError(f"{file_name}: the file has no prompts", {"file": file_name})
+
+
+def prompt_rows_parse(*, file_name: str, file: Iterable[bytes]) -> Iterator[PromptRow]:
+    """The rows of a JSONL (.jsonl, .json) or CSV (.csv) prompt file, read line by line as they are
+    consumed; raises on the first bad line (the file type is checked at once)."""
     if file_name.lower().endswith(".csv"):
-        rows = _csv_rows(text, file_name)
+        rows = _csv_rows(file, file_name)
     elif file_name.lower().endswith((".jsonl", ".json", ".ndjson")):
-        rows = _jsonl_rows(text, file_name)
+        rows = _jsonl_rows(file, file_name)
     else:
         raise ApplicationError(f"{file_name}: unknown file type; use .jsonl or .csv", {"file": file_name})
-    if not rows:
-        raise ApplicationError(f"{file_name}: the file has no prompts", {"file": file_name})
-    return rows
+    return _at_least_one(rows, file_name)
+
+
+IMPORT_BATCH = 1000
 
 
 @transaction.atomic
-def prompt_import(*, campaign: Campaign, rows: list[PromptRow], source: str) -> list[Prompt]:
-    prompts = [
-        Prompt(
-            campaign=campaign,
-            text=row.text,
-            messages=row.messages,
-            reference_answer=row.reference_answer,
-            metadata=row.metadata,
-            source=f"{source}:{row.line}",
-        )
-        for row in rows
-    ]
-    for prompt in prompts:
-        prompt.full_clean(exclude=["campaign"])
-    return Prompt.objects.bulk_create(prompts, batch_size=1000)
+def prompt_import(*, campaign: Campaign, rows: Iterable[PromptRow], source: str) -> int:
+    """Store the rows in batches as they come, in one transaction: a bad row, however late in the file,
+    leaves no prompt behind. Returns how many were imported."""
+    imported, remaining = 0, iter(rows)
+    while batch := list(itertools.islice(remaining, IMPORT_BATCH)):
+        prompts = [_prompt_checked(campaign, row, source) for row in batch]
+        imported += len(Prompt.objects.bulk_create(prompts))
+    return imported
+
+
+def _prompt_checked(campaign: Campaign, row: PromptRow, source: str) -> Prompt:
+    prompt = Prompt(
+        campaign=campaign,
+        text=row.text,
+        messages=row.messages,
+        reference_answer=row.reference_answer,
+        metadata=row.metadata,
+        source=f"{source}:{row.line}",
+    )
+    try:
+        # The check constraint (text or messages) is the parser's and the database's: checking it here
+        # would cost one query per prompt.
+        prompt.full_clean(exclude=["campaign"], validate_constraints=False)
+    except ValidationError as invalid:
+        field_name, errors = next(iter(invalid.message_dict.items()))
+        raise _row_error(source, row.line, " ".join(errors), field_name) from None
+    return prompt

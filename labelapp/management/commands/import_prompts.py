@@ -19,8 +19,9 @@ class Command(BaseCommand):
             found = campaign_get(name=campaign)
             if not file.is_file():
                 raise ApplicationError(f"{file}: no such file")
-            rows = prompt_rows_parse(file_name=file.name, content=file.read_bytes())
-            prompts = prompt_import(campaign=found, rows=rows, source=file.name)
+            with file.open("rb") as lines:
+                rows = prompt_rows_parse(file_name=file.name, file=lines)
+                imported = prompt_import(campaign=found, rows=rows, source=file.name)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(self.style.SUCCESS(f"Imported {len(prompts)} prompts into campaign '{campaign}'."))
+        self.stdout.write(self.style.SUCCESS(f"Imported {imported} prompts into campaign '{campaign}'."))

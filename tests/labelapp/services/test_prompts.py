@@ -1,3 +1,4 @@
+import io
 import json
 import subprocess
 import sys
@@ -94,6 +95,18 @@ def test_bad_file_is_rejected_whole_with_file_line_and_field(campaign, tmp_path,
     assert Prompt.objects.count() == 0
 
 
+def test_a_line_that_is_not_utf8_is_named_and_a_byte_order_mark_is_ignored(campaign, tmp_path):
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"prompt": "ok"}\n{"prompt": "café"}\n'.encode("latin-1"))
+    with pytest.raises(CommandError, match=r"^latin\.jsonl, line 2: not UTF-8 text"):
+        call_command("import_prompts", str(latin), campaign=campaign.name)
+    assert Prompt.objects.count() == 0
+    marked = tmp_path / "bom.csv"
+    marked.write_bytes("prompt\ncafé?\n".encode("utf-8-sig"))
+    call_command("import_prompts", str(marked), campaign=campaign.name)
+    assert Prompt.objects.get().text == "café?"
+
+
 def test_unknown_campaign_is_named(db, tmp_path):
     path = write(tmp_path, "p.jsonl", '{"prompt": "hi"}\n')
     with pytest.raises(CommandError, match="Campaign 'nope' does not exist"):
@@ -106,7 +119,7 @@ def test_missing_file_is_named(campaign, tmp_path):
 
 
 def test_import_is_all_or_nothing_when_the_database_refuses_a_row(campaign, monkeypatch):
-    rows = prompt_rows_parse(file_name="p.jsonl", content=b'{"prompt": "one"}\n{"prompt": "two"}\n')
+    rows = prompt_rows_parse(file_name="p.jsonl", file=io.BytesIO(b'{"prompt": "one"}\n{"prompt": "two"}\n'))
     original = Prompt.full_clean
 
     def refuse_second(self, *args, **kwargs):
