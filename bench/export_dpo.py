@@ -9,7 +9,7 @@ PostgreSQL database --db, dropped at the end, also on error), migrates it, bulk-
 generators, 40 labellers, votes a/b/tie/both-bad at 45/45/5/5 %, the second labeller agreeing with
 the first 80 % of the time), then runs the export in a fresh process
 and prints rows/s (rows written / seconds inside dataset_export) and that process's peak RSS
-(ru_maxrss, Django and imports included). Equal peak RSS at 100,000 and 1,000,000 labels shows memory
+(VmHWM, Django and imports included). Equal peak RSS at 100,000 and 1,000,000 labels shows memory
 does not grow with the export. --record appends one row per run to BENCHMARKS.md.
 """
 
@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 from benchmarks_file import benchmark_record
 
 REPO = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
 CAMPAIGN = "bench"
 LABELLERS = 40
 CANDIDATES_PER_PROMPT = 4
@@ -244,6 +245,8 @@ def load(labels: int) -> None:
 EXPORT = """
 import os, sys, time, json
 sys.path.insert(0, {repo!r})
+sys.path.insert(0, {bench!r})
+from benchmarks_file import peak_rss_mb
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import django
 django.setup()
@@ -252,21 +255,16 @@ from labelapp.models import Campaign
 from labelapp.services.exports import dataset_export
 start = time.perf_counter()
 export = dataset_export(campaign=Campaign.objects.get(name={campaign!r}), format="dpo", out=Path({out!r}))
-print(json.dumps({{"rows": export.rows, "seconds": time.perf_counter() - start}}))
+print(json.dumps({{"rows": export.rows, "seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb()}}))
 """
 
 
-def child(args: list[str], env: dict[str, str]) -> tuple[str, float]:
-    """Run a child to the end; its stdout and its peak RSS in MB."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            err.seek(0)
-            raise RuntimeError(f"{' '.join(args[:3])} failed:\n{err.read().decode()[-3000:]}")
-        out.seek(0)
-        return out.read().decode(), usage.ru_maxrss / 1024
+def child(args: list[str], env: dict[str, str]) -> str:
+    """Run a child to the end; its stdout."""
+    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
 
 
 def db_url(admin_url: str, name: str) -> str:
@@ -309,16 +307,14 @@ def run(backend: str, labels: int, args: argparse.Namespace) -> str:
         child([sys.executable, __file__, "--load", str(labels)], env)
         loaded = time.perf_counter() - started
         out = Path(tmp) / "prefs.jsonl"
-        printed, peak_mb = child(
-            [sys.executable, "-c", EXPORT.format(repo=str(REPO), campaign=CAMPAIGN, out=str(out))], env
-        )
-        result = json.loads(printed.strip().splitlines()[-1])
+        script = EXPORT.format(repo=str(REPO), bench=str(BENCH), campaign=CAMPAIGN, out=str(out))
+        result = json.loads(child([sys.executable, "-c", script], env).strip().splitlines()[-1])
         size_mb = out.stat().st_size / 2**20
         rate = result["rows"] / result["seconds"]
         summary = (
             f"{backend}, {labels:,} labels on {labels // 2:,} items: {result['rows']:,} dpo rows in "
             f"{result['seconds']:.1f} s = {rate:,.0f} rows/s ({labels / result['seconds']:,.0f} labels/s), "
-            f"peak RSS {peak_mb:.0f} MB, file {size_mb:.0f} MB (load {loaded:.0f} s)"
+            f"peak RSS {result['peak_mb']:.0f} MB, file {size_mb:.0f} MB (load {loaded:.0f} s)"
         )
         print(summary, flush=True)
         return summary

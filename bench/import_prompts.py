@@ -18,7 +18,6 @@ import contextlib
 import csv
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks_file import benchmark_record
+from benchmarks_file import benchmark_record, peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 CAMPAIGN = "bench"
@@ -67,14 +66,6 @@ def prompt_file_write(path: Path, megabytes: float, bad_line: bool) -> int:
             else:
                 out.write(json.dumps(record) + "\n")
     return lines
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory since it was started (its own, not its parent's)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: may include the parent's
 
 
 def child(file: Path) -> None:
