@@ -277,7 +277,14 @@ def postgres_recreate(admin_url: str, name: str, *, create: bool) -> None:
     if name in {"labelapp", "test_labelapp"}:
         raise SystemExit(f"Refusing to use the database {name!r}: choose another --db.")
     with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(10):
+            try:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                break
+            except psycopg.errors.InsufficientPrivilege:  # an autovacuum worker after the bulk load
+                if attempt == 9:
+                    raise
+                time.sleep(2)
         if create:
             admin.execute(f'CREATE DATABASE "{name}"')
 
