@@ -128,7 +128,7 @@ class Candidate(models.Model):
         "self",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,  # deleted only with its prompt (its children go with it)
         related_name="children",
         help_text="The answer a critique is about, or the critique a revision follows.",
     )

@@ -12,7 +12,9 @@ class Item(models.Model):
 
     campaign = models.ForeignKey("labelapp.Campaign", on_delete=models.CASCADE, related_name="items")
     kind = models.CharField(max_length=32)
-    prompt = models.ForeignKey("labelapp.Prompt", on_delete=models.CASCADE, related_name="items")
+    # RESTRICT, not CASCADE: a campaign's own items go with it, but deleting a campaign whose prompts and
+    # candidates another campaign's items judge (build_items --source-campaign) is refused, naming them.
+    prompt = models.ForeignKey("labelapp.Prompt", on_delete=models.RESTRICT, related_name="items")
     candidates = models.ManyToManyField("labelapp.Candidate", through="ItemCandidate", related_name="items")
     priority = models.SmallIntegerField(default=0)
     is_gold = models.BooleanField(
@@ -46,7 +48,7 @@ class ItemCandidate(models.Model):
     """
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="slots")
-    candidate = models.ForeignKey("labelapp.Candidate", on_delete=models.PROTECT, related_name="slots")
+    candidate = models.ForeignKey("labelapp.Candidate", on_delete=models.RESTRICT, related_name="slots")
     index = models.PositiveSmallIntegerField()
     position = models.PositiveSmallIntegerField()
 
