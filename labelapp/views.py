@@ -210,6 +210,13 @@ def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
         "item_count": campaign.items.count(),
         "gold_count": campaign.items.filter(is_gold=True).count(),
         "candidate_counts": kind_get(campaign.kind).CANDIDATE_COUNTS,
+        "source_campaigns": Campaign.objects.exclude(pk=campaign.pk)
+        .order_by("name")
+        .values_list("name", flat=True),
+        "judged_campaigns": Campaign.objects.filter(prompts__items__campaign=campaign)
+        .exclude(pk=campaign.pk)
+        .distinct()
+        .values_list("name", flat=True),
     }
 
 
@@ -317,7 +324,13 @@ def manage_build(request: HttpRequest, campaign: str) -> HttpResponse:
             max_per_prompt=_optional_number(request, "max_per_prompt", int),
             pairing=request.POST.get("pairing") or Pairing.WITHIN_PROMPT,
         )
-        built = items_build(campaign=found, kind=found.kind, options=options)
+        source = request.POST.get("source_campaign")
+        built = items_build(
+            campaign=found,
+            kind=found.kind,
+            options=options,
+            source_campaign=campaign_get(name=source) if source else None,
+        )
         return (
             f"Built {built.created} items ({built.already_built} groups already had items, "
             f"{built.skipped_identical} groups with identical texts skipped)."

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from labelapp.errors import ApplicationError
 from labelapp.kinds import coherence
 from labelapp.kinds.base import ItemShape
-from labelapp.models import Campaign, ItemCandidate, Label, Prompt
+from labelapp.models import Campaign, Candidate, ItemCandidate, Label, Prompt
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
 from tests.factories import candidates_add
@@ -238,3 +238,28 @@ def test_identical_answers_are_each_judged(coherence_campaign, generator):
     candidates_add(prompt, generator, ["Hi.", "Hi."])
     built = items_build(campaign=coherence_campaign, kind="coherence")
     assert (built.created, built.skipped_identical) == (2, 0)
+
+
+def test_staff_build_coherence_items_of_another_campaigns_answers_from_the_manage_page(
+    coherence_campaign, correctness_campaign, answered_prompts, staff, client_for
+):
+    client = client_for(staff)
+    page = client.get("/manage/fluency/").content.decode()
+    assert (
+        '<select name="source_campaign"><option value="">this campaign</option><option>facts</option>' in page
+    )
+
+    page = client.post("/manage/fluency/build/", {"source_campaign": "facts"}, follow=True).content.decode()
+
+    judged = set(
+        ItemCandidate.objects.filter(item__campaign=coherence_campaign).values_list("candidate", flat=True)
+    )
+    sources = set(
+        Candidate.objects.filter(prompt__campaign=correctness_campaign).values_list("pk", flat=True)
+    )
+    assert (
+        "Built 4 items" in page and len(judged) == coherence_campaign.items.count() == 4 and judged <= sources
+    )
+    assert "Its items judge the answers of facts." in page
+    page = client.post("/manage/fluency/build/", {"source_campaign": "nowhere"}, follow=True).content.decode()
+    assert "nowhere" in page and coherence_campaign.items.count() == 4
