@@ -10,9 +10,10 @@ kind's rule and applies the thresholds; adding a kind is one more iterator in `R
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connections
 from django.db.models import BooleanField, F, Func, QuerySet, TextField
@@ -24,6 +25,7 @@ from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label
 
 CHUNK_SIZE = 5000
+T = TypeVar("T")
 PARAM_NAMES = tuple(f.name for f in fields(inference.SamplingParams))
 
 
@@ -239,6 +241,29 @@ def _labels_of(
     return by_item
 
 
+def _read_ahead(reads: Iterator[T]) -> Iterator[T]:
+    """`reads`, each next one read in a second thread while the caller works on this one.
+
+    The database runs the next chunk's queries (and SQLite's C code, which releases the GIL, reads its
+    rows) while Python builds this chunk's records. The thread reads on its own connection, closed at the
+    end, so this is only for callers outside a transaction: that connection would not see their
+    uncommitted rows.
+    """
+
+    def close() -> None:
+        reads.close()  # type: ignore[attr-defined]
+        connections.close_all()  # the reading thread's connections only
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-reads") as reader:
+        try:
+            ahead = reader.submit(next, reads, None)
+            while (read := ahead.result()) is not None:
+                ahead = reader.submit(next, reads, None)
+                yield read
+        finally:
+            reader.submit(close).result()
+
+
 # Facts are made with tuple.__new__: a NamedTuple's own constructor is a Python function, several times
 # slower, and an export makes millions of them.
 _new = tuple.__new__
@@ -255,12 +280,15 @@ def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterat
     def label_of(row: tuple) -> LabelFacts:
         return _new(LabelFacts, (row[1], row[2], value_of[row[3]], row[4], row[5]))
 
+    def chunks() -> Iterator[tuple[list[tuple], dict[int, list], dict[int, list]]]:
+        for chunk in _item_chunks(campaign, kind):
+            first, last = chunk[0][0], chunk[-1][0]
+            yield chunk, _labels_of(first, last, selection, label_of), _slots_of(first, last, candidate_of)
+
     prompt = PromptFacts(0, "", None, "")
     min_labels, generators = selection.min_labels, selection.generators
-    for chunk in _item_chunks(campaign, kind):
-        first, last = chunk[0][0], chunk[-1][0]
-        labels_by_item = _labels_of(first, last, selection, label_of)
-        slots_by_item = _slots_of(first, last, candidate_of)
+    reads = chunks() if connections[Item.objects.db].in_atomic_block else _read_ahead(chunks())
+    for chunk, labels_by_item, slots_by_item in reads:
         for item_id, built_at, prompt_id, text, messages in chunk:
             labels = labels_by_item.get(item_id, ())
             if len(labels) < min_labels:
