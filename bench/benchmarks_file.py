@@ -1,10 +1,14 @@
 """BENCHMARKS.md: where every benchmark script records what it measured, with the machine and date."""
 
+import contextlib
 import datetime
 import os
 import platform
 import resource
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 
@@ -29,3 +33,37 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: may include the parent's
+
+
+@contextlib.contextmanager
+def scratch_database(backend: str, folder: Path, *, admin_url: str, name: str) -> Iterator[str]:
+    """A fresh database for one run, as a DATABASE_URL: a SQLite file in `folder`, or the PostgreSQL
+    database `name` (created with `admin_url`'s role, dropped at the end, also on error)."""
+    if backend == "sqlite":
+        path = folder / "bench.sqlite3"
+        path.unlink(missing_ok=True)
+        yield f"sqlite:///{path}"
+        return
+    if name in {"labelapp", "test_labelapp"}:
+        raise SystemExit(f"Refusing to use the database {name!r}: choose another --db.")
+    _postgres_drop(admin_url, name, create=True)
+    try:
+        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    finally:
+        _postgres_drop(admin_url, name, create=False)
+
+
+def _postgres_drop(admin_url: str, name: str, *, create: bool) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as admin:
+        for attempt in range(10):
+            try:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                break
+            except psycopg.errors.InsufficientPrivilege:  # an autovacuum worker after a bulk load
+                if attempt == 9:
+                    raise
+                time.sleep(2)
+        if create:
+            admin.execute(f'CREATE DATABASE "{name}"')

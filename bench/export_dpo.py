@@ -14,7 +14,6 @@ does not grow with the export. --record appends one row per run to BENCHMARKS.md
 """
 
 import argparse
-import contextlib
 import json
 import os
 import random
@@ -24,9 +23,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks_file import benchmark_record
+from benchmarks_file import benchmark_record, scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -267,46 +265,10 @@ def child(args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-def db_url(admin_url: str, name: str) -> str:
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-
-
-def postgres_recreate(admin_url: str, name: str, *, create: bool) -> None:
-    import psycopg
-
-    if name in {"labelapp", "test_labelapp"}:
-        raise SystemExit(f"Refusing to use the database {name!r}: choose another --db.")
-    with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as admin:
-        for attempt in range(10):
-            try:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                break
-            except psycopg.errors.InsufficientPrivilege:  # an autovacuum worker after the bulk load
-                if attempt == 9:
-                    raise
-                time.sleep(2)
-        if create:
-            admin.execute(f'CREATE DATABASE "{name}"')
-
-
-@contextlib.contextmanager
-def database(backend: str, args: argparse.Namespace, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        path = folder / "bench.sqlite3"
-        path.unlink(missing_ok=True)
-        yield f"sqlite:///{path}"
-        return
-    postgres_recreate(args.admin_url, args.db, create=True)
-    try:
-        yield db_url(args.admin_url, args.db)
-    finally:
-        postgres_recreate(args.admin_url, args.db, create=False)
-
-
 def run(backend: str, labels: int, args: argparse.Namespace) -> str:
     with (
         tempfile.TemporaryDirectory(prefix="export-bench-") as tmp,
-        database(backend, args, Path(tmp)) as url,
+        scratch_database(backend, Path(tmp), admin_url=args.admin_url, name=args.db) as url,
     ):
         env = {**os.environ, "DATABASE_URL": url, "LABELAPP_VAR_DIR": tmp, "DEBUG": "0"}
         child([sys.executable, "manage.py", "migrate", "-v0"], env)

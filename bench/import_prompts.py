@@ -14,7 +14,6 @@ breaks the middle line (no 'prompt' field): the import then stops with the line 
 """
 
 import argparse
-import contextlib
 import csv
 import json
 import os
@@ -22,11 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks_file import benchmark_record, peak_rss_mb
+from benchmarks_file import benchmark_record, peak_rss_mb, scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
 CAMPAIGN = "bench"
@@ -97,26 +94,11 @@ def child(file: Path) -> None:
     )
 
 
-@contextlib.contextmanager
-def database(backend: str, args: argparse.Namespace, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'bench.sqlite3'}"
-        return
-    import psycopg
-
-    admin_url = args.admin_url.replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{args.db}"')
-    try:
-        yield urlunsplit(urlsplit(args.admin_url)._replace(path=f"/{args.db}"))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-
-
 def measure(backend: str, file_format: str, args: argparse.Namespace) -> str:
-    with tempfile.TemporaryDirectory() as tmp, database(backend, args, Path(tmp)) as url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scratch_database(backend, Path(tmp), admin_url=args.admin_url, name=args.db) as url,
+    ):
         env = {**os.environ, "DATABASE_URL": url, "LABELAPP_VAR_DIR": tmp, "HF_HUB_OFFLINE": "1"}
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
         file = Path(tmp) / f"prompts.{file_format}"
