@@ -9,6 +9,7 @@ kind's rule and applies the thresholds; adding a kind is one more iterator in `R
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
@@ -186,13 +187,9 @@ def _slots_of(first: int, last: int, candidate_of: Callable[[tuple], CandidateFa
         row[0]: candidate_of(row)
         for row in _fetched(_candidates_shown(first, last, {candidate_id for _, candidate_id in slots}))
     }
-    by_item: dict[int, list] = {}
+    by_item: defaultdict[int, list] = defaultdict(list)
     for item_id, candidate_id in slots:
-        item_slots = by_item.get(item_id)
-        if item_slots is None:
-            by_item[item_id] = [candidates[candidate_id]]
-        else:
-            item_slots.append(candidates[candidate_id])
+        by_item[item_id].append(candidates[candidate_id])
     return by_item
 
 
@@ -231,13 +228,9 @@ def _labels_of(
         .order_by("item_id", "id")
         .values_list("item_id", "id", "labeller_id", "value_json", "seconds_spent", "given_at")
     )
-    by_item: dict[int, list] = {}
+    by_item: defaultdict[int, list] = defaultdict(list)
     for row in rows:
-        item_labels = by_item.get(row[0])
-        if item_labels is None:
-            by_item[row[0]] = [label_of(row)]
-        else:
-            item_labels.append(label_of(row))
+        by_item[row[0]].append(label_of(row))
     return by_item
 
 
