@@ -60,6 +60,20 @@ class ExportStats:
             self.agreement_sum += agreement
             self.agreement_rows += 1
 
+    def merge(self, part: "ExportStats") -> None:
+        """Add the counts of another part of the export (each part is counted where it is written)."""
+        self.rows.update(part.rows)
+        for split, labels in part.row_labels.items():
+            self.row_labels[split].update(labels)
+        self.agreement_sum += part.agreement_sum
+        self.agreement_rows += part.agreement_rows
+        self.items += part.items
+        self.labels += part.labels
+        self.outcomes.update(part.outcomes)
+        self.labellers |= part.labellers
+        for generator, params in part.generator_params.items():
+            self.generator_params[generator] |= params
+
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())

@@ -30,6 +30,13 @@ T = TypeVar("T")
 PARAM_NAMES = tuple(f.name for f in fields(inference.SamplingParams))
 
 
+class ItemRange(NamedTuple):
+    """Items by id: after < id <= upto. An export is read in ranges, one per part (`item_ranges`)."""
+
+    after: int = 0
+    upto: int | None = None  # None: no end
+
+
 @dataclass(frozen=True)
 class Selection:
     """Which labels and items count, resolved to ids (the service turns usernames and thresholds into these)."""
@@ -39,6 +46,7 @@ class Selection:
     excluded_labeller_ids: frozenset[int] = frozenset()
     since: datetime | None = None
     generators: frozenset[str] = frozenset()  # empty: any; else every candidate's generator must be listed
+    items: ItemRange = ItemRange()
 
 
 # Tuples rather than dataclasses: a million of each are made per export, and a tuple is the cheapest.
@@ -158,18 +166,31 @@ def _fetched(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _item_chunks(campaign: Campaign, kind: str) -> Iterator[list[tuple]]:
-    items = (
-        Item.objects.filter(campaign=campaign, kind=kind, is_gold=False)
-        .annotate(
-            messages_json=Cast("prompt__messages", TextField()),
-            built_at=_timestamp("created_at", connections[Item.objects.db].vendor),
-        )
-        .order_by("id")
-        .values_list("id", "built_at", "prompt_id", "prompt__text", "messages_json")
-    )
+def _exported_items(campaign: Campaign, kind: str) -> QuerySet:
+    return Item.objects.filter(campaign=campaign, kind=kind, is_gold=False).order_by("id")
+
+
+def item_ranges(*, campaign: Campaign, kind: str, size: int) -> Iterator[ItemRange]:
+    """The campaign's exported items of a kind cut into consecutive ranges of `size` items, found one
+    boundary at a time. The last range has no end, so it also holds items added while exporting."""
+    ids = _exported_items(campaign, kind).values_list("id", flat=True)
     after = 0
-    while chunk := _fetched(items.filter(id__gt=after)[:CHUNK_SIZE]):
+    while (upto := next(iter(ids.filter(id__gt=after)[size - 1 : size]), None)) is not None:
+        yield ItemRange(after, upto)
+        after = upto
+    yield ItemRange(after, None)
+
+
+def _item_chunks(campaign: Campaign, kind: str, items: ItemRange) -> Iterator[list[tuple]]:
+    in_range = _exported_items(campaign, kind)
+    if items.upto is not None:
+        in_range = in_range.filter(id__lte=items.upto)
+    rows = in_range.annotate(
+        messages_json=Cast("prompt__messages", TextField()),
+        built_at=_timestamp("created_at", connections[Item.objects.db].vendor),
+    ).values_list("id", "built_at", "prompt_id", "prompt__text", "messages_json")
+    after = items.after
+    while chunk := _fetched(rows.filter(id__gt=after)[:CHUNK_SIZE]):
         yield chunk
         after = chunk[-1][0]
 
@@ -263,7 +284,7 @@ _new = tuple.__new__
 
 
 def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterator[ItemFacts]:
-    """Every non-gold item of this kind with its candidates and the labels the selection keeps, by item id."""
+    """The selection's non-gold items of this kind with their candidates and the labels it keeps, by item id."""
     params_of, value_of = _Decoded(params_complete, limit=10_000), _Decoded()
     generator_names = dict(Generator.objects.values_list("pk", "name"))  # a few: cheaper than a join per row
 
@@ -274,7 +295,7 @@ def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterat
         return _new(LabelFacts, (row[1], row[2], value_of[row[3]], row[4], row[5]))
 
     def chunks() -> Iterator[tuple[list[tuple], dict[int, list], dict[int, list]]]:
-        for chunk in _item_chunks(campaign, kind):
+        for chunk in _item_chunks(campaign, kind, selection.items):
             first, last = chunk[0][0], chunk[-1][0]
             yield chunk, _labels_of(first, last, selection, label_of), _slots_of(first, last, candidate_of)
 

@@ -1,15 +1,19 @@
-"""Where rows go: a JSONL file, a Parquet file, or a `datasets` DatasetDict folder, one part per split.
+"""Where rows go: a JSONL file, a Parquet file, or a `datasets` DatasetDict folder, one file per split.
 
 Everything is written into a hidden staging folder beside the destination and moved into place only
 when complete, data and dataset card together; a failure removes the staging folder, so a crashed
 export leaves no partial file and keeps any previous export at that path. A staging folder left by a
 killed process is removed by the next export to the same path.
+
+Rows are staged in parts (`PartFiles`): part n is one file per split, which any process may write,
+and the commit joins each split's parts in order.
 """
 
 import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -69,8 +73,8 @@ def _stale_staging_remove(out: Path) -> None:
             continue
 
 
-class _Parts:
-    """One open part per split, in the output's file format."""
+class _SplitFiles:
+    """One open file per split, in the output's file format."""
 
     def __init__(
         self, kind: str, paths: Mapping[str, Path], columns: Mapping[str, Any], shape: Shape
@@ -117,8 +121,6 @@ class _Parts:
         for split in self._batches:
             self._flush(split)
         for handle in self._handles.values():
-            handle.flush()
-            os.fsync(handle.fileno())
             handle.close()
         for writer in self._writers.values():
             writer.close()
@@ -130,8 +132,50 @@ class _Parts:
             writer.close()
 
 
+@dataclass(frozen=True)
+class PartFiles:
+    """The staged parts of an export: `open(n)` gives part n's files, one per split, to write rows into."""
+
+    folder: Path
+    kind: str  # JSONL or PARQUET
+    splits: tuple[str, ...]
+    columns: Mapping[str, Any]
+    shape: Shape
+
+    def path(self, index: int, split: str) -> Path:
+        return self.folder / f"{split}-{index:06d}.{self.kind}"
+
+    def open(self, index: int) -> _SplitFiles:
+        paths = {split: self.path(index, split) for split in self.splits}
+        return _SplitFiles(self.kind, paths, self.columns, self.shape)
+
+    def written(self, split: str) -> list[Path]:
+        """A split's part files, in part order."""
+        return sorted(self.folder.glob(f"{split}-*.{self.kind}"))
+
+
+def _jsonl_join(parts: list[Path], target: Path) -> None:
+    with target.open("wb") as joined:
+        for part in parts:
+            with part.open("rb") as source:
+                size, sent = os.fstat(source.fileno()).st_size, 0
+                while sent < size:  # copied by the kernel, never through Python
+                    sent += os.sendfile(joined.fileno(), source.fileno(), sent, size - sent)
+            part.unlink()
+        os.fsync(joined.fileno())
+
+
+def _parquet_join(parts: list[Path], target: Path, schema: Any) -> None:
+    import pyarrow.parquet as pq
+
+    with pq.ParquetWriter(target, schema) as joined:
+        for part in parts:
+            joined.write_table(pq.read_table(part, schema=schema))
+            part.unlink()
+
+
 class StagedOutput:
-    """Write rows per split, then `commit(card)`; leaving the block without committing discards everything."""
+    """Stage parts of rows (`parts`), then `commit(card)`; leaving the block without committing discards everything."""
 
     def __init__(self, *, out: Path, splits: Sequence[str], columns: Mapping[str, Any], shape: Shape) -> None:
         self.out = out
@@ -148,33 +192,33 @@ class StagedOutput:
             tempfile.mkdtemp(prefix=f".{self.out.name}{STAGING_MARK}{os.getpid()}-", dir=self.out.parent)
         )
         self._committed = False
-        if self.kind == DATASET:
-            parts = {split: self.staging / "parquet" / f"{split}.parquet" for split in self.splits}
-            (self.staging / "parquet").mkdir()
-        else:
-            parts = {
-                split: self.staging / split_file(self.out, split, self.splits).name for split in self.splits
-            }
-        self._parts = _Parts(JSONL if self.kind == JSONL else PARQUET, parts, self._columns, self._shape)
+        (self.staging / "parts").mkdir()
+        self.parts = PartFiles(
+            folder=self.staging / "parts",
+            kind=JSONL if self.kind == JSONL else PARQUET,
+            splits=self.splits,
+            columns=self._columns,
+            shape=self._shape,
+        )
         return self
-
-    def write(self, split: str, values: dict[str, Any]) -> None:
-        self._parts.write(split, values)
 
     def final_path(self, split: str) -> Path:
         return self.out if self.kind == DATASET else split_file(self.out, split, self.splits)
 
     def commit(self, card: str) -> list[Path]:
-        """Finish every part, add the card, and move it all into place; returns the paths written."""
-        self._parts.close()
+        """Join each split's parts, add the card, and move it all into place; returns the paths written."""
         if self.kind == DATASET:
             return self._dataset_commit(card)
+        moves = []
+        for split in self.splits:
+            staged = self.staging / split_file(self.out, split, self.splits).name
+            if self.kind == JSONL:
+                _jsonl_join(self.parts.written(split), staged)
+            else:
+                _parquet_join(self.parts.written(split), staged, arrow_schema(self._columns, self._shape))
+            moves.append((staged, split_file(self.out, split, self.splits)))
         staged_card = self.staging / card_file(self.out).name
         staged_card.write_text(card, encoding="utf-8")
-        moves = [
-            (self.staging / split_file(self.out, s, self.splits).name, split_file(self.out, s, self.splits))
-            for s in self.splits
-        ]
         moves.append((staged_card, card_file(self.out)))
         for staged, final in moves:
             os.replace(staged, final)
@@ -190,7 +234,7 @@ class StagedOutput:
         try:
             parts = {
                 split: datasets.Dataset.from_parquet(
-                    str(self.staging / "parquet" / f"{split}.parquet"),
+                    [str(path) for path in self.parts.written(split)],
                     cache_dir=str(self.staging / "cache"),
                     split=split,
                 )
@@ -215,5 +259,4 @@ class StagedOutput:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if not self._committed:
-            self._parts.abandon()
             shutil.rmtree(self.staging, ignore_errors=True)

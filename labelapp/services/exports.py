@@ -4,11 +4,10 @@
 queue one for a Celery worker (the manage page and the API), which calls `export_job_run`.
 """
 
-import functools
 import importlib.metadata
 import shlex
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,17 +22,17 @@ from labelapp.errors import ApplicationError
 from labelapp.exporters import FORMATS, format_get
 from labelapp.exporters.card import CardFacts, ExportStats, card_render
 from labelapp.exporters.columns import TEXT_OR_MESSAGES, Shape
-from labelapp.exporters.format import ExportContext, Format
+from labelapp.exporters.format import Format
 from labelapp.exporters.options import ExportOptions, export_options_parse
 from labelapp.exporters.pseudonyms import labeller_pseudonym
-from labelapp.exporters.records import AGGREGATION_IN_WORDS, RECORDS, Record, Selection
-from labelapp.exporters.splits import TRAIN, split_names, split_of
+from labelapp.exporters.records import AGGREGATION_IN_WORDS, RECORDS, Selection
+from labelapp.exporters.splits import split_names
 from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
 from labelapp.models import Campaign, Export, ExportOutput, ExportStatus, Generator, Label
 from labelapp.services.audit import audit_record
+from labelapp.services.export_parts import export_parts_write
 
 ProgressCallback = Callable[[int], None]  # rows written so far
-PROGRESS_EVERY_ROWS = 5000
 SUFFIXES = {ExportOutput.JSONL: ".jsonl", ExportOutput.PARQUET: ".parquet", ExportOutput.DATASET: ""}
 
 
@@ -239,36 +238,21 @@ class Written:
     files: list[Path]
 
 
-def export_write(plan: ExportPlan, *, on_progress: ProgressCallback | None = None) -> Written:
-    """Stream the plan's rows into staged files split by prompt, add the dataset card, move them into place."""
+def export_write(
+    plan: ExportPlan, *, on_progress: ProgressCallback | None = None, workers: int = 1
+) -> Written:
+    """Stream the plan's rows into staged files split by prompt, in parts made by up to `workers`
+    processes, add the dataset card, and move them into place."""
     stats = ExportStats()
-    options = plan.options
-
-    def records_of(kind: str) -> Iterator[Record]:
-        if kind not in RECORDS:
-            raise ApplicationError(f"No exporter reads '{kind}' labels yet.", {"field": "format"})
-        return stats.observed(RECORDS[kind](campaign=plan.campaign, selection=plan.selection))
-
-    context = ExportContext(
-        campaign=plan.campaign.name,
-        kind=plan.campaign.kind,
-        options=options,
-        records=records_of,
-        pseudonym=functools.lru_cache(maxsize=None)(labeller_pseudonym),
-        criteria=plan.shape.criteria,
-    )
-    splits = split_names(options.test_fraction)
-    row_label = plan.rows_format.row_label
+    splits = split_names(plan.options.test_fraction)
     count = 0
     with StagedOutput(
         out=plan.out, splits=splits, columns=plan.rows_format.columns, shape=plan.shape
     ) as output:
-        for group, values in plan.rows_format.rows(context):
-            split = split_of(group, options.seed, options.test_fraction) if options.test_fraction else TRAIN
-            output.write(split, values)
-            stats.row_written(split, row_label(values), values)
-            count += 1
-            if on_progress is not None and count % PROGRESS_EVERY_ROWS == 0:
+        for part in export_parts_write(plan=plan, files=output.parts, workers=workers):
+            stats.merge(part.stats)
+            count += part.rows
+            if on_progress is not None:
                 on_progress(count)
         facts = CardFacts(
             campaign_name=plan.campaign.name,
@@ -285,8 +269,6 @@ def export_write(plan: ExportPlan, *, on_progress: ProgressCallback | None = Non
             exported_at=timezone.now(),
         )
         files = output.commit(card_render(facts, stats))
-    if on_progress is not None:
-        on_progress(count)
     return Written(rows=count, files=files)
 
 
@@ -298,8 +280,10 @@ def dataset_export(
     options: ExportOptions | None = None,
     created_by: AbstractBaseUser | None = None,
     on_progress: ProgressCallback | None = None,
+    workers: int = 1,
 ) -> Export:
-    """Export now, in this process; the Export row records it, failed or not."""
+    """Export now, from this process (and up to `workers` processes it forks); the Export row records
+    it, failed or not."""
     plan = export_plan(campaign=campaign, format=format, out=out, options=options or ExportOptions())
     export = Export.objects.create(
         campaign=campaign,
@@ -314,7 +298,7 @@ def dataset_export(
     )
     _audit_created(export)
     try:
-        written = export_write(plan, on_progress=on_progress)
+        written = export_write(plan, on_progress=on_progress, workers=workers)
     except BaseException as exc:
         export_job_fail(export_id=export.pk, error=f"{type(exc).__name__}: {exc}")
         raise

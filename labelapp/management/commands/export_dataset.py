@@ -1,3 +1,4 @@
+from argparse import ArgumentTypeError
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,7 @@ from labelapp.errors import ApplicationError
 from labelapp.exporters import FORMATS
 from labelapp.exporters.options import export_options_parse
 from labelapp.selectors.campaigns import campaign_get
+from labelapp.services.export_parts import default_workers
 from labelapp.services.exports import dataset_export
 
 FLAGS = {
@@ -22,6 +24,12 @@ FLAGS = {
     "kto_from": "--kto-from-pairwise/--kto-from-correctness",
     "expand_pairs": "--expand-pairs",
 }
+
+
+def _worker_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ArgumentTypeError(f"a whole number of processes, at least 1, not {text!r}")
+    return int(text)
 
 
 class Command(BaseCommand):
@@ -98,6 +106,13 @@ class Command(BaseCommand):
             default=None,
             help="ranking: write one dpo row (prompt, chosen, rejected) per consensus pair instead.",
         )
+        parser.add_argument(
+            "--workers",
+            type=_worker_count,
+            default=default_workers(),
+            help="Processes that make the rows, each reading its own part of the items "
+            "(default: one per CPU this process may use; 1 makes them all in this process).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -112,6 +127,7 @@ class Command(BaseCommand):
                     out=Path(options["out"]),
                     options=parsed,
                     on_progress=lambda rows: bar.update(rows - bar.n),
+                    workers=options["workers"],
                 )
         except ApplicationError as exc:
             flag = FLAGS.get(exc.extra.get("field", ""), "")

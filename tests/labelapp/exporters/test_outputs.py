@@ -193,13 +193,13 @@ def test_a_killed_export_leaves_no_file_and_the_next_export_clears_its_staging(t
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
-    while not any(out.parent.glob(".prefs.jsonl.partial-*/prefs.jsonl")) and time.monotonic() < deadline:
+    while not any(out.parent.glob(".prefs.jsonl.partial-*/parts/*.jsonl")) and time.monotonic() < deadline:
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()
     staged = list(out.parent.glob(".prefs.jsonl.partial-*"))
-    assert len(staged) == 1 and (staged[0] / "prefs.jsonl").exists()  # killed while writing
+    assert len(staged) == 1 and any(staged[0].glob("parts/*.jsonl"))  # killed while writing
     assert not out.exists()
 
     subprocess.run(

@@ -1,0 +1,152 @@
+"""An export's rows, made in parts: each part is a range of items whose rows are written to its own files.
+
+Parts are independent (a record needs only its own item's labels), so several worker processes can
+make them at once; the staged output joins them in order, so the files are the same however many
+workers made them. Workers are forked from this process and read on their own connections, so they
+see only committed rows: inside a transaction, or on an in-memory SQLite database, parts are made
+here one after another.
+"""
+
+import ctypes
+import functools
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+from typing import TYPE_CHECKING
+
+from django.db import connections
+
+from labelapp.errors import ApplicationError
+from labelapp.exporters.card import ExportStats
+from labelapp.exporters.format import ExportContext
+from labelapp.exporters.pseudonyms import labeller_pseudonym
+from labelapp.exporters.records import RECORDS, ItemRange, Record, item_ranges
+from labelapp.exporters.splits import TRAIN, split_of
+from labelapp.exporters.writers import PartFiles
+from labelapp.models import Item
+
+if TYPE_CHECKING:
+    from labelapp.services.exports import ExportPlan
+
+PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
+PART_ITEMS = 10_000  # two read chunks: a part's reads overlap its writing (records._read_ahead)
+
+
+@dataclass(frozen=True)
+class PartWritten:
+    rows: int
+    stats: ExportStats  # what the dataset card counts, for this part's rows
+
+
+def export_part_write(*, plan: "ExportPlan", files: PartFiles, index: int, items: ItemRange) -> PartWritten:
+    """Write the rows of the plan's items in `items` as part `index`, each row to its prompt's split."""
+    stats = ExportStats()
+    selection = replace(plan.selection, items=items)
+
+    def records_of(kind: str) -> Iterator[Record]:
+        if kind not in RECORDS:
+            raise ApplicationError(f"No exporter reads '{kind}' labels yet.", {"field": "format"})
+        return stats.observed(RECORDS[kind](campaign=plan.campaign, selection=selection))
+
+    context = ExportContext(
+        campaign=plan.campaign.name,
+        kind=plan.campaign.kind,
+        options=plan.options,
+        records=records_of,
+        pseudonym=functools.lru_cache(maxsize=None)(labeller_pseudonym),
+        criteria=plan.shape.criteria,
+    )
+    seed, test_fraction = plan.options.seed, plan.options.test_fraction
+    row_label, count = plan.rows_format.row_label, 0
+    part = files.open(index)
+    try:
+        for group, values in plan.rows_format.rows(context):
+            split = split_of(group, seed, test_fraction) if test_fraction else TRAIN
+            part.write(split, values)
+            stats.row_written(split, row_label(values), values)
+            count += 1
+        part.close()
+    except BaseException:
+        part.abandon()
+        raise
+    return PartWritten(rows=count, stats=stats)
+
+
+def export_parts_write(*, plan: "ExportPlan", files: PartFiles, workers: int) -> Iterator[PartWritten]:
+    """Write every part of the plan, in up to `workers` processes; each part as it is done, in order."""
+    ranges = list(item_ranges(campaign=plan.campaign, kind=plan.campaign.kind, size=PART_ITEMS))
+    workers = min(workers, len(ranges))
+    if workers <= 1 or not _workers_can_read():
+        for index, items in enumerate(ranges):
+            yield export_part_write(plan=plan, files=files, index=index, items=items)
+        return
+    yield from _parts_in_workers(plan, files, ranges, workers)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def _workers_can_read() -> bool:
+    """Whether forked workers, on their own connections, would read what this process reads."""
+    connection = connections[Item.objects.db]
+    if connection.in_atomic_block:  # they would not see its uncommitted rows
+        return False
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+# A forked worker's part of the export: set once per worker process, before its first part.
+_worker_job: tuple["ExportPlan", PartFiles] | None = None
+
+
+def _worker_start(plan: "ExportPlan", files: PartFiles, parent: int) -> None:
+    global _worker_job
+    _worker_job = (plan, files)
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """Stop when the export's process dies (killed mid-export), instead of writing parts nobody will join."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(1)
+
+
+def _worker_part(index: int, items: ItemRange) -> PartWritten:
+    assert _worker_job is not None
+    plan, files = _worker_job
+    try:
+        return export_part_write(plan=plan, files=files, index=index, items=items)
+    finally:
+        connections.close_all()
+
+
+def _parts_in_workers(
+    plan: "ExportPlan", files: PartFiles, ranges: list[ItemRange], workers: int
+) -> Iterator[PartWritten]:
+    # Forked children inherit this process's open connections, and one socket used by two processes
+    # corrupts both: close them first. Every worker is forked at the first submit (the "fork" method),
+    # so this process may reconnect afterwards.
+    connections.close_all()
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("fork"),
+        initializer=_worker_start,
+        initargs=(plan, files, os.getpid()),
+    )
+    pending: deque[Future[PartWritten]] = deque()
+    try:
+        for index, items in enumerate(ranges):
+            pending.append(pool.submit(_worker_part, index, items))
+            if len(pending) >= 2 * workers:  # at most two parts waiting per worker
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
