@@ -13,7 +13,7 @@ from typing import Any
 
 from labelapp.exporters.columns import Shape, column_description
 from labelapp.exporters.format import Format
-from labelapp.exporters.records import Record
+from labelapp.exporters.records import CandidateFacts, Record
 
 PARAMS_SHOWN_PER_GENERATOR = 12
 
@@ -36,21 +36,27 @@ class ExportStats:
         # Holding the objects keeps their ids from being reused.
         params_seen: dict[int, dict[str, Any]] = {}
         labellers, outcomes = self.labellers, self.outcomes
-        for record in records:
-            item = record.item
-            self.items += 1
-            outcomes[record.outcome] += 1
-            self.labels += len(item.labels)
-            labellers.update([label.labeller_id for label in item.labels])
-            for candidate in item.candidates:
-                if id(candidate.params) not in params_seen:
-                    if len(params_seen) > 10_000:
-                        params_seen.clear()
-                    params_seen[id(candidate.params)] = candidate.params
-                    self.generator_params[candidate.generator].add(
-                        json.dumps(candidate.params, sort_keys=True)
-                    )
-            yield record
+        items = labels = 0
+        try:
+            for record in records:
+                item = record.item
+                items += 1
+                labels += len(item.labels)
+                outcomes[record.outcome] += 1
+                labellers.update([label.labeller_id for label in item.labels])
+                for candidate in item.candidates:
+                    if id(candidate.params) not in params_seen:
+                        self._params_seen(candidate, params_seen)
+                yield record
+        finally:
+            self.items += items
+            self.labels += labels
+
+    def _params_seen(self, candidate: CandidateFacts, seen: dict[int, dict[str, Any]]) -> None:
+        if len(seen) > 10_000:
+            seen.clear()
+        seen[id(candidate.params)] = candidate.params
+        self.generator_params[candidate.generator].add(json.dumps(candidate.params, sort_keys=True))
 
     def row_written(self, split: str, label: str, values: Mapping[str, Any]) -> None:
         self.rows[split] += 1

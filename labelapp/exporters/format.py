@@ -38,3 +38,4 @@ class Format:
     # Raise ApplicationError for options it cannot use with a campaign of this task kind.
     check: Callable[[ExportOptions, str], None] = _no_check
     expanded: "Format | None" = None  # the format whose rows --expand-pairs writes instead
+    audit_trail: bool = False  # its rows show labels' and items' times (records.Selection.audit_trail)

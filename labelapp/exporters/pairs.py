@@ -55,18 +55,21 @@ def _criteria(aggregate: pairwise.PairwiseAggregate, names: tuple[str, ...], cho
     return {name: AS_WRITTEN[chosen].get(given.get(name)) for name in names}
 
 
+_new = tuple.__new__  # Pair's own constructor is a Python function; an export makes one per row
+
+
 def _pairwise_pairs(context: ExportContext) -> Iterator[Pair]:
-    names = context.criteria
+    names, ties = context.criteria, context.options.include_ties
     for record in context.records(pairwise.NAME):
         aggregate = record.aggregate
         choice, strength = aggregate.choice, aggregate.strength
         first, second = record.item.candidates
-        if choice == "a" or (choice == "tie" and context.options.include_ties):
+        if choice == "a" or (choice == "tie" and ties):
             criteria = _criteria(aggregate, names, "a")
-            yield Pair(record, first, second, tie=choice == "tie", strength=strength, criteria=criteria)
+            yield _new(Pair, (record, first, second, choice == "tie", strength, criteria))
         elif choice == "b":
             criteria = _criteria(aggregate, names, "b")
-            yield Pair(record, second, first, tie=False, strength=strength, criteria=criteria)
+            yield _new(Pair, (record, second, first, False, strength, criteria))
 
 
 def _ranking_pairs(context: ExportContext) -> Iterator[Pair]:

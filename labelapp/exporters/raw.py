@@ -54,6 +54,7 @@ def _label_in_a_word(values: dict) -> str:
 
 FORMAT = Format(
     name="raw",
+    audit_trail=True,
     summary="every label with its item, candidates, generators, params, pseudonymous labeller and timings",
     columns={
         "id": columns.STRING,

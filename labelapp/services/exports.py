@@ -219,6 +219,7 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
             excluded_labeller_ids=frozenset(excluded),
             since=options.since_datetime,
             generators=frozenset(options.generators),
+            audit_trail=export_format.audit_trail,
         ),
         shape=_shape(campaign, export_format.expanded if options.expand_pairs else export_format),
         excluded=excluded,
