@@ -5,6 +5,7 @@ import datetime
 import os
 import platform
 import resource
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,44 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: may include the parent's
+
+
+def _memory_kb(pid: int, field: str) -> int:
+    """A field of /proc/<pid>/smaps_rollup (Rss, Pss), 0 for a process that has ended."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0
+    return next((int(line.split()[1]) for line in text.splitlines() if line.startswith(f"{field}:")), 0)
+
+
+class ProcessTreeMemory:
+    """The peak memory of this process and its children together (export workers), sampled every 20 ms.
+
+    `pss_mb` is the proportional set size: a page shared by forked processes counts once, split between
+    them, so it is the memory the processes really take. `rss_mb` counts shared pages in every process,
+    an upper bound.
+    """
+
+    def __init__(self) -> None:
+        self.pss_mb = self.rss_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "ProcessTreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        children = Path(f"/proc/self/task/{os.getpid()}/children")
+        while not self._stop.wait(0.02):
+            pids = [os.getpid(), *(int(pid) for pid in children.read_text().split())]
+            self.pss_mb = max(self.pss_mb, sum(_memory_kb(pid, "Pss") for pid in pids) / 1024)
+            self.rss_mb = max(self.rss_mb, sum(_memory_kb(pid, "Rss") for pid in pids) / 1024)
 
 
 @contextlib.contextmanager
