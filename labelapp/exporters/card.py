@@ -80,10 +80,6 @@ class ExportStats:
         for generator, params in part.generator_params.items():
             self.generator_params[generator] |= params
 
-    @property
-    def total_rows(self) -> int:
-        return sum(self.rows.values())
-
 
 @dataclass(frozen=True)
 class CardFacts:
