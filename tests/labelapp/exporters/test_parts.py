@@ -186,3 +186,28 @@ def test_workers_stop_when_the_export_is_killed(tmp_path):
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers)
     assert not (tmp_path / "2" / "prefs.jsonl").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parquet_and_dataset_outputs_join_their_parts_in_order(
+    campaign, generator, raters, monkeypatch, tmp_path
+):
+    import datasets
+    import pyarrow.parquet as pq
+
+    items = prompts_with_pairs(campaign, generator, [f"Question {n}" for n in range(30)])
+    for n, item in enumerate(items):
+        vote(item, raters[0], "ab"[n % 2], "slight")
+    monkeypatch.setattr(export_parts, "PART_ITEMS", 4)  # 8 parts
+    expected = sorted(item.pk for item in items)
+
+    for workers in (1, 2):
+        dataset_export(campaign=campaign, format="rm", out=tmp_path / f"rm{workers}.parquet", workers=workers)
+        dataset_export(campaign=campaign, format="dpo", out=tmp_path / f"dpo{workers}", workers=workers)
+
+    tables = [pq.read_table(tmp_path / f"rm{workers}.parquet") for workers in (1, 2)]
+    assert tables[0].equals(tables[1]) and tables[0].column("item_id").to_pylist() == expected
+    folders = [datasets.load_from_disk(str(tmp_path / f"dpo{workers}"))["train"] for workers in (1, 2)]
+    assert folders[0]["item_id"] == folders[1]["item_id"] == expected
+    assert folders[0]["chosen"] == folders[1]["chosen"]
+    assert not list(tmp_path.glob(".*partial*"))
