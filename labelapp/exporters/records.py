@@ -179,6 +179,10 @@ def _exported_items(campaign: Campaign, kind: str) -> QuerySet:
     return Item.objects.filter(campaign=campaign, kind=kind, is_gold=False).order_by("id")
 
 
+def exported_item_count(*, campaign: Campaign, kind: str) -> int:
+    return _exported_items(campaign, kind).count()
+
+
 def item_ranges(*, campaign: Campaign, kind: str, size: int) -> Iterator[ItemRange]:
     """The campaign's exported items of a kind cut into consecutive ranges of `size` items, found one
     boundary at a time. The last range has no end, so it also holds items added while exporting."""

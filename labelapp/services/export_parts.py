@@ -26,7 +26,7 @@ from labelapp.errors import ApplicationError
 from labelapp.exporters.card import ExportStats
 from labelapp.exporters.format import ExportContext
 from labelapp.exporters.pseudonyms import labeller_pseudonym
-from labelapp.exporters.records import RECORDS, ItemRange, Record, item_ranges
+from labelapp.exporters.records import RECORDS, ItemRange, Record, exported_item_count, item_ranges
 from labelapp.exporters.splits import TRAIN, split_of
 from labelapp.exporters.writers import PartFiles
 from labelapp.models import Item
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
 PART_ITEMS = 10_000  # two read chunks: a part's reads overlap its writing (records._read_ahead)
+SMALLEST_PART_ITEMS = 1_000
+PARTS_PER_WORKER = 4  # parts differ in cost: several each keep the workers evenly busy to the end
 
 
 @dataclass(frozen=True)
@@ -83,13 +85,20 @@ def export_part_write(
 
 def export_parts_write(*, plan: "ExportPlan", files: PartFiles, workers: int) -> Iterator[PartWritten]:
     """Write every part of the plan, in up to `workers` processes; each part as it is done, in order."""
-    ranges = list(item_ranges(campaign=plan.campaign, kind=plan.campaign.kind, size=PART_ITEMS))
+    campaign, kind = plan.campaign, plan.campaign.kind
+    size = part_size(items=exported_item_count(campaign=campaign, kind=kind), workers=workers)
+    ranges = list(item_ranges(campaign=campaign, kind=kind, size=size))
     workers = min(workers, len(ranges))
     if workers <= 1 or not _workers_can_read():
         for index, items in enumerate(ranges):
             yield export_part_write(plan=plan, files=files, index=index, items=items)
         return
     yield from _parts_in_workers(plan, files, ranges, workers)
+
+
+def part_size(*, items: int, workers: int) -> int:
+    """Items per part: PART_ITEMS, or fewer so that each worker gets PARTS_PER_WORKER parts."""
+    return min(PART_ITEMS, max(SMALLEST_PART_ITEMS, -(-items // (workers * PARTS_PER_WORKER))))
 
 
 def default_workers() -> int:

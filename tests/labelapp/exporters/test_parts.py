@@ -37,6 +37,13 @@ def test_item_ranges_cut_the_exported_items_into_consecutive_ranges(campaign, ge
     ]
 
 
+def test_parts_are_small_enough_to_keep_every_worker_busy():
+    assert export_parts.part_size(items=500_000, workers=2) == export_parts.PART_ITEMS == 10_000
+    assert export_parts.part_size(items=50_000, workers=2) == 6_250  # 8 parts, 4 each
+    assert export_parts.part_size(items=50_000, workers=1) == 10_000
+    assert export_parts.part_size(items=300, workers=4) == export_parts.SMALLEST_PART_ITEMS
+
+
 def _pid_recording_dpo(monkeypatch, pids: Path) -> None:
     """dpo, noting which process made each row (forked workers inherit the patch)."""
     dpo = exporters.FORMATS["dpo"]
