@@ -68,6 +68,9 @@
     if (!form || form.dataset.submitting) return;
     if (!form.reportValidity()) return;
     form.dataset.submitting = "1"; // one Enter, one request; the idempotency key covers retries
+    // htmx binds a swapped-in form only when the swap settles; an Enter pressed before that would post
+    // the form natively and reload the page. Binding it now is a no-op once it is bound.
+    htmx.process(form);
     form.requestSubmit();
   }
 

@@ -80,3 +80,31 @@ def test_labeller_judges_two_answers_by_keyboard(
         },
         int(second): {"verdict": "correct", "confidence": "guessing", "error_category": None, "critique": ""},
     }
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_enter_pressed_as_the_next_item_appears_still_swaps_it(
+    live_server, page: Page, page_errors: list[str], labeller, correctness_items
+):
+    page.goto(f"{live_server.url}/accounts/login/?next=/label/facts/")
+    page.get_by_label("Username").fill(labeller.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("article.candidate")).to_have_count(1)
+    # htmx binds a swapped-in form when the swap settles (20 ms, longer on a busy machine): widen that
+    # window so the keys below surely land in it.
+    page.evaluate("window.__marker = 1; htmx.config.defaultSettleDelay = 2000")
+
+    verdict = ["2", "x", "1", "1", "e", "Enter"]  # correct, guessing (as in the test above)
+    first = page.locator("#item").get_attribute("data-item-id")
+    for key in verdict:
+        page.keyboard.press(key)
+    _next_item(page, first)
+    for key in verdict:
+        page.keyboard.press(key)
+
+    expect(page.locator("#no-items")).to_be_visible()
+    assert page.evaluate("window.__marker") == 1, "the page reloaded: Enter posted the form natively"
+    assert Label.objects.filter(labeller=labeller).count() == 2
+    assert page_errors == []
