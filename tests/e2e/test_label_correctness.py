@@ -25,6 +25,14 @@ def correctness_items(db, generator):
     return {item.pk: item for item in campaign.items.select_related("prompt")}
 
 
+def _log_in(page: Page, live_server, labeller) -> None:
+    page.goto(f"{live_server.url}/accounts/login/?next=/label/facts/")
+    page.get_by_label("Username").fill(labeller.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("article.candidate")).to_have_count(1)
+
+
 def _next_item(page: Page, previous: str) -> None:
     page.wait_for_function(
         "old => { const id = document.querySelector('#item')?.dataset.itemId; return id && id !== old; }",
@@ -37,11 +45,7 @@ def _next_item(page: Page, previous: str) -> None:
 def test_labeller_judges_two_answers_by_keyboard(
     live_server, page: Page, page_errors: list[str], labeller, correctness_items
 ):
-    page.goto(f"{live_server.url}/accounts/login/?next=/label/facts/")
-    page.get_by_label("Username").fill(labeller.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("article.candidate")).to_have_count(1)
+    _log_in(page, live_server, labeller)
     page.evaluate("window.__marker = 1")
 
     # Keyboard only from here on. First item: can't tell, then changed to incorrect, probably,
@@ -87,11 +91,7 @@ def test_labeller_judges_two_answers_by_keyboard(
 def test_enter_pressed_as_the_next_item_appears_still_swaps_it(
     live_server, page: Page, page_errors: list[str], labeller, correctness_items
 ):
-    page.goto(f"{live_server.url}/accounts/login/?next=/label/facts/")
-    page.get_by_label("Username").fill(labeller.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("article.candidate")).to_have_count(1)
+    _log_in(page, live_server, labeller)
     # htmx binds a swapped-in form when the swap settles (20 ms, longer on a busy machine): widen that
     # window so the keys below surely land in it.
     page.evaluate("window.__marker = 1; htmx.config.defaultSettleDelay = 2000")
