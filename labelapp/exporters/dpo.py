@@ -9,23 +9,20 @@ from collections.abc import Iterator
 from labelapp.exporters import columns, pairs
 from labelapp.exporters.format import ExportContext, Format, Row
 
+_new = tuple.__new__  # Row's own constructor is a Python function; an export makes one per row
+
 
 def rows(context: ExportContext) -> Iterator[Row]:
     for pair in pairs.preference_pairs(context):
         prompt = pair.record.item.prompt
-        chosen, rejected = pair.chosen.text, pair.rejected.text
-        if prompt.messages is not None:
-            chosen, rejected = pairs.as_assistant(chosen), pairs.as_assistant(rejected)
-        yield Row(
-            pair.group,
-            {
-                "id": pairs.pair_id(pair),
-                "prompt": prompt.content,
-                "chosen": chosen,
-                "rejected": rejected,
-                **pairs.pair_metadata(pair),
-            },
-        )
+        if prompt.messages is None:
+            content, chosen, rejected = prompt.text, pair.chosen.text, pair.rejected.text
+        else:
+            content = prompt.messages
+            chosen, rejected = pairs.as_assistant(pair.chosen.text), pairs.as_assistant(pair.rejected.text)
+        values = {"id": pairs.pair_id(pair), "prompt": content, "chosen": chosen, "rejected": rejected}
+        values.update(pairs.pair_metadata(pair))
+        yield _new(Row, (prompt.key, values))
 
 
 FORMAT = Format(

@@ -101,19 +101,20 @@ METADATA_COLUMNS = {
 
 
 def pair_metadata(pair: Pair) -> dict[str, Any]:
-    record = pair.record
+    record, chosen, rejected = pair.record, pair.chosen, pair.rejected
+    item = record.item
     return {
-        "prompt_id": record.item.prompt.id,
-        "item_id": record.item.id,
-        "chosen_candidate_id": pair.chosen.id,
-        "rejected_candidate_id": pair.rejected.id,
-        "chosen_generator": pair.chosen.generator,
-        "rejected_generator": pair.rejected.generator,
-        "chosen_params": pair.chosen.params,
-        "rejected_params": pair.rejected.params,
+        "prompt_id": item.prompt.id,
+        "item_id": item.id,
+        "chosen_candidate_id": chosen.id,
+        "rejected_candidate_id": rejected.id,
+        "chosen_generator": chosen.generator,
+        "rejected_generator": rejected.generator,
+        "chosen_params": chosen.params,
+        "rejected_params": rejected.params,
         "strength": pair.strength,
         "agreement": round(record.agreement, 4),
-        "label_count": len(record.item.labels),
+        "label_count": len(item.labels),
         "tie": pair.tie,
         "criteria": pair.criteria,
     }

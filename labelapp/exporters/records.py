@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 from django.db import connections
@@ -23,7 +24,7 @@ from django.db.models.functions import Cast
 
 import inference
 from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set, setwise
-from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label
+from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt
 
 CHUNK_SIZE = 5000
 T = TypeVar("T")
@@ -200,9 +201,8 @@ def _item_chunks(campaign: Campaign, kind: str, selection: Selection) -> Iterato
     if items.upto is not None:
         in_range = in_range.filter(id__lte=items.upto)
     rows = in_range.annotate(
-        messages_json=Cast("prompt__messages", TextField()),
         built_at=_timestamp("created_at", connections[Item.objects.db].vendor, selection),
-    ).values_list("id", "built_at", "prompt_id", "prompt__text", "messages_json")
+    ).values_list("id", "built_at", "prompt_id")
     after = items.after
     while chunk := _fetched(rows.filter(id__gt=after)[:CHUNK_SIZE]):
         yield chunk
@@ -225,12 +225,17 @@ def _slots_of(
         .order_by("item_id", "index")
         .values_list("item_id", "candidate_id")
     )
+    shown = ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last).values("candidate_id")
     candidates = {
         candidate_id: _new(
             CandidateFacts, (candidate_id, text, generator_names[generator_id], params_of[params])
         )
         for candidate_id, text, generator_id, params in _fetched(
-            _candidates_shown(first, last, {candidate_id for _, candidate_id in slots})
+            _each_once(
+                Candidate.objects.annotate(params_json=Cast("params", TextField())),
+                shown,
+                lambda: {candidate_id for _, candidate_id in slots},
+            ).values_list("id", "text", "generator_id", "params_json")
         )
     }
     by_item: defaultdict[int, list] = defaultdict(list)
@@ -239,22 +244,35 @@ def _slots_of(
     return by_item
 
 
-def _candidates_shown(first: int, last: int, ids: set[int]) -> QuerySet:
-    """The candidates of an item id range, each once however many items show it.
+def _prompts_of(first: int, last: int, chunk: list[tuple]) -> dict[int, PromptFacts]:
+    """The prompts of a chunk's items, each read once however many items ask it."""
+    shown = Item.objects.filter(id__gte=first, id__lte=last).values("prompt_id")
+    rows = _fetched(
+        _each_once(
+            Prompt.objects.annotate(messages_json=Cast("messages", TextField())),
+            shown,
+            lambda: {prompt_id for _, _, prompt_id in chunk},
+        ).values_list("id", "text", "messages_json")
+    )
+    prompts = {}
+    for prompt_id, text, messages in rows:
+        decoded = json.loads(messages) if messages is not None else None
+        prompts[prompt_id] = PromptFacts(prompt_id, text, decoded, prompt_key(text, decoded))
+    return prompts
 
-    Joined to the slots, or filtered by a subquery of them, PostgreSQL hashed the whole candidate table
-    for every chunk; given the ids as one array it reads them by primary key. Django's `id__in` with a
-    list would prepare every id in Python, so SQLite, which plans the subquery well, gets that.
+
+def _each_once(rows: QuerySet, shown: QuerySet, ids: Callable[[], set[int]]) -> QuerySet:
+    """`rows` whose id is among the ids `shown` selects (a subquery of one id column), each row once.
+
+    Filtered by that subquery, or joined to it, PostgreSQL hashed the whole table for every chunk; given
+    the ids as one array it reads them by primary key. The array goes as one text literal: psycopg adapts
+    a list of ints one by one, which cost more than the query. SQLite plans the subquery well.
     """
-    candidates = Candidate.objects.annotate(params_json=Cast("params", TextField()))
-    if connections[candidates.db].vendor == "postgresql":
-        candidates = candidates.filter(
-            RawSQL(f'"{Candidate._meta.db_table}"."id" = ANY(%s)', (list(ids),), output_field=BooleanField())
-        )
-    else:
-        shown = ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last).values("candidate_id")
-        candidates = candidates.filter(id__in=shown)
-    return candidates.values_list("id", "text", "generator_id", "params_json")
+    if connections[rows.db].vendor != "postgresql":
+        return rows.filter(id__in=shown)
+    table = rows.model._meta.db_table
+    literal = "{" + ",".join(map(str, ids())) + "}"
+    return rows.filter(RawSQL(f'"{table}"."id" = ANY(%s::bigint[])', (literal,), output_field=BooleanField()))
 
 
 def _labels_of(
@@ -311,28 +329,28 @@ def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterat
     params_of, value_of = _Decoded(params_complete, limit=10_000), _Decoded()
     generator_names = dict(Generator.objects.values_list("pk", "name"))  # a few: cheaper than a join per row
 
-    def chunks() -> Iterator[tuple[list[tuple], dict[int, list], dict[int, list]]]:
+    def chunks() -> Iterator[tuple[list[tuple], dict[int, list], dict[int, list], dict[int, PromptFacts]]]:
         for chunk in _item_chunks(campaign, kind, selection):
             first, last = chunk[0][0], chunk[-1][0]
             labels = _labels_of(first, last, selection, value_of)
-            yield chunk, labels, _slots_of(first, last, generator_names, params_of)
+            slots = _slots_of(first, last, generator_names, params_of)
+            yield chunk, labels, slots, _prompts_of(first, last, chunk)
 
-    prompt = PromptFacts(0, "", None, "")
     min_labels, generators = selection.min_labels, selection.generators
     ahead = selection.read_ahead and not connections[Item.objects.db].in_atomic_block
     reads = _read_ahead(chunks()) if ahead else chunks()
-    for chunk, labels_by_item, slots_by_item in reads:
-        for item_id, built_at, prompt_id, text, messages in chunk:
+    for chunk, labels_by_item, slots_by_item, prompts in reads:
+        for item_id, built_at, prompt_id in chunk:
             labels = labels_by_item.get(item_id, ())
             if len(labels) < min_labels:
                 continue
             candidates = tuple(slots_by_item.get(item_id, ()))
             if generators and any(c.generator not in generators for c in candidates):
                 continue
-            if prompt.id != prompt_id:  # items of one prompt are usually built together
-                decoded = json.loads(messages) if messages is not None else None
-                prompt = PromptFacts(prompt_id, text, decoded, prompt_key(text, decoded))
-            yield _new(ItemFacts, (item_id, kind, built_at, prompt, candidates, tuple(labels)))
+            yield _new(ItemFacts, (item_id, kind, built_at, prompts[prompt_id], candidates, tuple(labels)))
+
+
+_value = attrgetter("value")  # map(_value, labels): no comprehension (a function call each in 3.11)
 
 
 def pairwise_records(*, campaign: Campaign, selection: Selection) -> Iterator[Record]:
@@ -341,12 +359,12 @@ def pairwise_records(*, campaign: Campaign, selection: Selection) -> Iterator[Re
     # combination once, keyed by the values' ids. The entry holds the values, so their ids stay theirs.
     aggregates: dict[tuple[int, ...], tuple[pairwise.PairwiseAggregate, list]] = {}
     for item in item_facts(campaign=campaign, kind=pairwise.NAME, selection=selection):
-        values = [label.value for label in item.labels]
-        key = tuple(map(id, values))
+        key = tuple(map(id, map(_value, item.labels)))
         known = aggregates.get(key)
         if known is None:
             if len(aggregates) >= 10_000:
                 aggregates.clear()
+            values = [label.value for label in item.labels]
             known = aggregates[key] = (pairwise.aggregate(values), values)
         aggregate = known[0]
         if aggregate.agreement < selection.min_agreement:
