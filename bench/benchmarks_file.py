@@ -36,6 +36,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: may include the parent's
 
 
+def process_tree_cpu_seconds() -> float:
+    """CPU used by this process and its waited-for children (export workers) so far, user and system."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def machine_cpu_seconds() -> float:
+    """CPU used by every process on the machine so far (user, nice, system, irq, softirq of /proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def _memory_kb(pid: int, field: str) -> int:
     """A field of /proc/<pid>/smaps_rollup (Rss, Pss), 0 for a process that has ended."""
     try:

@@ -1,16 +1,18 @@
 """Export throughput and memory: `export_dataset --format dpo` to JSONL over 1,000,000 pairwise labels.
 
 Usage: python bench/export_dpo.py [--labels 1000000 100000] [--backends sqlite postgres] [--workers N]
-       [--admin-url postgres://labelapp:labelapp@127.0.0.1:5432/postgres] [--db labelapp_bench_export] [--record]
+       [--repeat 3] [--admin-url postgres://labelapp:labelapp@127.0.0.1:5432/postgres] [--db labelapp_bench_export] [--record]
 
 For each backend and size it creates a fresh database (a SQLite file in a temporary folder, or the
 PostgreSQL database --db, dropped at the end, also on error), migrates it, bulk-inserts a k=2 campaign
 (--labels labels on labels/2 items; 4 candidates of ~400 characters per prompt, 4 pairs per prompt, 2
 generators, 40 labellers, votes a/b/tie/both-bad at 45/45/5/5 %, the second labeller agreeing with
-the first 80 % of the time), then runs the export in a fresh process with --workers worker processes
-(default: one per CPU, as `export_dataset`) and prints rows/s (rows written / seconds inside
-dataset_export) and the peak memory of the export process and its workers together (PSS, sampled every
-20 ms; the summed RSS, which counts pages the forked workers share in each, is printed beside it).
+the first 80 % of the time), then runs the export --repeat times in a fresh process with --workers worker
+processes (default: one per CPU, as `export_dataset`) and prints, for the median run, rows/s (rows
+written / seconds inside dataset_export) and the CPU it used: the export process and its workers, and
+the rest of the machine (on a quiet machine, the database server). It also prints the peak memory of
+the export process and its workers together (PSS, sampled every 20 ms over all runs; the summed RSS,
+which counts pages the forked workers share in each, is printed beside it).
 Equal peak memory at 100,000 and 1,000,000 labels shows memory does not grow with the export.
 --record appends one row per run to BENCHMARKS.md.
 """
@@ -246,7 +248,7 @@ EXPORT = """
 import os, sys, time, json
 sys.path.insert(0, {repo!r})
 sys.path.insert(0, {bench!r})
-from benchmarks_file import ProcessTreeMemory, peak_rss_mb
+from benchmarks_file import ProcessTreeMemory, machine_cpu_seconds, peak_rss_mb, process_tree_cpu_seconds
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 import django
 django.setup()
@@ -254,11 +256,17 @@ from pathlib import Path
 from labelapp.models import Campaign
 from labelapp.services.exports import dataset_export
 campaign = Campaign.objects.get(name={campaign!r})
+runs = []
 with ProcessTreeMemory() as memory:
-    start = time.perf_counter()
-    export = dataset_export(campaign=campaign, format="dpo", out=Path({out!r}), workers={workers})
-    seconds = time.perf_counter() - start
-result = {{"rows": export.rows, "seconds": seconds, "peak_mb": peak_rss_mb()}}
+    for _ in range({repeat}):
+        machine, cpu, start = machine_cpu_seconds(), process_tree_cpu_seconds(), time.perf_counter()
+        export = dataset_export(campaign=campaign, format="dpo", out=Path({out!r}), workers={workers})
+        runs.append({{
+            "seconds": time.perf_counter() - start,
+            "cpu": process_tree_cpu_seconds() - cpu,
+            "machine_cpu": machine_cpu_seconds() - machine,
+        }})
+result = {{"rows": export.rows, "runs": runs, "peak_mb": peak_rss_mb()}}
 print(json.dumps({{**result, "pss_mb": memory.pss_mb, "rss_mb": memory.rss_mb}}))
 """
 
@@ -283,15 +291,30 @@ def run(backend: str, labels: int, args: argparse.Namespace) -> str:
         loaded = time.perf_counter() - started
         out = Path(tmp) / "prefs.jsonl"
         script = EXPORT.format(
-            repo=str(REPO), bench=str(BENCH), campaign=CAMPAIGN, out=str(out), workers=args.workers
+            repo=str(REPO),
+            bench=str(BENCH),
+            campaign=CAMPAIGN,
+            out=str(out),
+            workers=args.workers,
+            repeat=args.repeat,
         )
         result = json.loads(child([sys.executable, "-c", script], env).strip().splitlines()[-1])
         size_mb = out.stat().st_size / 2**20
-        rate = result["rows"] / result["seconds"]
+        runs = sorted(result["runs"], key=lambda run: run["seconds"])
+        median = runs[len(runs) // 2]
+        rates = [result["rows"] / run["seconds"] for run in runs]
         summary = (
             f"{backend}, {labels:,} labels on {labels // 2:,} items: {result['rows']:,} dpo rows in "
-            f"{result['seconds']:.1f} s = {rate:,.0f} rows/s ({labels / result['seconds']:,.0f} labels/s) "
-            f"with {args.workers} worker(s), peak memory of all processes {result['pss_mb']:.0f} MB PSS "
+            f"{median['seconds']:.1f} s = {result['rows'] / median['seconds']:,.0f} rows/s "
+            f"({labels / median['seconds']:,.0f} labels/s) with {args.workers} worker(s)"
+            + (
+                f", median of {len(runs)} runs ({min(rates):,.0f} to {max(rates):,.0f} rows/s)"
+                if len(runs) > 1
+                else ""
+            )
+            + f"; CPU in that run: export processes {median['cpu']:.1f} s, the rest of the machine "
+            f"{max(0.0, median['machine_cpu'] - median['cpu']):.1f} s; "
+            f"peak memory of all processes {result['pss_mb']:.0f} MB PSS "
             f"({result['rss_mb']:.0f} MB RSS summed; the export process alone {result['peak_mb']:.0f} MB), "
             f"file {size_mb:.0f} MB (load {loaded:.0f} s)"
         )
@@ -311,6 +334,12 @@ def main() -> None:
     parser.add_argument("--db", default="labelapp_bench_export")
     parser.add_argument(
         "--workers", type=int, default=len(os.sched_getaffinity(0)), help="export_dataset --workers"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="exports per size; the median run is reported (this host varies)",
     )
     parser.add_argument("--record", action="store_true")
     parser.add_argument("--load", type=int, help=argparse.SUPPRESS)  # internal: the data-loading child
