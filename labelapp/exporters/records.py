@@ -264,9 +264,10 @@ def _prompts_of(first: int, last: int, chunk: list[tuple]) -> dict[int, PromptFa
 def _each_once(rows: QuerySet, shown: QuerySet, ids: Callable[[], set[int]]) -> QuerySet:
     """`rows` whose id is among the ids `shown` selects (a subquery of one id column), each row once.
 
-    Filtered by that subquery, or joined to it, PostgreSQL hashed the whole candidate table for every chunk; given
-    the ids as one array it reads them by primary key. The array goes as one text literal: psycopg adapts
-    a list of ints one by one, which cost more than the query. SQLite plans the subquery well.
+    Filtered by that subquery, or joined to it, PostgreSQL hashed the whole candidate table for every
+    chunk; given the ids as one array it reads them by primary key. The array goes as one text literal:
+    psycopg adapts a list of ints one by one, which cost more than the query. SQLite plans the subquery
+    well.
     """
     if connections[rows.db].vendor != "postgresql":
         return rows.filter(id__in=shown)
