@@ -1,7 +1,8 @@
 """The records every exporter reads: one iterator per task kind, built on one chunked read of items.
 
 `item_facts` reads a campaign's items in chunks of CHUNK_SIZE by ascending id (keyset pagination), and
-for each chunk the candidates and the labels of that id range, with one query each. Only one chunk is
+for each chunk the labels, the candidates and the prompts of that id range, with one query each (two for
+candidates: the slots, then each candidate once). Only one chunk is
 held at a time, so memory stays flat however large the campaign is, and no query stays open between
 chunks. No model instance is built. A kind's records iterator aggregates each item's labels by the
 kind's rule and applies the thresholds; adding a kind is one more iterator in `RECORDS`.
@@ -220,12 +221,8 @@ def _slots_of(
     first: int, last: int, generator_names: dict[int, str], params_of: "_Decoded"
 ) -> dict[int, list[CandidateFacts]]:
     """Each item's candidates in canonical order."""
-    slots = _fetched(
-        ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last)
-        .order_by("item_id", "index")
-        .values_list("item_id", "candidate_id")
-    )
-    shown = ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last).values("candidate_id")
+    in_range = ItemCandidate.objects.filter(item_id__gte=first, item_id__lte=last)
+    slots = _fetched(in_range.order_by("item_id", "index").values_list("item_id", "candidate_id"))
     candidates = {
         candidate_id: _new(
             CandidateFacts, (candidate_id, text, generator_names[generator_id], params_of[params])
@@ -233,7 +230,7 @@ def _slots_of(
         for candidate_id, text, generator_id, params in _fetched(
             _each_once(
                 Candidate.objects.annotate(params_json=Cast("params", TextField())),
-                shown,
+                in_range.values("candidate_id"),
                 lambda: {candidate_id for _, candidate_id in slots},
             ).values_list("id", "text", "generator_id", "params_json")
         )
@@ -365,7 +362,7 @@ def pairwise_records(*, campaign: Campaign, selection: Selection) -> Iterator[Re
         if known is None:
             if len(aggregates) >= 10_000:
                 aggregates.clear()
-            values = [label.value for label in item.labels]
+            values = list(map(_value, item.labels))
             known = aggregates[key] = (pairwise.aggregate(values), values)
         aggregate = known[0]
         if aggregate.agreement < selection.min_agreement:
