@@ -2,10 +2,10 @@
 
 `item_facts` reads a campaign's items in chunks of CHUNK_SIZE by ascending id (keyset pagination), and
 for each chunk the labels, the candidates and the prompts of that id range, with one query each (two for
-candidates: the slots, then each candidate once). Only one chunk is
-held at a time, so memory stays flat however large the campaign is, and no query stays open between
-chunks. No model instance is built. A kind's records iterator aggregates each item's labels by the
-kind's rule and applies the thresholds; adding a kind is one more iterator in `RECORDS`.
+candidates: the slots, then each candidate once). Only one chunk is held at a time, so memory stays flat
+however large the campaign is, and no query stays open between chunks. No model instance is built. A
+kind's records iterator aggregates each item's labels by the kind's rule and applies the thresholds;
+adding a kind is one more iterator in `RECORDS`.
 """
 
 import hashlib
