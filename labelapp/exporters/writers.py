@@ -5,8 +5,9 @@ when complete, data and dataset card together; a failure removes the staging fol
 export leaves no partial file and keeps any previous export at that path. A staging folder left by a
 killed process is removed by the next export to the same path.
 
-Rows are staged in parts (`PartFiles`): part n is one file per split, which any process may write,
-and the commit joins each split's parts in order.
+Rows are staged in parts (`PartFiles`): part n is one file per split, which any process may write.
+Each split's parts are joined in order as they are made (`part_join`); a DatasetDict reads its parts
+as they are at the commit.
 """
 
 import os
@@ -154,24 +155,57 @@ class PartFiles:
         return sorted(self.folder.glob(f"{split}-*.{self.kind}"))
 
 
-def _jsonl_join(parts: list[Path], target: Path) -> None:
-    with target.open("wb") as joined:
-        for part in parts:
-            with part.open("rb") as source:
-                size, sent = os.fstat(source.fileno()).st_size, 0
-                while sent < size:  # copied by the kernel, never through Python
-                    sent += os.sendfile(joined.fileno(), source.fileno(), sent, size - sent)
-            part.unlink()
-        os.fsync(joined.fileno())
+class _JsonlJoin:
+    """A split's staged JSONL file, the split's part files appended to it in part order."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self._file = target.open("wb")
+
+    def append(self, part: Path) -> None:
+        with part.open("rb") as source:
+            size, sent = os.fstat(source.fileno()).st_size, 0
+            while sent < size:  # copied by the kernel, never through Python
+                sent += os.sendfile(self._file.fileno(), source.fileno(), sent, size - sent)
+        part.unlink()
+        # To disk now, while the next parts are being made: the commit then waits for one part, not all.
+        os.fdatasync(self._file.fileno())
+
+    def close(self) -> None:
+        """Close the file, on disk once this returns."""
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+    def abandon(self) -> None:
+        self._file.close()
 
 
-def _parquet_join(parts: list[Path], target: Path, schema: Any) -> None:
-    import pyarrow.parquet as pq
+class _ParquetJoin:
+    """A split's staged Parquet file, the row groups of the split's part files appended in part order."""
 
-    with pq.ParquetWriter(target, schema) as joined:
-        for part in parts:
-            joined.write_table(pq.read_table(part, schema=schema))
-            part.unlink()
+    def __init__(self, target: Path, schema: Any) -> None:
+        import pyarrow.parquet as pq
+
+        self.target, self._schema = target, schema
+        self._writer = pq.ParquetWriter(target, schema)
+
+    def append(self, part: Path) -> None:
+        import pyarrow.parquet as pq
+
+        self._writer.write_table(pq.read_table(part, schema=self._schema))
+        part.unlink()
+
+    def close(self) -> None:
+        """Close the file, on disk once this returns."""
+        self._writer.close()
+        descriptor = os.open(self.target, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def abandon(self) -> None:
+        self._writer.close()
 
 
 class StagedOutput:
@@ -200,23 +234,34 @@ class StagedOutput:
             columns=self._columns,
             shape=self._shape,
         )
+        joined = self.splits if self.kind != DATASET else ()  # a DatasetDict reads its parts at the commit
+        self._joined = {
+            split: self._join(self.staging / split_file(self.out, split, self.splits).name) for split in joined
+        }
         return self
+
+    def _join(self, target: Path) -> _JsonlJoin | _ParquetJoin:
+        if self.kind == JSONL:
+            return _JsonlJoin(target)
+        return _ParquetJoin(target, arrow_schema(self._columns, self._shape))
+
+    def part_join(self, index: int) -> None:
+        """Append part `index` to each split's staged file; parts are joined in order, each once it is
+        made, so the joining overlaps the making of the next parts and the commit has little left to do."""
+        for split, joined in self._joined.items():
+            joined.append(self.parts.path(index, split))
 
     def final_path(self, split: str) -> Path:
         return self.out if self.kind == DATASET else split_file(self.out, split, self.splits)
 
     def commit(self, card: str) -> list[Path]:
-        """Join each split's parts, add the card, and move it all into place; returns the paths written."""
+        """Add the card to the joined parts, and move it all into place; returns the paths written."""
         if self.kind == DATASET:
             return self._dataset_commit(card)
         moves = []
-        for split in self.splits:
-            staged = self.staging / split_file(self.out, split, self.splits).name
-            if self.kind == JSONL:
-                _jsonl_join(self.parts.written(split), staged)
-            else:
-                _parquet_join(self.parts.written(split), staged, arrow_schema(self._columns, self._shape))
-            moves.append((staged, split_file(self.out, split, self.splits)))
+        for split, joined in self._joined.items():
+            joined.close()
+            moves.append((joined.target, split_file(self.out, split, self.splits)))
         staged_card = self.staging / card_file(self.out).name
         staged_card.write_text(card, encoding="utf-8")
         moves.append((staged_card, card_file(self.out)))
@@ -259,4 +304,6 @@ class StagedOutput:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if not self._committed:
+            for joined in self._joined.values():
+                joined.abandon()
             shutil.rmtree(self.staging, ignore_errors=True)

@@ -42,6 +42,7 @@ PARTS_PER_WORKER = 4  # parts differ in cost: several each keep the workers even
 
 @dataclass(frozen=True)
 class PartWritten:
+    index: int
     rows: int
     stats: ExportStats  # what the dataset card counts, for this part's rows
 
@@ -80,7 +81,7 @@ def export_part_write(
     except BaseException:
         part.abandon()
         raise
-    return PartWritten(rows=count, stats=stats)
+    return PartWritten(index=index, rows=count, stats=stats)
 
 
 def export_parts_write(*, plan: "ExportPlan", files: PartFiles, workers: int) -> Iterator[PartWritten]:

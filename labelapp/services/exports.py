@@ -251,6 +251,7 @@ def export_write(
         out=plan.out, splits=splits, columns=plan.rows_format.columns, shape=plan.shape
     ) as output:
         for part in export_parts_write(plan=plan, files=output.parts, workers=workers):
+            output.part_join(part.index)
             stats.merge(part.stats)
             count += part.rows
             if on_progress is not None:

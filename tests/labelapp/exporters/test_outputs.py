@@ -1,6 +1,7 @@
 """Splits, dataset cards, and the promise that a failed export leaves nothing half-written."""
 
 import dataclasses
+import itertools
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from django.core.management import call_command
 
 from labelapp import exporters
 from labelapp.models import Export, ExportStatus, Prompt
+from labelapp.services import export_parts
 from labelapp.services.items import items_build
 from tests.factories import candidates_add
 from tests.labelapp.exporters.conftest import export, read_jsonl, vote
@@ -103,11 +105,12 @@ class Boom(Exception):
 
 
 def broken(format, after_rows: int):
-    """The format, failing once it has yielded `after_rows` rows."""
+    """The format, failing once it has yielded `after_rows` rows, counted over the parts made here."""
+    yielded = itertools.count()
 
     def rows(context):
-        for number, row in enumerate(format.rows(context)):
-            if number == after_rows:
+        for row in format.rows(context):
+            if next(yielded) == after_rows:
                 raise Boom("disk full")
             yield row
 
@@ -121,6 +124,7 @@ def test_a_crash_mid_export_leaves_no_file_and_keeps_the_previous_export(
 ):
     out = tmp_path / out_name
     export(many, "dpo", out, test_fraction=test_fraction, seed=2)
+    monkeypatch.setattr(export_parts, "PART_ITEMS", 20)  # the crash comes after 5 parts were joined
     before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     monkeypatch.setitem(exporters.FORMATS, "dpo", broken(exporters.FORMATS["dpo"], after_rows=100))
     with pytest.raises(Boom):
