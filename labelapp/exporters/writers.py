@@ -236,7 +236,8 @@ class StagedOutput:
         )
         joined = self.splits if self.kind != DATASET else ()  # a DatasetDict reads its parts at the commit
         self._joined = {
-            split: self._join(self.staging / split_file(self.out, split, self.splits).name) for split in joined
+            split: self._join(self.staging / split_file(self.out, split, self.splits).name)
+            for split in joined
         }
         return self
 
