@@ -9,10 +9,11 @@ PostgreSQL database --db, dropped at the end, also on error), migrates it, bulk-
 generators, 40 labellers, votes a/b/tie/both-bad at 45/45/5/5 %, the second labeller agreeing with
 the first 80 % of the time), then runs the export --repeat times in a fresh process with --workers worker
 processes (default: one per CPU, as `export_dataset`) and prints, for the median run, rows/s (rows
-written / seconds inside dataset_export) and the CPU it used: the export process and its workers, and
-the rest of the machine (on a quiet machine, the database server). It also prints the peak memory of
-the export process and its workers together (PSS, sampled every 20 ms over all runs; the summed RSS,
-which counts pages the forked workers share in each, is printed beside it).
+written / seconds inside dataset_export) and the CPU it used: the export process and its workers, the
+rest of the machine (on a quiet machine, the database server), and what was left unused (cores x
+seconds, less what the machine used: waiting on the disk, or cores waiting on one another). It also
+prints the peak memory of the export process and its workers together (PSS, sampled every 20 ms over all
+runs; the summed RSS, which counts pages the forked workers share in each, is printed beside it).
 Equal peak memory at 100,000 and 1,000,000 labels shows memory does not grow with the export.
 --record appends one row per run to BENCHMARKS.md.
 """
@@ -37,6 +38,7 @@ LABELLERS = 40
 CANDIDATES_PER_PROMPT = 4
 PAIRS = ((0, 1), (2, 3), (0, 2), (1, 3))  # 4 items per prompt
 BATCH = 50_000
+CORES = os.cpu_count() or 1
 FILLER = (
     "Here is a careful answer that walks through the question step by step, names its assumptions, "
     "and ends with a short summary of the result so that a reader can check it quickly. "
@@ -313,7 +315,8 @@ def run(backend: str, labels: int, args: argparse.Namespace) -> str:
                 else ""
             )
             + f"; CPU in that run: export processes {median['cpu']:.1f} s, the rest of the machine "
-            f"{max(0.0, median['machine_cpu'] - median['cpu']):.1f} s; "
+            f"{max(0.0, median['machine_cpu'] - median['cpu']):.1f} s, unused "
+            f"{max(0.0, CORES * median['seconds'] - median['machine_cpu']):.1f} core-s of {CORES} cores; "
             f"peak memory of all processes {result['pss_mb']:.0f} MB PSS "
             f"({result['rss_mb']:.0f} MB RSS summed; the export process alone {result['peak_mb']:.0f} MB), "
             f"file {size_mb:.0f} MB (load {loaded:.0f} s)"
