@@ -38,7 +38,8 @@ test: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy \
+	  && $(PY) manage.py makemigrations --check --dry-run
 
 # Production on one machine (README, "Scaling out"): PostgreSQL and Redis from Debian's packages
 # (apt-get install postgresql redis-server), gunicorn for the web, a Celery worker for the default queue

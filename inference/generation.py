@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from inference.batching import Batch, plan_batches
 from inference.errors import InferenceError
@@ -64,7 +65,9 @@ def _generated_row(
     seed: int,
 ) -> GeneratedRow:
     def decode(ids: Sequence[int]) -> str:
-        return loaded.tokenizer.decode(list(ids), skip_special_tokens=True)
+        return cast(
+            str, loaded.tokenizer.decode(list(ids), skip_special_tokens=True)
+        )  # one sequence, one text
 
     trimmed = trim_generation(
         row.token_ids, eos_token_ids=loaded.eos_token_ids, stop=params.stop, decode=decode
@@ -167,7 +170,7 @@ def _generate_locally(
         batch_tokens=spec.batch_tokens,
         on_progress=on_progress,
     )
-    completions = []
+    completions: list[Completion] = []
     for row in rows:
         rendered_prompt = prompts[row.request_index]
         if params.is_greedy:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from inference.errors import InferenceError
 from inference.model_spec import PROMPT_PLACEHOLDER, ModelSpec, resolve_model_location
@@ -34,7 +34,7 @@ def render_raw_prompt(template: str, request: GenerationRequest) -> str:
 def render_chat_prompt(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> str:
     if not getattr(tokenizer, "chat_template", None):
         raise InferenceError("this model's tokenizer has no chat template; use prompt_format='raw'")
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return cast(str, tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
 
 def render_prompt(

@@ -85,7 +85,15 @@ def _invalid(message: str) -> ValidationFailure:
     return ValidationFailure(f"Input validation error: {message}")
 
 
-def _number(parameters: dict[str, Any], name: str, *, integer: bool = False) -> float | int | None:
+def _number(parameters: dict[str, Any], name: str) -> float | None:
+    return _parameter(parameters, name, integer=False)
+
+
+def _integer(parameters: dict[str, Any], name: str) -> int | None:
+    return _parameter(parameters, name, integer=True)
+
+
+def _parameter(parameters: dict[str, Any], name: str, *, integer: bool) -> Any:
     value = parameters.get(name)
     if value is None:
         return None
@@ -116,12 +124,12 @@ def parse_generate_request(body: object, limits: Limits) -> GenerateCall:
         if value is not None and value != unused and value != NEUTRAL_VALUES.get(name, unused):
             raise _invalid(f"`{name}` is not supported by this server")
 
-    best_of = _number(parameters, "best_of", integer=True) or 1
+    best_of = _integer(parameters, "best_of") or 1
     temperature = _number(parameters, "temperature")
     top_p = _number(parameters, "top_p")
-    top_k = _number(parameters, "top_k", integer=True)
-    max_new_tokens = _number(parameters, "max_new_tokens", integer=True)
-    seed = _number(parameters, "seed", integer=True)
+    top_k = _integer(parameters, "top_k")
+    max_new_tokens = _integer(parameters, "max_new_tokens")
+    seed = _integer(parameters, "seed")
     do_sample = bool(parameters.get("do_sample"))
     sampling = do_sample or temperature is not None or top_k is not None or top_p is not None
 
@@ -209,8 +217,12 @@ class ModelServer:
             "docker_label": None,
         }
 
+    def _ready(self) -> LoadedModel:
+        assert self.loaded is not None, "load() runs before the server answers"
+        return self.loaded
+
     def _sequence(self, row: GeneratedRow, prefix: str) -> dict[str, Any]:
-        tokenizer = self.loaded.tokenizer
+        tokenizer = self._ready().tokenizer
         return {
             "generated_text": prefix + row.full_text,
             "finish_reason": TGI_FINISH_REASONS[row.finish_reason],
@@ -233,7 +245,7 @@ class ModelServer:
             return self._generate(call)
 
     def _generate(self, call: GenerateCall) -> dict[str, Any]:
-        loaded = self.loaded
+        loaded = self._ready()
         # TGI tokenizes inputs with the tokenizer's special tokens (BOS etc.) added.
         (input_tokens,) = count_prompt_tokens(loaded.tokenizer, [call.inputs], add_special_tokens=True)
         if input_tokens > self.limits.max_input_tokens:

@@ -6,6 +6,7 @@ Imports torch and transformers at module level: import it lazily, from inside fu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from transformers import PreTrainedTokenizerBase, StoppingCriteria
@@ -32,4 +33,4 @@ class GeneratedTextStopCriteria(StoppingCriteria):
             input_ids[:, self.prompt_width :].tolist(), skip_special_tokens=True
         )
         done = [find_stop(text, self.stop) is not None for text in texts]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+        return cast(torch.BoolTensor, torch.tensor(done, dtype=torch.bool, device=input_ids.device))

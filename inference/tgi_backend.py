@@ -35,7 +35,7 @@ from inference.remote import (
 )
 
 LABEL = "TGI"
-FINISH_REASONS = {"eos_token": "eos", "length": "length", "stop_sequence": "stop"}
+FINISH_REASONS: dict[str | None, str] = {"eos_token": "eos", "length": "length", "stop_sequence": "stop"}
 BEST_OF_WITH_SEED, BEST_OF_WITHOUT_SEED, BEST_OF_OFF = "with seed", "without seed", "off"
 
 
@@ -112,7 +112,11 @@ class _TGIRequests:
         self.best_of = _BestOf(params)
 
     def _sequences(self, prompt: _Prompt, *, seed: int | None, best_of: int) -> list[_Sequence]:
-        from huggingface_hub import TextGenerationOutput
+        from huggingface_hub import (
+            TextGenerationOutput,
+            TextGenerationOutputBestOfSequence,
+            TextGenerationOutputDetails,
+        )
 
         body = {"inputs": prompt.text, "parameters": tgi_parameters(self.params, seed=seed, best_of=best_of)}
         data = self.session.post_json(self.url, body)
@@ -129,6 +133,12 @@ class _TGIRequests:
                 f"{LABEL} server {self.url} returned no details, so no token logprobs; "
                 "is it a text-generation-inference server?"
             )
+        sequences: list[
+            tuple[str | None, TextGenerationOutputDetails | TextGenerationOutputBestOfSequence]
+        ] = [
+            (output.generated_text, details),
+            *((other.generated_text, other) for other in details.best_of_sequences or []),
+        ]
         return [
             _Sequence(
                 generated_text=text or "",
@@ -137,10 +147,7 @@ class _TGIRequests:
                 seed=sequence.seed,
                 logprobs=[token.logprob for token in sequence.tokens or []],
             )
-            for text, sequence in [
-                (output.generated_text, details),
-                *((other.generated_text, other) for other in details.best_of_sequences or []),
-            ]
+            for text, sequence in sequences
         ]
 
     def _completion(

@@ -90,7 +90,7 @@ def load_model(location: ModelLocation) -> LoadedModel:
                 )
             except (OSError, ValueError) as exc:
                 raise InferenceError(f"cannot load model {_describe(location)}: {exc}") from exc
-            model.to("cuda" if on_cuda else "cpu")
+            model.to("cuda" if on_cuda else "cpu")  # type: ignore[arg-type]  # transformers types `to` wrongly
             model.eval()
             _models[location] = LoadedModel(model, tokenizer, _eos_token_ids(model, tokenizer))
         return _models[location]
@@ -160,7 +160,7 @@ def sample_batch(
         )
     with _generate_lock, torch.inference_mode():
         torch.manual_seed(seed)
-        output = model.generate(
+        output = model.generate(  # type: ignore[operator]  # nn.Module's __getattr__ types it a Tensor
             **encoded,
             **_sampling_kwargs(params, rows_per_prompt),
             max_new_tokens=params.max_new_tokens,

@@ -46,7 +46,7 @@ class AuditedAdmin(admin.ModelAdmin):
     def _audit(self, request: HttpRequest, verb: str, ids: list[Any], detail: dict[str, Any]) -> None:
         model_name = self.model._meta.model_name
         audit_record(
-            actor=request.user,
+            actor=request.user if request.user.is_authenticated else None,
             action=f"{model_name}.{verb}",
             target_type=model_name,
             target_ids=ids,
@@ -74,12 +74,18 @@ class AuditedAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
         self._audit(request, "delete", [row.pk for row in rows], {"rows": snapshots})
 
-    def get_actions(self, request: HttpRequest) -> dict[str, tuple[AdminAction, str, str]]:
+    def get_actions(self, request: HttpRequest) -> dict[str, tuple[AdminAction, str, str] | None]:
         # delete_selected goes through delete_queryset, which records the rows themselves.
-        return {
-            name: (func if name == "delete_selected" else self._audited(func, name), name, description)
-            for name, (func, _, description) in super().get_actions(request).items()
-        }
+        actions: dict[str, tuple[AdminAction, str, str] | None] = {}
+        for name, action in super().get_actions(request).items():
+            if action is not None:
+                func, _, description = action
+                actions[name] = (
+                    func if name == "delete_selected" else self._audited(func, name),
+                    name,
+                    description,
+                )
+        return actions
 
     def _audited(self, action: AdminAction, name: str) -> AdminAction:
         @wraps(action)

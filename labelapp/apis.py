@@ -1,8 +1,10 @@
 """REST API, one APIView per operation (DRF). Errors are {"message": ..., "extra": ...}."""
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -11,8 +13,9 @@ from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
@@ -32,15 +35,21 @@ from labelapp.services.leases import item_skip, lease_next
 logger = logging.getLogger(__name__)
 
 
+class SignedInRequest(Request):
+    """A request as the views here get it, past their IsAuthenticated permission."""
+
+    user: User
+
+
 def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DATABASE_UNAVAILABLE):
         logger.warning("Database unavailable: %s", exc)
         exc = DatabaseUnavailableError()
     if isinstance(exc, ApplicationError):
-        response = Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+        refused = Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
         if isinstance(exc, BusyError):
-            response["Retry-After"] = str(exc.extra.get("retry_after", 1))
-        return response
+            refused["Retry-After"] = str(exc.extra.get("retry_after", 1))
+        return refused
     response = exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"message": str(response.data["detail"]), "extra": {}}
@@ -75,13 +84,14 @@ class IsLabellerOrStaff(BasePermission):
 class JsonOnly(BaseContentNegotiation):
     """The labelling loop answers programs: JSON whatever the Accept header, without parsing it."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> Any:
         return DefaultContentNegotiation().select_parser(request, parsers)
 
     def select_renderer(
-        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> Any:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 # Token first: an anonymous request is then a 401 with WWW-Authenticate, as DRF answers when token comes first.
@@ -142,7 +152,7 @@ class NextItemApi(LabellerApi):
             ref_name = "NextItem"
 
     @extend_schema(request=None, responses=OutputSerializer, operation_id="campaign_next_item")
-    def post(self, request: Request, campaign: str) -> Response:
+    def post(self, request: SignedInRequest, campaign: str) -> Response:
         """Lease the next item of the campaign to me (or give back my live lease).
 
         503 with Retry-After when the items left stay locked by other labellers being served: ask again.
@@ -173,7 +183,7 @@ class LabelSubmitApi(LabellerApi):
             ref_name = "Label"
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer})
-    def post(self, request: Request, item_id: int) -> Response:
+    def post(self, request: SignedInRequest, item_id: int) -> Response:
         """Submit my label for an item leased to me; the same idempotency key twice stores one label."""
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -199,7 +209,7 @@ _DATETIME = serializers.DateTimeField()
 
 class LabelAndNextApi(LabellerApi):
     class OutputSerializer(serializers.Serializer):
-        label = LabelSubmitApi.OutputSerializer()
+        label = LabelSubmitApi.OutputSerializer()  # type: ignore[assignment]  # a field, not Field.label
         next = NextItemApi.OutputSerializer(
             allow_null=True, help_text="My next item, leased to me: only with ?next=1, else null."
         )
@@ -219,7 +229,7 @@ class LabelAndNextApi(LabellerApi):
         responses={201: OutputSerializer, 200: OutputSerializer},
         operation_id="campaign_item_label",
     )
-    def post(self, request: Request, campaign: str, item_id: int) -> Response:
+    def post(self, request: SignedInRequest, campaign: str, item_id: int) -> Response:
         """Submit my label for an item of the campaign leased to me and, with ?next=1, get my next item.
 
         One request per label. The label is stored whatever happens to the next item: when none can be
@@ -255,7 +265,7 @@ class ItemSkipApi(LabellerApi):
             ref_name = "ItemSkipInput"
 
     @extend_schema(request=InputSerializer, responses={204: None})
-    def post(self, request: Request, item_id: int) -> Response:
+    def post(self, request: SignedInRequest, item_id: int) -> Response:
         """Pass on an item leased to me: it goes back to the pool and never returns to me."""
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -277,7 +287,7 @@ class CampaignProgressApi(LabellerApi):
             ref_name = "CampaignProgress"
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request, campaign: str) -> Response:
+    def get(self, request: SignedInRequest, campaign: str) -> Response:
         found = campaign_get_for_user(user=request.user, name=campaign)
         return Response(self.OutputSerializer(campaign_progress(campaign=found, user=request.user)).data)
 
@@ -343,7 +353,7 @@ class CampaignDashboardApi(StaffApi):
             ref_name = "CampaignDashboard"  # not "Output", which the other APIs' serializers also claim
 
     @extend_schema(responses=OutputSerializer, operation_id="campaign_dashboard")
-    def get(self, request: Request, campaign: str) -> Response:
+    def get(self, request: SignedInRequest, campaign: str) -> Response:
         """Staff only: a campaign's progress, labels per hour, agreement, and each labeller's numbers."""
         found = campaign_get(name=campaign)
         return Response(self.OutputSerializer(campaign_dashboard(campaign=found)).data)
@@ -419,7 +429,7 @@ class ExportStartApi(StaffApi):
     @extend_schema(
         request=InputSerializer, responses={202: ExportOutputSerializer}, operation_id="export_start"
     )
-    def post(self, request: Request, campaign: str) -> Response:
+    def post(self, request: SignedInRequest, campaign: str) -> Response:
         """Staff only: queue an export of the campaign's labels; poll its status, then download it."""
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -437,7 +447,7 @@ class ExportStartApi(StaffApi):
 
 class ExportStatusApi(StaffApi):
     @extend_schema(responses=ExportOutputSerializer, operation_id="export_status")
-    def get(self, request: Request, export_id: int) -> Response:
+    def get(self, request: SignedInRequest, export_id: int) -> Response:
         """Staff only: an export's status, rows written so far, and its download link once done."""
         export = export_get(export_id=export_id)
         return Response(ExportOutputSerializer(export, context={"request": request}).data)
@@ -449,7 +459,7 @@ class ExportDownloadApi(StaffApi):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
         operation_id="export_download",
     )
-    def get(self, request: Request, export_id: int) -> FileResponse:
+    def get(self, request: SignedInRequest, export_id: int) -> FileResponse:
         """Staff only: the exported file (a .zip when the export has several files), or its dataset card."""
         export, part = export_get(export_id=export_id), request.query_params.get("file", "data")
         path = export_download_path(export=export, part=part)

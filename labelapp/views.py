@@ -6,10 +6,12 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
 from labelapp.exporters import FORMATS
@@ -41,9 +43,16 @@ from labelapp.templatetags.markdown_text import markdown_html
 View = Callable[..., HttpResponse]
 
 
+class SignedInRequest(HttpRequest):
+    """A request as every view here gets it: signed in (LoginRequiredMiddleware), with django-htmx's `htmx`."""
+
+    user: User
+    htmx: HtmxDetails
+
+
 def labeller_required(view: View) -> View:
     @wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def checked(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not (request.user.is_staff or user_is_labeller(request.user)):
             raise PermissionDenied("Only labellers can label.")
         return view(request, *args, **kwargs)
@@ -55,7 +64,9 @@ def item_of_campaign(view: View) -> View:
     """An item route answers only under the item's own campaign: another campaign's URL is a 404."""
 
     @wraps(view)
-    def checked(request: HttpRequest, campaign: str, item_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+    def checked(
+        request: SignedInRequest, campaign: str, item_id: int, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         if not item_in_campaign(item_id=item_id, campaign_name=campaign):
             raise NotFoundError(f"Item {item_id} is not leased to you.", {"field": "item"})
         return view(request, campaign, item_id, *args, **kwargs)
@@ -65,7 +76,7 @@ def item_of_campaign(view: View) -> View:
 
 def staff_required(view: View) -> View:
     @wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def checked(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_staff:
             raise PermissionDenied("Only staff can manage campaigns.")
         return view(request, *args, **kwargs)
@@ -79,7 +90,7 @@ def instructions_html(campaign: Campaign) -> str:
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     campaigns = campaigns_for_user(user=request.user)
     return render(
         request, "labelapp/home.html", {"campaigns": campaigns, "is_labeller": user_is_labeller(request.user)}
@@ -87,7 +98,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _item_context(
-    request: HttpRequest, campaign: Campaign, item: Item | None, error: str = ""
+    request: SignedInRequest, campaign: Campaign, item: Item | None, error: str = ""
 ) -> dict[str, Any]:
     context: dict[str, Any] = {
         "campaign": campaign,
@@ -107,7 +118,7 @@ def _item_context(
     return context
 
 
-def _render_item(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+def _render_item(request: SignedInRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
     template = "labelapp/label.html#item" if request.htmx else "labelapp/label.html"
     if not request.htmx:
         context["instructions_html"] = instructions_html(context["campaign"])
@@ -115,7 +126,7 @@ def _render_item(request: HttpRequest, context: dict[str, Any], status: int = 20
 
 
 def _render_next(
-    request: HttpRequest, campaign: Campaign, error: str = "", status: int = 200
+    request: SignedInRequest, campaign: Campaign, error: str = "", status: int = 200
 ) -> HttpResponse:
     """The labeller's next item (or why there is none), after an error message if there was one."""
     try:
@@ -126,7 +137,7 @@ def _render_next(
 
 
 def _labelling_action(
-    request: HttpRequest, campaign: str, action: Callable[[Campaign], object]
+    request: SignedInRequest, campaign: str, action: Callable[[Campaign], object]
 ) -> HttpResponse:
     """Run a labeller's write on an item, then answer with their next item (htmx) or the page again.
 
@@ -146,14 +157,14 @@ def _labelling_action(
 
 @require_GET
 @labeller_required
-def label_page(request: HttpRequest, campaign: str) -> HttpResponse:
+def label_page(request: SignedInRequest, campaign: str) -> HttpResponse:
     return _render_next(request, campaign_get_for_user(user=request.user, name=campaign))
 
 
 @require_POST
 @labeller_required
 @item_of_campaign
-def label_submit(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
+def label_submit(request: SignedInRequest, campaign: str, item_id: int) -> HttpResponse:
     return _labelling_action(
         request,
         campaign,
@@ -169,7 +180,7 @@ def label_submit(request: HttpRequest, campaign: str, item_id: int) -> HttpRespo
 @require_POST
 @labeller_required
 @item_of_campaign
-def label_skip(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
+def label_skip(request: SignedInRequest, campaign: str, item_id: int) -> HttpResponse:
     return _labelling_action(
         request,
         campaign,
@@ -182,7 +193,7 @@ def label_skip(request: HttpRequest, campaign: str, item_id: int) -> HttpRespons
 @require_POST
 @labeller_required
 @item_of_campaign
-def label_heartbeat(request: HttpRequest, campaign: str, item_id: int) -> HttpResponse:
+def label_heartbeat(request: SignedInRequest, campaign: str, item_id: int) -> HttpResponse:
     """The open page keeps its lease alive; 404 once the item is no longer leased to this labeller."""
     try:
         lease_renew(labeller=request.user, item_id=item_id)
@@ -191,7 +202,7 @@ def label_heartbeat(request: HttpRequest, campaign: str, item_id: int) -> HttpRe
     return HttpResponse(status=204)
 
 
-def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
+def _manage_context(campaign: Campaign, request: SignedInRequest) -> dict[str, Any]:
     jobs = list(generation_jobs_for_campaign(campaign=campaign))
     exports = list(exports_for_campaign(campaign=campaign))
     return {
@@ -199,7 +210,7 @@ def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
         "progress": campaign_progress(campaign=campaign, user=request.user),
         "jobs": jobs,
         "exports": exports,
-        "jobs_running": any(not job.is_finished for job in [*jobs, *exports]),
+        "jobs_running": not all(job.is_finished for job in jobs) or not all(e.is_finished for e in exports),
         "export_formats": FORMATS.values(),
         "export_outputs": ExportOutput.choices,
         "generators": Generator.objects.all(),
@@ -222,13 +233,15 @@ def _manage_context(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
 
 @require_GET
 @staff_required
-def manage_page(request: HttpRequest, campaign: str) -> HttpResponse:
+def manage_page(request: SignedInRequest, campaign: str) -> HttpResponse:
     found = campaign_get(name=campaign)
     template = "labelapp/manage.html#jobs" if request.htmx else "labelapp/manage.html"
     return render(request, template, _manage_context(found, request))
 
 
-def _manage_action(request: HttpRequest, campaign: str, action: Callable[[Campaign], str]) -> HttpResponse:
+def _manage_action(
+    request: SignedInRequest, campaign: str, action: Callable[[Campaign], str]
+) -> HttpResponse:
     found = campaign_get(name=campaign)
     try:
         messages.success(request, action(found))
@@ -239,18 +252,19 @@ def _manage_action(request: HttpRequest, campaign: str, action: Callable[[Campai
 
 @require_POST
 @staff_required
-def manage_import(request: HttpRequest, campaign: str) -> HttpResponse:
+def manage_import(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
         upload = request.FILES.get("file")
         if upload is None:
             raise ApplicationError("Choose a .jsonl or .csv file to import.", {"field": "file"})
-        rows = prompt_rows_parse(file_name=upload.name, file=upload)
-        return f"Imported {prompt_import(campaign=found, rows=rows, source=upload.name)} prompts from {upload.name}."
+        name = upload.name or "the uploaded file"
+        rows = prompt_rows_parse(file_name=name, file=upload)
+        return f"Imported {prompt_import(campaign=found, rows=rows, source=name)} prompts from {name}."
 
     return _manage_action(request, campaign, run)
 
 
-def _optional_number(request: HttpRequest, name: str, cast: type) -> Any:
+def _optional_number(request: SignedInRequest, name: str, cast: type) -> Any:
     raw = request.POST.get(name, "").strip()
     if not raw:
         return None
@@ -260,7 +274,7 @@ def _optional_number(request: HttpRequest, name: str, cast: type) -> Any:
         raise ApplicationError(f"Field '{name}' must be a number, not '{raw}'.", {"field": name}) from None
 
 
-def _temperatures(request: HttpRequest) -> list[float]:
+def _temperatures(request: SignedInRequest) -> list[float]:
     raw = request.POST.get("temperature", "").replace(",", " ").split()
     try:
         return [float(value) for value in raw]
@@ -273,20 +287,21 @@ def _temperatures(request: HttpRequest) -> list[float]:
 
 @require_POST
 @staff_required
-def manage_import_gold(request: HttpRequest, campaign: str) -> HttpResponse:
+def manage_import_gold(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
         upload = request.FILES.get("file")
         if upload is None:
             raise ApplicationError("Choose a .jsonl file of gold answers.", {"field": "file"})
-        count = gold_import(campaign=found, file_name=upload.name, content=upload.read())
-        return f"Marked {count} items gold from {upload.name}."
+        name = upload.name or "the uploaded file"
+        count = gold_import(campaign=found, file_name=name, content=upload.read())
+        return f"Marked {count} items gold from {name}."
 
     return _manage_action(request, campaign, run)
 
 
 @require_POST
 @staff_required
-def manage_generate(request: HttpRequest, campaign: str) -> HttpResponse:
+def manage_generate(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
         generator = Generator.objects.filter(pk=_optional_number(request, "generator", int)).first()
         if generator is None:
@@ -316,7 +331,7 @@ def manage_generate(request: HttpRequest, campaign: str) -> HttpResponse:
 
 @require_POST
 @staff_required
-def manage_build(request: HttpRequest, campaign: str) -> HttpResponse:
+def manage_build(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
         options = BuildOptions(
             generators=tuple(request.POST.getlist("generators")),
@@ -342,7 +357,7 @@ def manage_build(request: HttpRequest, campaign: str) -> HttpResponse:
 # The campaign dashboard: numbers from the selector, charts drawn as SVG on the server (no JS library).
 @require_GET
 @staff_required
-def manage_dashboard(request: HttpRequest, campaign: str) -> HttpResponse:
+def manage_dashboard(request: SignedInRequest, campaign: str) -> HttpResponse:
     found = campaign_get(name=campaign)
     dashboard = campaign_dashboard(campaign=found)
     context = {
@@ -355,13 +370,13 @@ def manage_dashboard(request: HttpRequest, campaign: str) -> HttpResponse:
     return render(request, template, context)
 
 
-def _names(request: HttpRequest, name: str) -> list[str]:
+def _names(request: SignedInRequest, name: str) -> list[str]:
     return request.POST.get(name, "").replace(",", " ").split()
 
 
 @require_POST
 @staff_required
-def manage_export(request: HttpRequest, campaign: str) -> HttpResponse:
+def manage_export(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
         options = {
             "min_labels": _optional_number(request, "min_labels", int),

@@ -15,6 +15,9 @@ _new = tuple.__new__  # Row's own constructor is a Python function; an export ma
 def rows(context: ExportContext) -> Iterator[Row]:
     for pair in pairs.preference_pairs(context):
         prompt = pair.record.item.prompt
+        content: str | list[dict[str, str]]
+        chosen: str | list[dict[str, str]]
+        rejected: str | list[dict[str, str]]
         if prompt.messages is None:
             content, chosen, rejected = prompt.text, pair.chosen.text, pair.rejected.text
         else:

@@ -42,7 +42,7 @@ def preference_pairs(context: ExportContext) -> Iterator[Pair]:
     return _pairwise_pairs(context)
 
 
-AS_WRITTEN = {
+AS_WRITTEN: dict[str, dict[str | None, str]] = {
     "a": {"a": "chosen", "b": "rejected", "tie": "tie"},  # A was written as chosen
     "b": {"a": "rejected", "b": "chosen", "tie": "tie"},
 }

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds.base import (
@@ -156,7 +156,8 @@ def candidate_groups(
         by_id = {candidate.pk: candidate for candidate in candidates}
         for revision in candidates:
             if revision.step == CandidateStep.REVISION:
-                answer = by_id[by_id[revision.parent_id].parent_id]  # revision -> critique -> answer
+                critique = by_id[cast(int, revision.parent_id)]  # a revision always has its critique
+                answer = by_id[cast(int, critique.parent_id)]  # and the critique its answer
                 yield (answer, revision)
     else:
         answers = [c for c in candidates if c.step != CandidateStep.CRITIQUE]

@@ -125,7 +125,7 @@ def label_to_canonical(value: Mapping[str, Any], shown_indices: Sequence[int]) -
 
     return {
         "diversity": value["diversity"],
-        "duplicates": sorted(sorted(canonical(p) for p in group) for group in value["duplicates"]),
+        "duplicates": sorted(sorted(shown_indices[p] for p in group) for group in value["duplicates"]),
         "best": canonical(value["best"]),
         "worst": canonical(value["worst"]),
     }

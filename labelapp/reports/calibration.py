@@ -15,6 +15,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from labelapp.reports.proportions import Proportion, proportion
 
@@ -51,7 +52,7 @@ def reliability(confidences: Sequence[float], outcomes: Sequence[bool], *, bins:
     for number, positions in enumerate(members):
         mean = statistics.fmean(confidences[p] for p in positions) if positions else None
         correct = sum(bool(outcomes[p]) for p in positions)
-        if positions:
+        if mean is not None:
             gap += len(positions) * abs(correct / len(positions) - mean)
         rows.append(
             ReliabilityBin(
@@ -122,9 +123,11 @@ def calibration_report(
     judged = [c for c in candidates if c.correct is not None]
     with_logprobs = [c for c in judged if c.logprob_mean is not None]
 
-    def model_reliability(rows: Sequence[CalibrationCandidate]) -> Reliability:
+    def model_reliability(rows: Sequence[CalibrationCandidate]) -> Reliability:  # rows with logprobs
         return reliability(
-            [min(1.0, math.exp(c.logprob_mean)) for c in rows], [bool(c.correct) for c in rows], bins=bins
+            [min(1.0, math.exp(cast(float, c.logprob_mean))) for c in rows],
+            [bool(c.correct) for c in rows],
+            bins=bins,
         )
 
     return CalibrationReport(

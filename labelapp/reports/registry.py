@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
@@ -358,7 +358,8 @@ def report_context(*, campaign: Campaign, kind: ReportKind, options: ReportOptio
 def standalone_html(context: dict[str, Any]) -> str:
     """One self-contained HTML file: the app's stylesheets are copied in, since no server serves them."""
     styles = "\n".join(
-        Path(finders.find(name)).read_text(encoding="utf-8") for name in ("css/app.css", "css/reports.css")
+        Path(cast(str, finders.find(name))).read_text(encoding="utf-8")
+        for name in ("css/app.css", "css/reports.css")
     )
     return render_to_string(
         "labelapp/reports/standalone.html", {**context, "styles": styles, "standalone": True}

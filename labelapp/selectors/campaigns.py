@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -13,11 +13,11 @@ from labelapp.selectors.labellers import labeller_standing
 from labelapp.selectors.sql_rows import ModelColumns
 
 
-def user_is_labeller(user: AbstractBaseUser) -> bool:
+def user_is_labeller(user: User) -> bool:
     return user.is_authenticated and labeller_standing(user=user).in_group
 
 
-def campaign_open_to(*, user: AbstractBaseUser, campaign: Campaign) -> bool:
+def campaign_open_to(*, user: User, campaign: Campaign) -> bool:
     """Staff see every campaign; a labeller the active ones whose required skills they all have."""
     if user.is_staff:
         return True
@@ -29,7 +29,7 @@ def campaign_open_to(*, user: AbstractBaseUser, campaign: Campaign) -> bool:
     )
 
 
-def campaigns_for_user(*, user: AbstractBaseUser) -> QuerySet[Campaign]:
+def campaigns_for_user(*, user: User) -> QuerySet[Campaign]:
     if user.is_staff:
         return Campaign.objects.all()
     if not user_is_labeller(user):
@@ -43,7 +43,7 @@ def campaigns_for_user(*, user: AbstractBaseUser) -> QuerySet[Campaign]:
     return active.filter(pk__in=[pk for pk, needs in required if set(needs) <= set(skills)])
 
 
-def campaign_get_for_user(*, user: AbstractBaseUser, name: str) -> Campaign:
+def campaign_get_for_user(*, user: User, name: str) -> Campaign:
     """The campaign, if it is open to the user (`campaign_open_to`); otherwise 404, whether or not it exists."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -93,7 +93,7 @@ def campaign_item_counts(*, campaign: Campaign, now: datetime) -> dict[str, int]
     )
 
 
-def campaign_progress(*, campaign: Campaign, user: AbstractBaseUser) -> CampaignProgress:
+def campaign_progress(*, campaign: Campaign, user: User) -> CampaignProgress:
     totals = campaign_item_counts(campaign=campaign, now=timezone.now())
     labels_total = Label.objects.filter(item__campaign=campaign, item__is_gold=False).count()
     return CampaignProgress(

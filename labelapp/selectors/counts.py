@@ -8,5 +8,5 @@ def related_count(model: type[Model], outer: str, **filters: object) -> Coalesce
     A subquery, not a JOIN, so several counts on one queryset do not multiply each other, and a
     FOR UPDATE on the outer rows needs no GROUP BY.
     """
-    counted = model.objects.filter(**{outer: OuterRef("pk")}, **filters).order_by().values(outer)
+    counted = model._default_manager.filter(**{outer: OuterRef("pk")}, **filters).order_by().values(outer)
     return Coalesce(Subquery(counted.annotate(c=Count("pk")).values("c"), output_field=IntegerField()), 0)

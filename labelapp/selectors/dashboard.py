@@ -11,6 +11,7 @@ out, while throughput, time per label and per-labeller label counts include them
 
 import statistics
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -118,7 +119,10 @@ def _label_rows(campaign: Campaign, fields: tuple[AgreementField, ...]) -> list[
             *(f"value__{field.key}" for field in fields),
         )
     )
-    return [_LabelRow(*row[:4], values=row[4:]) for row in rows]
+    return [
+        _LabelRow(item_id, labeller_id, seconds, is_gold, tuple(values))
+        for item_id, labeller_id, seconds, is_gold, *values in rows
+    ]
 
 
 def _median(values: list[float]) -> float | None:
@@ -132,7 +136,7 @@ def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> Ca
     fields = kind_get(campaign.kind).AGREEMENT_FIELDS
     rows = _label_rows(campaign, fields)
 
-    units: list[dict[int, list[object]]] = [defaultdict(list) for _ in fields]
+    units: list[dict[Hashable, list[Hashable]]] = [defaultdict(list) for _ in fields]
     seconds_by_labeller: dict[int, list[float]] = defaultdict(list)
     for row in rows:
         seconds_by_labeller[row.labeller_id].append(row.seconds)

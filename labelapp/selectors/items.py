@@ -2,7 +2,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 
 from labelapp.errors import NotFoundError
@@ -76,7 +76,7 @@ class LeasedItem:
 
 
 def leased_item_get_for_labeller(
-    *, labeller: AbstractBaseUser, item_id: int, campaign_name: str | None = None, for_update: bool = False
+    *, labeller: User, item_id: int, campaign_name: str | None = None, for_update: bool = False
 ) -> LeasedItem:
     """The item if it is leased to this labeller (and in the campaign named, when given), with its lease,
     campaign and shown order read in one query; otherwise 404, whether or not it exists. `for_update`

@@ -2,9 +2,10 @@ import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from rest_framework.authtoken.models import Token
@@ -28,9 +29,7 @@ class LabellerStanding:
 NO_STANDING = LabellerStanding(in_group=False, skills=frozenset(), suspended=False, suspended_reason="")
 
 
-def _standing_from_row(
-    in_group: object, skills: object, suspended: object, reason: object
-) -> LabellerStanding:
+def _standing_from_row(in_group: object, skills: Any, suspended: object, reason: object) -> LabellerStanding:
     if isinstance(skills, str):  # JSON columns come back as text from a raw query
         skills = json.loads(skills)
     return LabellerStanding(
@@ -41,7 +40,7 @@ def _standing_from_row(
     )
 
 
-def labeller_standing(*, user: AbstractBaseUser) -> LabellerStanding:
+def labeller_standing(*, user: User) -> LabellerStanding:
     """The user's standing: as this request already read it (`labeller_standing_remember`), else read now."""
     known = getattr(user, _STANDING, None)
     if known is not None:
@@ -65,7 +64,7 @@ def labeller_standing(*, user: AbstractBaseUser) -> LabellerStanding:
     return _standing_from_row(*row) if row else NO_STANDING
 
 
-def labeller_standing_remember(*, user: AbstractBaseUser) -> LabellerStanding:
+def labeller_standing_remember(*, user: User) -> LabellerStanding:
     """Read the standing once per request and keep it on the request's own user object.
 
     Only for a user object that lives as long as one request (request.user): a longer-lived one would
@@ -76,7 +75,7 @@ def labeller_standing_remember(*, user: AbstractBaseUser) -> LabellerStanding:
     return standing
 
 
-def user_for_api_token(*, key: str) -> AbstractBaseUser | None:
+def user_for_api_token(*, key: str) -> User | None:
     """The user owning an API token, with their standing read in the same query and remembered on it."""
     users = _user_columns()
     with connection.cursor() as cursor:
@@ -119,7 +118,7 @@ class GoldAccuracy:
         return self.correct / self.scored if self.scored else None
 
 
-def labeller_gold_accuracy(*, labeller: AbstractBaseUser, campaign: Campaign) -> GoldAccuracy:
+def labeller_gold_accuracy(*, labeller: User, campaign: Campaign) -> GoldAccuracy:
     counts = Label.objects.filter(
         item__campaign=campaign, labeller=labeller, gold_correct__isnull=False
     ).aggregate(scored=Count("pk"), correct=Count("pk", filter=Q(gold_correct=True)))
@@ -156,7 +155,7 @@ def labeller_blocked_reason(
     return None
 
 
-def labeller_refusal(*, labeller: AbstractBaseUser, campaign: Campaign) -> str | None:
+def labeller_refusal(*, labeller: User, campaign: Campaign) -> str | None:
     """Why this labeller may not receive this campaign's items, shown to them; None if they may."""
     standing = labeller_standing(user=labeller)
     gold = (

@@ -8,6 +8,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -294,8 +295,8 @@ def coherent_but_wrong_report_for(
             CandidateVerdicts(
                 candidate_id=j.candidate_id,
                 generator=j.generator,
-                correct=_verdict_is(j.correctness and j.correctness.verdict, "correct", "incorrect"),
-                coherent=_verdict_is(j.coherence and j.coherence.verdict, "coherent", "incoherent"),
+                correct=_verdict_is(j.correctness.verdict if j.correctness else None, "correct", "incorrect"),
+                coherent=_verdict_is(j.coherence.verdict if j.coherence else None, "coherent", "incoherent"),
             )
             for j in judgements
         ]
@@ -313,7 +314,7 @@ JUDGED_VERDICTS = ("correct", "incorrect")
 
 
 def _stated_confidences(
-    labels: list[tuple[int, int, str, str | None]], gold: Mapping[int, str]
+    labels: list[tuple[int, int, str, str | None]], gold: Mapping[int, str | None]
 ) -> list[StatedConfidence]:
     """Each label with a verdict and a confidence, checked against its item's gold verdict or, on other
     items, the majority of the item's other labellers; labels with no such reference are left out."""
@@ -484,11 +485,11 @@ def diversity_report_for(*, campaign: Campaign) -> CampaignDiversity:
         metrics=metrics,
         collapsed=tuple(
             CollapsedPrompt(
-                item_id=row.item_id,
+                item_id=cast(int, row.item_id),  # every set here was read from an item
                 prompt=prompts[row.prompt_id].display_text,
                 generator=row.generator,
                 temperature=row.temperature,
-                answer=sets[row.item_id].texts[0].strip(),
+                answer=sets[cast(int, row.item_id)].texts[0].strip(),
                 samples=row.size,
             )
             for row in collapsed

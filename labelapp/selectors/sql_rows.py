@@ -8,7 +8,7 @@ from a row, with the converters Django applies (JSON, SQLite datetimes and boole
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -25,7 +25,7 @@ class ModelColumns(Generic[M]):
         self.fields = [f for f in model._meta.concrete_fields if wanted is None or f.name in wanted]
         self.model = model
         self.attnames = [f.attname for f in self.fields]
-        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in self.fields)
+        self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(cast(str, f.column))}" for f in self.fields)
         self.width = len(self.fields)
         self._converters: dict[str, list[tuple[int, list[Converter]]]] = {}
 

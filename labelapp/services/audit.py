@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 
@@ -27,7 +27,7 @@ def row_snapshot(row: models.Model, fields: Iterable[str] | None = None) -> dict
 @transaction.atomic
 def audit_record(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     action: str,
     target_type: str,
     target_ids: Iterable[Any],

@@ -21,6 +21,7 @@ from multiprocessing import get_context
 from typing import TYPE_CHECKING
 
 from django.db import connections
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 
 from labelapp.errors import ApplicationError
 from labelapp.exporters.card import ExportStats
@@ -111,7 +112,7 @@ def _workers_can_read() -> bool:
     connection = connections[Item.objects.db]
     if connection.in_atomic_block:  # they would not see its uncommitted rows
         return False
-    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+    return not (isinstance(connection, SQLiteDatabaseWrapper) and connection.is_in_memory_db())
 
 
 # A forked worker's part of the export: set once per worker process, before its first part.

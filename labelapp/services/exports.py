@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -221,7 +221,7 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
             generators=frozenset(options.generators),
             audit_trail=export_format.audit_trail,
         ),
-        shape=_shape(campaign, export_format.expanded if options.expand_pairs else export_format),
+        shape=_shape(campaign, (options.expand_pairs and export_format.expanded) or export_format),
         excluded=excluded,
     )
 
@@ -280,7 +280,7 @@ def dataset_export(
     format: str,
     out: Path,
     options: ExportOptions | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     on_progress: ProgressCallback | None = None,
     workers: int = 1,
 ) -> Export:
@@ -322,7 +322,7 @@ def export_job_create(
     format: str,
     output: str,
     options: dict | ExportOptions,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
 ) -> Export:
     """Queue an export written under LABELAPP_EXPORT_DIR, for a worker to run and staff to download."""
     if output not in SUFFIXES:
@@ -333,7 +333,10 @@ def export_job_create(
     export = Export.objects.create(
         campaign=campaign, format=format, output=output, options=parsed.to_dict(), created_by=created_by
     )
-    out = Path(settings.LABELAPP_EXPORT_DIR) / f"{campaign.name}-{format}-{export.pk}{SUFFIXES[output]}"
+    out = (
+        Path(settings.LABELAPP_EXPORT_DIR)
+        / f"{campaign.name}-{format}-{export.pk}{SUFFIXES[ExportOutput(output)]}"
+    )
     plan = export_plan(campaign=campaign, format=format, out=out, options=parsed)
     export.path, export.command = str(out), plan.command(redact=False)
     export.save(update_fields=["path", "command"])
@@ -356,7 +359,7 @@ def _audit_created(export: Export) -> None:
     )
 
 
-def export_download_record(*, export: Export, part: str, actor: AbstractBaseUser) -> None:
+def export_download_record(*, export: Export, part: str, actor: User) -> None:
     """Who took a copy of the labels off the server, and which file."""
     audit_record(
         actor=actor,

@@ -295,6 +295,8 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
     spec = generator_model_spec(job.generator)
     inference.preload(spec)
     pending = _prompts_pending(job, key, params.n)
+    job_seed = params.seed
+    assert job_seed is not None, "a job always gets a seed (generation_jobs_create)"
     # started_at marks the end of model loading, so tokens/s measures generation alone.
     GenerationJob.objects.filter(pk=job.pk).update(
         prompts_done=job.prompts_total - len(pending), started_at=job.started_at or timezone.now()
@@ -302,7 +304,7 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
     for start in range(0, len(pending), PROMPTS_PER_CHUNK):
         chunk = pending[start : start + PROMPTS_PER_CHUNK]
         # A seed per chunk, derived from the first prompt: the same job reproduces the same samples.
-        _generate_chunk(job, spec, key, chunk, dataclasses.replace(params, seed=params.seed + chunk[0].pk))
+        _generate_chunk(job, spec, key, chunk, dataclasses.replace(params, seed=job_seed + chunk[0].pk))
         if on_progress:
             job.refresh_from_db()
             on_progress(job)

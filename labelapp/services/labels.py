@@ -7,9 +7,9 @@ than the database's.
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -24,7 +24,7 @@ from labelapp.services.leases import lease_next, lease_next_in_transaction
 def item_submit_label(
     *,
     item_id: int,
-    labeller: AbstractBaseUser,
+    labeller: User,
     value: dict[str, Any],
     idempotency_key: str,
     campaign_name: str | None = None,
@@ -62,7 +62,7 @@ class LabelAndNext:
 def item_submit_label_and_lease_next(
     *,
     item_id: int,
-    labeller: AbstractBaseUser,
+    labeller: User,
     value: dict[str, Any],
     idempotency_key: str,
     campaign_name: str,
@@ -105,9 +105,7 @@ def _idempotency_key_check(idempotency_key: str) -> None:
         )
 
 
-def _earlier_label(
-    failure: Exception, *, item_id: int, labeller: AbstractBaseUser, idempotency_key: str
-) -> Label:
+def _earlier_label(failure: Exception, *, item_id: int, labeller: User, idempotency_key: str) -> Label:
     """After a failed write: the label this idempotency key stored before, or why the write failed.
 
     The write fails without a lease (the first request stored its label and ended the lease) or on a
@@ -128,7 +126,7 @@ def _earlier_label(
 def _label_write(
     *,
     item_id: int,
-    labeller: AbstractBaseUser,
+    labeller: User,
     value: dict[str, Any],
     idempotency_key: str,
     campaign_name: str | None,
@@ -174,7 +172,7 @@ def _label_insert_ending_lease(label: Label, lease: Lease) -> None:
     ends the transaction, and the caller says why.
     """
     values = [field.get_db_prep_save(field.pre_save(label, True), connection) for field in _INSERTED_FIELDS]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in _INSERTED_FIELDS)
+    columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in _INSERTED_FIELDS)
     insert = f"INSERT INTO {Label._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(values))}) RETURNING id"
     count = f"UPDATE {Item._meta.db_table} SET label_count = label_count + 1 WHERE id = %s"
     end = f"DELETE FROM {Lease._meta.db_table} WHERE id = %s"

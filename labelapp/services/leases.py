@@ -12,8 +12,9 @@ building one of them (0.3 to 1.4 ms) than the database spends running it.
 import random
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -45,7 +46,7 @@ def _for_update(of: str = "", *, skip_locked: bool = False) -> str:
     return clause
 
 
-def _db_time(moment: datetime) -> object:
+def _db_time(moment: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
 
 
@@ -53,13 +54,13 @@ def _expires_at(campaign: Campaign, now: datetime) -> datetime:
     return now + timedelta(seconds=campaign.lease_seconds)
 
 
-def _items(sql: str, params: list[object]) -> list[Item]:
+def _items(sql: str, params: list[Any]) -> list[Item]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [ITEM_COLUMNS.instance(row) for row in cursor.fetchall()]
 
 
-def _own_live_lease(campaign: Campaign, labeller: AbstractBaseUser, now: datetime) -> Item | None:
+def _own_live_lease(campaign: Campaign, labeller: User, now: datetime) -> Item | None:
     """My live lease in this campaign, renewed, if I have one."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -90,7 +91,7 @@ def _not_mine_sql() -> str:
     )
 
 
-def _gold_item(campaign: Campaign, labeller: AbstractBaseUser) -> Item | None:
+def _gold_item(campaign: Campaign, labeller: User) -> Item | None:
     """Gold items have no label cap: every labeller may be scored on each of them once."""
     if campaign.gold_rate <= 0 or random.random() >= campaign.gold_rate:
         return None
@@ -106,8 +107,8 @@ def _gold_item(campaign: Campaign, labeller: AbstractBaseUser) -> Item | None:
 
 
 def _open_items_sql(
-    campaign: Campaign, labeller: AbstractBaseUser, now: datetime, passed: list[int]
-) -> tuple[str, list[object]]:
+    campaign: Campaign, labeller: User, now: datetime, passed: list[int]
+) -> tuple[str, list[Any]]:
     """Items with room for me (as of this statement), in the assignment index's order."""
     k = campaign.labels_per_item
     not_passed = f" AND i.id NOT IN ({', '.join(['%s'] * len(passed))})" if passed else ""
@@ -121,9 +122,7 @@ def _open_items_sql(
     return sql, [campaign.pk, False, k, _db_time(now), k, labeller.pk, labeller.pk, *passed]
 
 
-def _open_items_locked(
-    campaign: Campaign, labeller: AbstractBaseUser, now: datetime, passed: list[int]
-) -> list[Item]:
+def _open_items_locked(campaign: Campaign, labeller: User, now: datetime, passed: list[int]) -> list[Item]:
     """The first few open items that no one else has locked, locked for me."""
     sql, params = _open_items_sql(campaign, labeller, now, passed)
     return _items(
@@ -131,9 +130,7 @@ def _open_items_locked(
     )
 
 
-def _open_item_exists(
-    campaign: Campaign, labeller: AbstractBaseUser, now: datetime, passed: list[int]
-) -> bool:
+def _open_item_exists(campaign: Campaign, labeller: User, now: datetime, passed: list[int]) -> bool:
     """Whether an open item exists at all, locked by others or not."""
     sql, params = _open_items_sql(campaign, labeller, now, passed)
     with connection.cursor() as cursor:
@@ -142,7 +139,7 @@ def _open_item_exists(
 
 
 def _lease_insert(
-    item: Item, labeller: AbstractBaseUser, campaign: Campaign, now: datetime, *, room_left: int | None
+    item: Item, labeller: User, campaign: Campaign, now: datetime, *, room_left: int | None
 ) -> bool:
     """Lease the item to me; with `room_left`, only if fewer live leases than that are counted now.
 
@@ -169,7 +166,7 @@ def _lease_insert(
         return cursor.rowcount == 1
 
 
-def _lease_open_item(campaign: Campaign, labeller: AbstractBaseUser, now: datetime) -> Item | None:
+def _lease_open_item(campaign: Campaign, labeller: User, now: datetime) -> Item | None:
     """Lease the first open item; None only when no item has room for me, locked or not.
 
     A locked item may have been taken by the time its lock is mine: it is passed over and the next one
@@ -196,7 +193,7 @@ def _lease_open_item(campaign: Campaign, labeller: AbstractBaseUser, now: dateti
 
 
 @transaction.atomic
-def lease_next(*, labeller: AbstractBaseUser, campaign: Campaign) -> Item | None:
+def lease_next(*, labeller: User, campaign: Campaign) -> Item | None:
     """Resume my live lease in this campaign, else lease a new item; None when nothing is left for me.
 
     Raises RefusedError, saying why, when the campaign is paused or the labeller may not label it, and
@@ -205,7 +202,7 @@ def lease_next(*, labeller: AbstractBaseUser, campaign: Campaign) -> Item | None
     return lease_next_in_transaction(labeller=labeller, campaign=campaign)
 
 
-def lease_next_in_transaction(*, labeller: AbstractBaseUser, campaign: Campaign) -> Item | None:
+def lease_next_in_transaction(*, labeller: User, campaign: Campaign) -> Item | None:
     """lease_next in the caller's transaction (item_submit_label_and_lease_next: one commit per label).
 
     Its RefusedError and BusyError come before it writes anything, so the caller may catch them and
@@ -229,7 +226,7 @@ def lease_next_in_transaction(*, labeller: AbstractBaseUser, campaign: Campaign)
     return item
 
 
-def _my_lease(*, labeller: AbstractBaseUser, item_id: int) -> Lease:
+def _my_lease(*, labeller: User, item_id: int) -> Lease:
     lease = (
         Lease.objects.select_for_update()
         .select_related("item__campaign")
@@ -242,7 +239,7 @@ def _my_lease(*, labeller: AbstractBaseUser, item_id: int) -> Lease:
 
 
 @transaction.atomic
-def lease_renew(*, labeller: AbstractBaseUser, item_id: int) -> Lease:
+def lease_renew(*, labeller: User, item_id: int) -> Lease:
     """Keep my lease alive while the page is open (the page's heartbeat calls this)."""
     lease = _my_lease(labeller=labeller, item_id=item_id)
     lease.expires_at = _expires_at(lease.item.campaign, timezone.now())
@@ -251,7 +248,7 @@ def lease_renew(*, labeller: AbstractBaseUser, item_id: int) -> Lease:
 
 
 @transaction.atomic
-def item_skip(*, labeller: AbstractBaseUser, item_id: int, reason: str = "") -> Skip:
+def item_skip(*, labeller: User, item_id: int, reason: str = "") -> Skip:
     """Pass on an item: it returns to the pool for others and never comes back to me."""
     lease = _my_lease(labeller=labeller, item_id=item_id)
     skip = Skip(item=lease.item, labeller=labeller, reason=reason.strip()[:500])
@@ -262,7 +259,7 @@ def item_skip(*, labeller: AbstractBaseUser, item_id: int, reason: str = "") -> 
 
 
 @transaction.atomic
-def leases_release(*, labeller: AbstractBaseUser | None = None, items: QuerySet[Item] | None = None) -> int:
+def leases_release(*, labeller: User | None = None, items: QuerySet[Item] | None = None) -> int:
     """An admin hands leased items back to the pool: a labeller's, or the given items'."""
     leases = Lease.objects.all()
     if labeller is not None:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -21,7 +23,7 @@ class Command(BaseCommand):
             "--enqueue", action="store_true", help="Queue the run for a worker on queue 'inference'."
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         try:
             campaign = campaign_get(name=str(options["campaign"]))
             generator = self._generator(str(options["generator"]))
