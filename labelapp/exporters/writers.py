@@ -234,10 +234,12 @@ class StagedOutput:
             columns=self._columns,
             shape=self._shape,
         )
-        joined = self.splits if self.kind != DATASET else ()  # a DatasetDict reads its parts at the commit
+        joined_splits = (
+            self.splits if self.kind != DATASET else ()
+        )  # a DatasetDict reads its parts at the commit
         self._joined = {
             split: self._join(self.staging / split_file(self.out, split, self.splits).name)
-            for split in joined
+            for split in joined_splits
         }
         return self
 

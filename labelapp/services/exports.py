@@ -36,6 +36,13 @@ ProgressCallback = Callable[[int], None]  # rows written so far
 SUFFIXES = {ExportOutput.JSONL: ".jsonl", ExportOutput.PARQUET: ".parquet", ExportOutput.DATASET: ""}
 
 
+def _rows_format(export_format: Format, options: ExportOptions) -> Format:
+    """The format whose rows are written: the requested one, or what --expand-pairs expands it to."""
+    if options.expand_pairs and export_format.expanded is not None:
+        return export_format.expanded
+    return export_format
+
+
 @dataclass(frozen=True)
 class ExportPlan:
     """A checked export request: everything the writing needs, and nothing left to validate."""
@@ -50,10 +57,7 @@ class ExportPlan:
 
     @property
     def rows_format(self) -> Format:
-        """The format whose rows are written: the requested one, or what --expand-pairs expands it to."""
-        if self.options.expand_pairs and self.format.expanded is not None:
-            return self.format.expanded
-        return self.format
+        return _rows_format(self.format, self.options)
 
     def command(self, *, redact: bool) -> str:
         """The export_dataset command that makes this export; `redact` shows excluded labellers by pseudonym."""
@@ -221,7 +225,7 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
             generators=frozenset(options.generators),
             audit_trail=export_format.audit_trail,
         ),
-        shape=_shape(campaign, (options.expand_pairs and export_format.expanded) or export_format),
+        shape=_shape(campaign, _rows_format(export_format, options)),
         excluded=excluded,
     )
 
