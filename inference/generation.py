@@ -65,9 +65,8 @@ def _generated_row(
     seed: int,
 ) -> GeneratedRow:
     def decode(ids: Sequence[int]) -> str:
-        return cast(
-            str, loaded.tokenizer.decode(list(ids), skip_special_tokens=True)
-        )  # one sequence, one text
+        text = loaded.tokenizer.decode(list(ids), skip_special_tokens=True)
+        return cast(str, text)  # one sequence of ids decodes to one text
 
     trimmed = trim_generation(
         row.token_ids, eos_token_ids=loaded.eos_token_ids, stop=params.stop, decode=decode

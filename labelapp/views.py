@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -254,14 +255,19 @@ def _manage_action(
 @staff_required
 def manage_import(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise ApplicationError("Choose a .jsonl or .csv file to import.", {"field": "file"})
-        name = upload.name or "the uploaded file"
+        upload, name = _uploaded_file(request, "Choose a .jsonl or .csv file to import.")
         rows = prompt_rows_parse(file_name=name, file=upload)
         return f"Imported {prompt_import(campaign=found, rows=rows, source=name)} prompts from {name}."
 
     return _manage_action(request, campaign, run)
+
+
+def _uploaded_file(request: SignedInRequest, missing: str) -> tuple[UploadedFile, str]:
+    """The form's file and its name; `missing` is the message when none was chosen."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ApplicationError(missing, {"field": "file"})
+    return upload, upload.name or "the uploaded file"
 
 
 def _optional_number(request: SignedInRequest, name: str, cast: type) -> Any:
@@ -289,10 +295,7 @@ def _temperatures(request: SignedInRequest) -> list[float]:
 @staff_required
 def manage_import_gold(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise ApplicationError("Choose a .jsonl file of gold answers.", {"field": "file"})
-        name = upload.name or "the uploaded file"
+        upload, name = _uploaded_file(request, "Choose a .jsonl file of gold answers.")
         count = gold_import(campaign=found, file_name=name, content=upload.read())
         return f"Marked {count} items gold from {name}."
 
