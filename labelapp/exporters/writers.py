@@ -103,11 +103,11 @@ class _SplitFiles:
             self._flush(split)
 
     def _flush(self, split: str) -> None:
+        batch = self._batches[split]
+        if not batch:  # always, for JSONL: which must not pay for importing pyarrow
+            return
         import pyarrow as pa
 
-        batch = self._batches[split]
-        if not batch:
-            return
         try:
             table = pa.Table.from_pylist(batch, schema=self._schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
