@@ -4,7 +4,7 @@ Parts are independent (a record needs only its own item's labels), so several wo
 make them at once; the staged output joins them in order, so the files are the same however many
 workers made them. Workers are forked from this process and read on their own connections, so they
 see only committed rows: inside a transaction, or on an in-memory SQLite database, parts are made
-here one after another.
+here one after another, as they are in a process that may not fork (a Celery prefork pool's child).
 """
 
 import ctypes
@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from typing import TYPE_CHECKING
 
 from django.db import connections
@@ -91,7 +91,7 @@ def export_parts_write(*, plan: "ExportPlan", files: PartFiles, workers: int) ->
     size = part_size(items=exported_item_count(campaign=campaign, kind=kind), workers=workers)
     ranges = list(item_ranges(campaign=campaign, kind=kind, size=size))
     workers = min(workers, len(ranges))
-    if workers <= 1 or not _workers_can_read():
+    if workers <= 1 or not _process_can_fork() or not _workers_can_read():
         for index, items in enumerate(ranges):
             yield export_part_write(plan=plan, files=files, index=index, items=items)
         return
@@ -105,6 +105,11 @@ def part_size(*, items: int, workers: int) -> int:
 
 def default_workers() -> int:
     return len(os.sched_getaffinity(0))
+
+
+def _process_can_fork() -> bool:
+    """A daemonic process, such as a child of Celery's prefork pool, may not start processes of its own."""
+    return not current_process().daemon
 
 
 def _workers_can_read() -> bool:

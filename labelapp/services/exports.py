@@ -30,7 +30,7 @@ from labelapp.exporters.splits import split_names
 from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
 from labelapp.models import Campaign, Export, ExportOutput, ExportStatus, Generator, Label
 from labelapp.services.audit import audit_record
-from labelapp.services.export_parts import export_parts_write
+from labelapp.services.export_parts import default_workers, export_parts_write
 
 ProgressCallback = Callable[[int], None]  # rows written so far
 SUFFIXES = {ExportOutput.JSONL: ".jsonl", ExportOutput.PARQUET: ".parquet", ExportOutput.DATASET: ""}
@@ -424,7 +424,7 @@ def export_job_run(*, export_id: int, on_progress: ProgressCallback | None = Non
         if on_progress is not None:
             on_progress(rows)
 
-    written = export_write(plan, on_progress=progress)
+    written = export_write(plan, on_progress=progress, workers=default_workers())
     bundle = _bundle(written.files, out)
     if bundle not in written.files:
         written.files.append(bundle)

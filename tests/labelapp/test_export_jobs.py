@@ -133,7 +133,7 @@ def test_a_failing_job_is_marked_failed_with_the_error(
 ):
     from labelapp.services import exports as service
 
-    def explode(plan, *, on_progress=None):
+    def explode(plan, **_):
         raise OSError("No space left on device")
 
     monkeypatch.setattr(service, "export_write", explode)

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 CREATE = """
 from labelapp.models import Campaign, Generator, Prompt
@@ -119,3 +121,65 @@ def test_a_generation_killed_mid_job_resumes_without_duplicates(tmp_path, tiny_m
             "SELECT COUNT(DISTINCT prompt_id || '-' || sample_index) FROM labelapp_candidate"
         ).fetchone()[0]
     assert distinct == 180
+
+
+LABELLED_PAIRS = """
+from django.contrib.auth.models import User
+from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt
+from labelapp.services.exports import export_job_create, export_job_enqueue
+campaign = Campaign.objects.create(name="e")
+generator = Generator.objects.create(name="tiny", model="embedded", default_params={{}})
+rater, staff = User.objects.create(username="rater"), User.objects.create(username="staff", is_staff=True)
+prompts = Prompt.objects.bulk_create(Prompt(campaign=campaign, text=f"Question {{n}}?") for n in range({items}))
+answers = Candidate.objects.bulk_create(
+    Candidate(prompt=prompt, generator=generator, text=f"{{prompt.text}} answer {{n}}", sample_index=n)
+    for prompt in prompts for n in range(2)
+)
+items = Item.objects.bulk_create(Item(campaign=campaign, kind="pairwise", prompt=prompt) for prompt in prompts)
+ItemCandidate.objects.bulk_create(
+    ItemCandidate(item=item, candidate=answers[2 * n + index], index=index, position=index)
+    for n, item in enumerate(items) for index in range(2)
+)
+Label.objects.bulk_create(
+    Label(item=item, labeller=rater, value={{"choice": "a", "strength": "clear", "rationale": ""}}, idempotency_key=str(item.pk))
+    for item in items
+)
+export_job_enqueue(export=export_job_create(campaign=campaign, format="dpo", output="jsonl", options={{}}, created_by=staff))
+"""
+
+
+def export_state(database: Path) -> tuple[str, int, str] | None:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT status, rows, error FROM labelapp_export").fetchone()
+
+
+@pytest.mark.parametrize("pool", ["solo", "prefork"])
+def test_a_worker_runs_an_export_started_from_the_app_in_either_pool(tmp_path, pool):
+    # 1,200 items make more than one part, so a solo worker forks export workers; a prefork pool's child
+    # may not start processes and makes the parts itself.
+    env = {**os.environ, "LABELAPP_VAR_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    env.pop("DATABASE_URL", None)
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    manage(env, "migrate", "-v0")
+    manage(env, "shell", "-c", LABELLED_PAIRS.format(items=1200))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default", f"--pool={pool}"]
+        + ["--concurrency=2", "--loglevel=WARNING"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while (
+            export_state(tmp_path / "db.sqlite3")[0] in {"queued", "running"} and time.monotonic() < deadline
+        ):
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        _, errors = worker.communicate(timeout=30)
+    assert export_state(tmp_path / "db.sqlite3") == ("succeeded", 1200, ""), errors[-2000:]
+    exported = next((tmp_path / "exports").glob("e-dpo-*.jsonl")).read_text().splitlines()
+    assert len(exported) == 1200 and '"chosen":"Question 0? answer 0"' in exported[0]
