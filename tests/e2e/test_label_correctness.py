@@ -55,6 +55,7 @@ def test_labeller_judges_two_answers_by_keyboard(
     expect(page.locator("details.reference")).to_contain_text(reference)
     for key in ["3", "2", "w", "x", "2"]:
         page.keyboard.press(key)
+    expect(page.locator("textarea[name=critique]")).to_have_value("")  # no key went into a text box
     expect(page.locator("input[name=verdict][value=incorrect]")).to_be_checked()
     expect(page.locator("input[name=confidence][value=probably]")).to_be_checked()
     expect(page.locator('input[name=error_category][value="reasoning error"]')).to_be_checked()
