@@ -1,10 +1,12 @@
 """A real Celery worker, on the configured broker, runs a job queued from the command line."""
 
+import functools
 import os
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,37 @@ def manage(env: dict[str, str], *args: str) -> None:
     )
 
 
+def app_env(tmp_path: Path) -> dict[str, str]:
+    """A migrated app of its own: its own SQLite database (a worker cannot see the test database), and the
+    broker whatever is configured: the embedded SQLite broker by default, Redis when CELERY_BROKER_URL says so."""
+    env = {**os.environ, "LABELAPP_VAR_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    env.pop("DATABASE_URL", None)
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    manage(env, "migrate", "-v0")
+    return env
+
+
+def worker_run(env: dict[str, str], options: list[str], state: Callable[[], tuple]) -> str:
+    """Run a Celery worker until the job's state (status first) leaves queued and running, at most 120 s;
+    what the worker printed on stderr."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING", *options],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while state()[0] in {"queued", "running"} and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        _, errors = worker.communicate(timeout=30)
+    return errors
+
+
 def job_state(database: Path) -> tuple[str, int, int] | None:
     with sqlite3.connect(database) as connection:
         return connection.execute(
@@ -34,44 +67,12 @@ def job_state(database: Path) -> tuple[str, int, int] | None:
 
 
 def test_a_worker_on_the_inference_queue_runs_an_enqueued_job(tmp_path, tiny_model_dir):
-    # Its own SQLite database (the worker cannot see the test database); the broker is whatever is configured:
-    # the embedded SQLite broker by default, Redis when CELERY_BROKER_URL says so.
-    env = {**os.environ, "LABELAPP_VAR_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
-    env.pop("DATABASE_URL", None)
-    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    manage(env, "migrate", "-v0")
+    env = app_env(tmp_path)
     manage(env, "shell", "-c", CREATE.format(model=tiny_model_dir))
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "inference",
-            "--pool=solo",
-            "--loglevel=WARNING",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        manage(env, "generate_candidates", "--campaign", "w", "--generator", "tiny", "--n", "2", "--enqueue")
-        deadline = time.monotonic() + 120
-        while (state := job_state(tmp_path / "db.sqlite3"))[0] in {
-            "queued",
-            "running",
-        } and time.monotonic() < deadline:
-            time.sleep(0.5)
-    finally:
-        worker.terminate()
-        _, errors = worker.communicate(timeout=30)
-    assert state == ("succeeded", 3, 6), errors[-2000:]
+    manage(env, "generate_candidates", "--campaign", "w", "--generator", "tiny", "--n", "2", "--enqueue")
+    state = functools.partial(job_state, tmp_path / "db.sqlite3")
+    errors = worker_run(env, ["-Q", "inference", "--pool=solo"], state)
+    assert state() == ("succeeded", 3, 6), errors[-2000:]
 
 
 MANY_PROMPTS = """
@@ -88,10 +89,8 @@ def candidate_count(database: Path) -> int:
 
 
 def test_a_generation_killed_mid_job_resumes_without_duplicates(tmp_path, tiny_model_dir):
-    env = {**os.environ, "LABELAPP_VAR_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
-    env.pop("DATABASE_URL", None)
+    env = app_env(tmp_path)
     database = tmp_path / "db.sqlite3"
-    manage(env, "migrate", "-v0")
     manage(env, "shell", "-c", MANY_PROMPTS.format(model=tiny_model_dir))
     run = [
         sys.executable,
@@ -157,29 +156,10 @@ def export_state(database: Path) -> tuple[str, int, str] | None:
 def test_a_worker_runs_an_export_started_from_the_app_in_either_pool(tmp_path, pool):
     # 1,200 items make more than one part, so a solo worker forks export workers; a prefork pool's child
     # may not start processes and makes the parts itself.
-    env = {**os.environ, "LABELAPP_VAR_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
-    env.pop("DATABASE_URL", None)
-    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    manage(env, "migrate", "-v0")
+    env = app_env(tmp_path)
     manage(env, "shell", "-c", LABELLED_PAIRS.format(items=1200))
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default", f"--pool={pool}"]
-        + ["--concurrency=2", "--loglevel=WARNING"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while (
-            export_state(tmp_path / "db.sqlite3")[0] in {"queued", "running"} and time.monotonic() < deadline
-        ):
-            time.sleep(0.5)
-    finally:
-        worker.terminate()
-        _, errors = worker.communicate(timeout=30)
-    assert export_state(tmp_path / "db.sqlite3") == ("succeeded", 1200, ""), errors[-2000:]
+    state = functools.partial(export_state, tmp_path / "db.sqlite3")
+    errors = worker_run(env, ["-Q", "default", f"--pool={pool}", "--concurrency=2"], state)
+    assert state() == ("succeeded", 1200, ""), errors[-2000:]
     exported = next((tmp_path / "exports").glob("e-dpo-*.jsonl")).read_text().splitlines()
     assert len(exported) == 1200 and '"chosen":"Question 0? answer 0"' in exported[0]
