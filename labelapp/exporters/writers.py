@@ -104,7 +104,7 @@ class _SplitFiles:
 
     def _flush(self, split: str) -> None:
         batch = self._batches[split]
-        if not batch:  # always, for JSONL: which must not pay for importing pyarrow
+        if not batch:  # always so for JSONL, which then never imports pyarrow (0.2-0.3 s per export worker)
             return
         import pyarrow as pa
 
