@@ -1,4 +1,4 @@
-"""A real Celery worker, on the configured broker, runs a job queued from the command line."""
+"""A real Celery worker, on the configured broker, runs jobs queued from the command line and from the app."""
 
 import functools
 import os
