@@ -3,13 +3,26 @@
 // clears it when the radio has data-toggle), toggles a checkbox, focuses a text box, or clicks anything
 // else. data-clears="name" on a radio unchecks the radios of that name. Enter submits, ? shows the
 // instructions, Esc leaves a text box.
+//
+// No key is lost or applied to the wrong item. While the live item is about to be replaced (from the
+// moment its form is sent until htmx has swapped in the next item and bound it) and before htmx has bound
+// the page at all, keys are queued; once the next item is bound they are replayed on it, in order, as if
+// pressed then. This file is loaded without `defer`, so it listens before the page has finished loading.
 (function () {
   const SEQUENCE_TIMEOUT_MS = 2000;
+  const QUEUED_KEYS = new Set(["Enter", "Escape", "Backspace"]); // besides every printable key
   let pending = [];
   let pendingTimer = null;
+  let bound = false; // htmx has bound the live item, and no request that replaces it is in flight
+  let queued = [];
+
+  function liveItem() {
+    return document.getElementById("item");
+  }
 
   function controls() {
-    return Array.from(document.querySelectorAll("#item [data-key]"));
+    const item = liveItem();
+    return item ? Array.from(item.querySelectorAll("[data-key]")) : [];
   }
 
   function showPending() {
@@ -65,24 +78,83 @@
   }
 
   function submit(form) {
-    if (!form || form.dataset.submitting) return;
-    if (!form.reportValidity()) return;
-    form.dataset.submitting = "1"; // one Enter, one request; the idempotency key covers retries
-    // htmx binds a swapped-in form only when the swap settles; an Enter pressed before that would post
-    // the form natively and reload the page. Binding it now is a no-op once it is bound.
-    htmx.process(form);
-    form.requestSubmit();
+    if (form && form.reportValidity()) form.requestSubmit();
   }
 
-  // A request that got no answer (server error, network down) leaves the form as it was: allow a retry.
+  // What the browser itself does with a key in a text box, for a replayed key (an event made by a script
+  // has no default action). Enter in a textarea only gets here with Shift: without, it submits.
+  function typeInto(target, key) {
+    if (!target.matches("textarea, input[type=text]")) return;
+    if (key === "Enter" && !target.matches("textarea")) {
+      target.form?.requestSubmit();
+      return;
+    }
+    if (key === "Backspace") {
+      const { selectionStart: start, selectionEnd: end } = target;
+      target.setRangeText("", start === end ? Math.max(0, start - 1) : start, end, "end");
+    } else if (key === "Enter" || key.length === 1) {
+      target.setRangeText(key === "Enter" ? "\n" : key, target.selectionStart, target.selectionEnd, "end");
+    } else {
+      return;
+    }
+    target.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function replayQueued() {
+    while (bound && queued.length) {
+      const { key, shiftKey } = queued.shift();
+      const target = document.activeElement || document.body;
+      const replayed = new KeyboardEvent("keydown", { key, shiftKey, bubbles: true, cancelable: true });
+      if (target.dispatchEvent(replayed)) typeInto(target, key);
+    }
+  }
+
+  function itemBound() {
+    bound = true;
+    resetPending();
+    replayQueued();
+  }
+
+  function replacesItem(event) {
+    return event.detail.target && event.detail.target.id === "item";
+  }
+
+  // Before any other listener: while the item is not bound, the key waits for the next one.
+  window.addEventListener(
+    "keydown",
+    (event) => {
+      if (bound || event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+      if (event.key.length !== 1 && !QUEUED_KEYS.has(event.key)) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      queued.push({ key: event.key, shiftKey: event.shiftKey });
+    },
+    true,
+  );
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (replacesItem(event)) bound = false;
+  });
+
+  // htmx:load comes once htmx has bound new content: the page (body) or a swapped-in item.
+  document.addEventListener("htmx:load", (event) => {
+    if (event.target === document.body || event.target.id === "item") itemBound();
+  });
+
+  // A request that got no answer to swap in (server error, network down) leaves the item as it was: the
+  // keys pressed since were meant for the next item, so they are dropped, and a retry is offered.
   document.addEventListener("htmx:afterRequest", (event) => {
-    const form = event.detail.elt;
-    if (form.id !== "label-form" || event.detail.successful || event.detail.xhr.status === 400) return;
-    delete form.dataset.submitting;
+    if (!replacesItem(event) || !event.detail.target.isConnected) return;
+    queued = [];
+    itemBound();
     const alert = document.getElementById("submit-failed");
     if (alert) alert.hidden = false;
   });
-  document.addEventListener("htmx:afterSwap", resetPending);
+
+  // Without htmx (it failed to load) the forms post as plain HTML forms.
+  window.addEventListener("load", () => {
+    if (!window.htmx) itemBound();
+  });
 
   document.addEventListener("keydown", (event) => {
     const form = document.getElementById("label-form");

@@ -1,5 +1,5 @@
-"""User story: an expert labels two answers for correctness with the keyboard only, seeing the reference
-answer, and the database holds what they meant."""
+"""User story: an expert labels two answers for correctness with the keyboard only, unfolding the reference
+answer when they want it, and the database holds what they meant."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -50,9 +50,14 @@ def test_labeller_judges_two_answers_by_keyboard(
 
     # Keyboard only from here on. First item: can't tell, then changed to incorrect, probably,
     # a reasoning error ("x 2"), and a critique.
+    # The reference answer stays folded until asked for (v): seen first, it would bias the judgement.
     first = page.locator("#item").get_attribute("data-item-id")
     reference = correctness_items[int(first)].prompt.reference_answer
-    expect(page.locator("details.reference")).to_contain_text(reference)
+    shown_reference = page.locator("details.reference .text")
+    expect(shown_reference).to_contain_text(reference)
+    expect(shown_reference).to_be_hidden()
+    page.keyboard.press("v")
+    expect(shown_reference).to_be_visible()
     for key in ["3", "2", "w", "x", "2"]:
         page.keyboard.press(key)
     expect(page.locator("textarea[name=critique]")).to_have_value("")  # no key went into a text box
@@ -85,27 +90,3 @@ def test_labeller_judges_two_answers_by_keyboard(
         },
         int(second): {"verdict": "correct", "confidence": "guessing", "error_category": None, "critique": ""},
     }
-
-
-@pytest.mark.e2e
-@pytest.mark.django_db(transaction=True)
-def test_enter_pressed_as_the_next_item_appears_still_swaps_it(
-    live_server, page: Page, page_errors: list[str], labeller, correctness_items
-):
-    _log_in(page, live_server, labeller)
-    # htmx binds a swapped-in form when the swap settles (20 ms, longer on a busy machine): widen that
-    # window so the keys below surely land in it.
-    page.evaluate("window.__marker = 1; htmx.config.defaultSettleDelay = 2000")
-
-    verdict = ["2", "x", "1", "1", "e", "Enter"]  # correct, guessing (as in the test above)
-    first = page.locator("#item").get_attribute("data-item-id")
-    for key in verdict:
-        page.keyboard.press(key)
-    _next_item(page, first)
-    for key in verdict:
-        page.keyboard.press(key)
-
-    expect(page.locator("#no-items")).to_be_visible()
-    assert page.evaluate("window.__marker") == 1, "the page reloaded: Enter posted the form natively"
-    assert Label.objects.filter(labeller=labeller).count() == 2
-    assert page_errors == []
