@@ -19,6 +19,7 @@ from labelapp.models import Item, Label, Lease
 from labelapp.selectors.campaigns import campaign_get_for_user, campaign_open_to
 from labelapp.selectors.items import LeasedItem, leased_item_get_for_labeller
 from labelapp.services.leases import lease_next, lease_next_in_transaction
+from labelapp.user_text import text_check
 
 
 def item_submit_label(
@@ -103,6 +104,7 @@ def _idempotency_key_check(idempotency_key: str) -> None:
         raise ApplicationError(
             "Field 'idempotency_key' must be 1 to 64 characters.", {"field": "idempotency_key"}
         )
+    text_check(idempotency_key, field="idempotency_key")
 
 
 def _earlier_label(failure: Exception, *, item_id: int, labeller: User, idempotency_key: str) -> Label:

@@ -23,6 +23,7 @@ from labelapp.errors import BusyError, NotFoundError, RefusedError
 from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease, Skip
 from labelapp.selectors.items import ITEM_COLUMNS
 from labelapp.selectors.labellers import labeller_refusal
+from labelapp.user_text import text_check
 
 # Items locked per look at the queue: when one was taken meanwhile by another labeller (under 1% of looks
 # with 32 labellers), the next is already mine to try.
@@ -251,6 +252,7 @@ def lease_renew(*, labeller: User, item_id: int) -> Lease:
 def item_skip(*, labeller: User, item_id: int, reason: str = "") -> Skip:
     """Pass on an item: it returns to the pool for others and never comes back to me."""
     lease = _my_lease(labeller=labeller, item_id=item_id)
+    text_check(reason, field="reason")
     skip = Skip(item=lease.item, labeller=labeller, reason=reason.strip()[:500])
     skip.full_clean(exclude=["item", "labeller"])
     skip.save()

@@ -64,6 +64,33 @@ def test_an_invalid_submission_shows_the_error_inline_and_keeps_the_item(
     assert f'data-item-id="{item.pk}"' in html and Label.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("action", "data", "field"),
+    [
+        ("", {"choice": "a", "rationale": "in%00the text", "idempotency_key": "k"}, "rationale"),
+        ("", {"choice": "a", "criterion-honesty": "a", "idempotency_key": "k"}, "criteria"),
+        ("skip/", {"reason": "in%00the reason"}, "reason"),
+    ],
+)
+def test_nul_or_criteria_the_campaign_lacks_in_a_form_post_show_inline_and_store_nothing(
+    campaign, pairwise_items, labeller, client_for, action, data, field
+):
+    """Form posts carry NUL as %00; PostgreSQL would refuse it, so both databases refuse it the same way."""
+    client = client_for(labeller)
+    client.get("/label/prefs/")
+    item = labeller.leases.get().item
+    body = "&".join(f"{key}={value}" for key, value in data.items())
+    response = client.post(
+        f"/label/prefs/items/{item.pk}/{action}",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and f"Field &#x27;{field}&#x27;" in html
+    assert f'data-item-id="{item.pk}"' in html and not Label.objects.exists() and not item.skips.exists()
+
+
 def test_when_nothing_is_left_the_page_says_so(campaign, labeller, client_for):
     html = client_for(labeller).get("/label/prefs/").content.decode()
     assert 'id="no-items"' in html and "No item is left for you" in html

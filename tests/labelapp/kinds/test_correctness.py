@@ -67,6 +67,10 @@ def test_good_values_are_cleaned(value, cleaned):
         ),
         ({"verdict": "correct", "confidence": "certain", "mood": "happy"}, "mood", list(correctness.FIELDS)),
         ({"verdict": "correct", "confidence": "certain", "critique": "x" * 5001}, "critique", None),
+        ({"verdict": "correct", "confidence": "certain", "critique": 3.5}, "critique", None),
+        ({"verdict": "correct", "confidence": "certain", "critique": {"a": 1}}, "critique", None),
+        ({"verdict": "correct", "confidence": "certain", "critique": "a\ud800b"}, "critique", None),
+        ({"verdict": "correct", "confidence": "certain", "critique": "a\x00b"}, "critique", None),
         (["correct"], "value", None),
     ],
 )

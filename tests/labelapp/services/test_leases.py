@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labelapp.errors import NotFoundError, RefusedError
+from labelapp.errors import ApplicationError, NotFoundError, RefusedError
 from labelapp.models import CampaignStatus, LabellerProfile, Lease, Skip
 from labelapp.selectors.items import item_shown_indices
 from labelapp.services.labellers import labeller_suspend, labeller_unsuspend, user_upsert
@@ -98,6 +98,13 @@ def test_the_heartbeat_renews_my_lease(campaign, pairwise_items, labeller, other
     assert Lease.objects.get(labeller=labeller).expires_at > timezone.now() + timedelta(seconds=500)
     with pytest.raises(NotFoundError):
         lease_renew(labeller=other_labeller, item_id=item.pk)
+
+
+def test_a_skip_reason_with_nul_is_refused_and_nothing_is_stored(campaign, pairwise_items, labeller):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    with pytest.raises(ApplicationError, match="Field 'reason' holds a NUL character"):
+        item_skip(labeller=labeller, item_id=item.pk, reason="bad\x00reason")
+    assert not Skip.objects.exists() and Lease.objects.filter(item=item, labeller=labeller).exists()
 
 
 def test_routing_needs_the_campaigns_skills(campaign, pairwise_items, labeller):
