@@ -241,6 +241,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies refused with a 400 when too deep to parse or holding text that cannot be stored.
+    "DEFAULT_PARSER_CLASSES": [
+        "labelapp.parsers.UserJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Per user, token or session (every endpoint needs a login: an anonymous request is refused before this);
     # API_RATE_USER=none turns it off.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],

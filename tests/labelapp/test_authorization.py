@@ -138,6 +138,8 @@ RULES: dict[str, Rule] = {
     "api-export-start": api("POST", labellers=403, staff=202, data={"format": "dpo"}),
     "api-export-status": api("GET", labellers=403, staff=200),
     "api-export-download": api("GET", labellers=403, staff=200),
+    # Any other path under /api/: the API's 404 in its error shape, for everyone (DEBUG on or off).
+    "api-not-found": Rule("GET", anonymous=404, owner=404, other=404, staff=404),
 }
 
 # The admin: staff only; everyone else is sent to the admin's login. Site-wide views:
