@@ -1,9 +1,10 @@
 """One settings module, driven by environment variables.
 
 With no variables set, the app runs on the embedded defaults: a SQLite file and a SQLite-backed Celery
-broker under ./var, and the embedded CPU model. LABELAPP_ENV=production turns on the production defaults
-(no debug, secure cookies, hashed static files) and refuses to start on development values of DEBUG,
-SECRET_KEY or ALLOWED_HOSTS; it also wants DATABASE_URL, CELERY_BROKER_URL and CACHE_URL (README).
+broker under ./var, and the embedded CPU model; debug pages only with DEBUG=1. LABELAPP_ENV=production
+turns on the production defaults (secure cookies, hashed static files) and refuses to start on development
+values of DEBUG, SECRET_KEY or ALLOWED_HOSTS; it also wants DATABASE_URL, CELERY_BROKER_URL and CACHE_URL
+(README).
 """
 
 import os
@@ -54,7 +55,9 @@ if LABELAPP_ENV not in {"development", "production"}:
 PRODUCTION = LABELAPP_ENV == "production"
 
 DEVELOPMENT_SECRET_KEY = "insecure-embedded-default-change-me"
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless asked for: `make run` may serve a small team for real, and debug pages show any visitor the
+# settings and source. Static files are served by WhiteNoise either way.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
