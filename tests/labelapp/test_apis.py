@@ -3,6 +3,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -454,6 +455,10 @@ def test_a_url_under_api_that_matches_no_route_is_a_404_in_the_api_error_shape(
         response = getattr(client, method)(path)
         assert response.status_code == 404 and response["Content-Type"] == "application/json"
         assert response.json() == {"message": f"No API endpoint at {path}.", "extra": {}}
+    from_a_page = Client(enforce_csrf_checks=True)
+    from_a_page.force_login(labeller)
+    response = from_a_page.post("/api/v1/nothing/", {})  # no CSRF token: the 404 still, not CSRF's 403
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
     response = client.post("/api/v1/campaigns/prefs/next-item")
     assert response.status_code == 404 and response.json() == {
         "message": "No API endpoint at /api/v1/campaigns/prefs/next-item. API URLs end in a slash: "
