@@ -111,6 +111,8 @@ def test_the_openapi_schema_lists_the_operations(labeller):
     } <= set(schema["paths"])
     label_and_next = schema["paths"]["/api/v1/campaigns/{campaign}/items/{item_id}/label/"]["post"]
     assert "next" in [parameter["name"] for parameter in label_and_next["parameters"]]
+    assert "413" in label_and_next["responses"]  # an over-size body, in the error shape
+    assert "413" not in schema["paths"]["/api/v1/campaigns/{campaign}/progress/"]["get"]["responses"]
     components = set(schema["components"]["schemas"])
     assert {
         "NextItem",
