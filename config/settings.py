@@ -1,9 +1,10 @@
 """One settings module, driven by environment variables.
 
 With no variables set, the app runs on the embedded defaults: a SQLite file and a SQLite-backed Celery
-broker under ./var, and the embedded CPU model. LABELAPP_ENV=production turns on the production defaults
-(no debug, secure cookies, hashed static files) and refuses to start on development values of DEBUG,
-SECRET_KEY or ALLOWED_HOSTS; it also wants DATABASE_URL, CELERY_BROKER_URL and CACHE_URL (README).
+broker under ./var, and the embedded CPU model; debug pages only with DEBUG=1. LABELAPP_ENV=production
+turns on the production defaults (secure cookies, hashed static files) and refuses to start on development
+values of DEBUG, SECRET_KEY or ALLOWED_HOSTS; it also wants DATABASE_URL, CELERY_BROKER_URL and CACHE_URL
+(README).
 """
 
 import os
@@ -54,7 +55,9 @@ if LABELAPP_ENV not in {"development", "production"}:
 PRODUCTION = LABELAPP_ENV == "production"
 
 DEVELOPMENT_SECRET_KEY = "insecure-embedded-default-change-me"
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless asked for: `make run` may serve a small team for real, and debug pages show any visitor the
+# settings and source. Static files are served by WhiteNoise either way.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -241,6 +244,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies refused with a 400 when too deep to parse or holding text that cannot be stored.
+    "DEFAULT_PARSER_CLASSES": [
+        "labelapp.parsers.UserJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Per user, token or session (every endpoint needs a login: an anonymous request is refused before this);
     # API_RATE_USER=none turns it off.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
@@ -253,7 +262,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}},
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
+        "name": str,
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "labelapp.openapi.error_responses",

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from labelapp.middleware import API_NOT_FOUND, api_not_found
 from labelapp.urls import api_path, api_urlpatterns
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     api_path("api/schema/", SpectacularAPIView, "api-schema"),
+    re_path(r"^api/", api_not_found, name=API_NOT_FOUND),
     path("", include("labelapp.urls")),
 ]
 

@@ -4,7 +4,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -20,7 +22,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from labelapp.errors import DATABASE_UNAVAILABLE, ApplicationError, BusyError, DatabaseUnavailableError
+from labelapp.errors import (
+    DATABASE_UNAVAILABLE,
+    ApplicationError,
+    BusyError,
+    DatabaseUnavailableError,
+    TooLargeError,
+)
 from labelapp.kinds import KINDS, kind_get, reference_answer_shown
 from labelapp.models import Item, Label
 from labelapp.selectors.campaigns import campaign_get, campaign_get_for_user, campaign_progress
@@ -31,6 +39,7 @@ from labelapp.selectors.labellers import labeller_standing_remember, user_for_ap
 from labelapp.services.exports import export_download_record, export_job_create, export_job_enqueue
 from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
 from labelapp.services.leases import item_skip, lease_next
+from labelapp.user_text import TOO_DEEP, json_check
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,13 @@ def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Re
     if isinstance(exc, DATABASE_UNAVAILABLE):
         logger.warning("Database unavailable: %s", exc)
         exc = DatabaseUnavailableError()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = TooLargeError(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            {"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+        )
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = ApplicationError(str(exc))
     if isinstance(exc, ApplicationError):
         refused = Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
         if isinstance(exc, BusyError):
@@ -56,6 +72,18 @@ def application_exception_handler(exc: Exception, context: dict[str, Any]) -> Re
     elif response is not None:
         response.data = {"message": "Invalid input.", "extra": {"fields": response.data}}
     return response
+
+
+class JsonValueField(serializers.JSONField):
+    """A JSON value, held to the same rules as a JSON body when a form sends it as text."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        name = self.field_name or "value"
+        try:
+            value = super().to_internal_value(data)
+        except RecursionError:
+            raise ApplicationError(f"Field '{name}' {TOO_DEEP}.", {"field": name}) from None
+        return json_check(value, at=name)
 
 
 class TokenWithStandingAuthentication(TokenAuthentication):
@@ -163,7 +191,7 @@ class NextItemApi(LabellerApi):
 
 class LabelSubmitApi(LabellerApi):
     class InputSerializer(serializers.Serializer):
-        value = serializers.JSONField(
+        value = JsonValueField(
             help_text="By the item's kind. "
             + " ".join(f"{name}: {kind.VALUE_HELP}" for name, kind in KINDS.items())
         )

@@ -24,6 +24,12 @@ class RefusedError(ApplicationError):
     status_code = 403
 
 
+class TooLargeError(ApplicationError):
+    """A request body over the size the app reads (DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+
+    status_code = 413
+
+
 class BusyError(ApplicationError):
     """Too busy to answer right now; `extra["retry_after"]` says in how many seconds to ask again."""
 

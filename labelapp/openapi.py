@@ -17,6 +17,7 @@ ERROR_RESPONSES = {
     "locked by others being served; `Retry-After` says when to try again.",
 }
 NOT_FOUND = "No such campaign open to you, or no such item leased to you."
+TOO_LARGE = "The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE bytes; `extra.max_bytes` says how many."
 
 
 def error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
@@ -28,6 +29,8 @@ def error_responses(result: dict[str, Any], generator: Any, request: Any, public
             answers = dict(ERROR_RESPONSES)
             if "{" in path:
                 answers["404"] = NOT_FOUND
+            if "requestBody" in operation:
+                answers["413"] = TOO_LARGE
             for status, description in answers.items():
                 operation["responses"].setdefault(status, {"description": description, "content": reference})
     return result

@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, path, register_converter
-from django.urls.converters import IntConverter
+from django.urls.converters import IntConverter, StringConverter
 from rest_framework.views import APIView
 
 from labelapp import apis, report_views, views
@@ -15,42 +15,54 @@ class RowIdConverter(IntConverter):
 register_converter(RowIdConverter, "id")
 
 
+class NameConverter(StringConverter):
+    """A campaign name or report kind: any text but "/" and NUL, which PostgreSQL cannot take in a query
+    (a URL holding %00 is a 404 on both databases, not a 500 on PostgreSQL)."""
+
+    regex = r"[^/\x00]+"
+
+
+register_converter(NameConverter, "name")
+
+
 def api_path(route: str, api: type[APIView], name: str) -> URLPattern:
     # The API authenticates by token as well as session: DRF, not the login middleware, answers 401/403.
     return path(route, login_not_required(api.as_view()), name=name)
 
 
 api_urlpatterns = [
-    api_path("campaigns/<str:campaign>/next-item/", apis.NextItemApi, "api-next-item"),
-    api_path("campaigns/<str:campaign>/progress/", apis.CampaignProgressApi, "api-campaign-progress"),
+    api_path("campaigns/<name:campaign>/next-item/", apis.NextItemApi, "api-next-item"),
+    api_path("campaigns/<name:campaign>/progress/", apis.CampaignProgressApi, "api-campaign-progress"),
     api_path("items/<id:item_id>/labels/", apis.LabelSubmitApi, "api-label-submit"),
     api_path(
-        "campaigns/<str:campaign>/items/<id:item_id>/label/", apis.LabelAndNextApi, "api-label-and-next"
+        "campaigns/<name:campaign>/items/<id:item_id>/label/", apis.LabelAndNextApi, "api-label-and-next"
     ),
     api_path("items/<id:item_id>/skip/", apis.ItemSkipApi, "api-item-skip"),
-    api_path("campaigns/<str:campaign>/dashboard/", apis.CampaignDashboardApi, "api-campaign-dashboard"),
-    api_path("campaigns/<str:campaign>/exports/", apis.ExportStartApi, "api-export-start"),
+    api_path("campaigns/<name:campaign>/dashboard/", apis.CampaignDashboardApi, "api-campaign-dashboard"),
+    api_path("campaigns/<name:campaign>/exports/", apis.ExportStartApi, "api-export-start"),
     api_path("exports/<id:export_id>/", apis.ExportStatusApi, "api-export-status"),
     api_path("exports/<id:export_id>/download/", apis.ExportDownloadApi, "api-export-download"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("label/<str:campaign>/", views.label_page, name="label"),
-    path("label/<str:campaign>/items/<id:item_id>/", views.label_submit, name="label-submit"),
-    path("label/<str:campaign>/items/<id:item_id>/skip/", views.label_skip, name="label-skip"),
-    path("label/<str:campaign>/items/<id:item_id>/heartbeat/", views.label_heartbeat, name="label-heartbeat"),
-    path("manage/<str:campaign>/", views.manage_page, name="manage"),
-    path("manage/<str:campaign>/import/", views.manage_import, name="manage-import"),
-    path("manage/<str:campaign>/gold/", views.manage_import_gold, name="manage-import-gold"),
-    path("manage/<str:campaign>/generate/", views.manage_generate, name="manage-generate"),
-    path("manage/<str:campaign>/build/", views.manage_build, name="manage-build"),
-    path("manage/<str:campaign>/dashboard/", views.manage_dashboard, name="manage-dashboard"),
-    path("manage/<str:campaign>/reports/", report_views.reports_index, name="reports"),
-    path("manage/<str:campaign>/reports/<str:kind>/", report_views.report_page, name="report"),
-    path("manage/<str:campaign>/export/", views.manage_export, name="manage-export"),
+    path("label/<name:campaign>/", views.label_page, name="label"),
+    path("label/<name:campaign>/items/<id:item_id>/", views.label_submit, name="label-submit"),
+    path("label/<name:campaign>/items/<id:item_id>/skip/", views.label_skip, name="label-skip"),
     path(
-        "manage/<str:campaign>/reports/diversity/embeddings/",
+        "label/<name:campaign>/items/<id:item_id>/heartbeat/", views.label_heartbeat, name="label-heartbeat"
+    ),
+    path("manage/<name:campaign>/", views.manage_page, name="manage"),
+    path("manage/<name:campaign>/import/", views.manage_import, name="manage-import"),
+    path("manage/<name:campaign>/gold/", views.manage_import_gold, name="manage-import-gold"),
+    path("manage/<name:campaign>/generate/", views.manage_generate, name="manage-generate"),
+    path("manage/<name:campaign>/build/", views.manage_build, name="manage-build"),
+    path("manage/<name:campaign>/dashboard/", views.manage_dashboard, name="manage-dashboard"),
+    path("manage/<name:campaign>/reports/", report_views.reports_index, name="reports"),
+    path("manage/<name:campaign>/reports/<name:kind>/", report_views.report_page, name="report"),
+    path("manage/<name:campaign>/export/", views.manage_export, name="manage-export"),
+    path(
+        "manage/<name:campaign>/reports/diversity/embeddings/",
         report_views.report_embeddings,
         name="report-embeddings",
     ),

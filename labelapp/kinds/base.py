@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from labelapp.errors import ApplicationError
+from labelapp.user_text import text_check
 
 POSITION_NAMES = tuple("ABCDEFGHIJ")
 TEXT_MAX_CHARS = 5000
@@ -101,7 +102,13 @@ def choice_field(value: Mapping[str, Any], key: str, allowed: Sequence[Any], *, 
 
 
 def text_field(value: Mapping[str, Any], key: str, max_chars: int = TEXT_MAX_CHARS) -> str:
-    text = str(value.get(key) or "").strip()
+    """Free text, stripped; empty when absent or null. Anything but a string is refused, not converted."""
+    raw = value.get(key)
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise ApplicationError(f"Field '{key}' must be text (a string).", {"field": key})
+    text = text_check(raw, field=key).strip()
     if len(text) > max_chars:
         raise ApplicationError(f"Field '{key}' is longer than {max_chars} characters.", {"field": key})
     return text

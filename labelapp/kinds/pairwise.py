@@ -77,6 +77,11 @@ def label_validate(value: Any, *, shape: ItemShape) -> dict[str, Any]:
     }
     if shape.criteria:
         cleaned["criteria"] = _criteria_validate(value.get("criteria"), shape.criteria)
+    elif value.get("criteria") not in (None, {}):
+        raise ApplicationError(
+            "Field 'criteria' must be empty: this campaign lists no criteria.",
+            {"field": "criteria", "allowed": []},
+        )
     return cleaned
 
 

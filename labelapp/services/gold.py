@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from labelapp.errors import ApplicationError
 from labelapp.kinds import item_shape, kind_get
 from labelapp.models import Campaign, Item
+from labelapp.user_text import TOO_DEEP, json_problem
 
 
 @transaction.atomic
@@ -69,14 +70,28 @@ def _gold_row(campaign: Campaign, record: Any, where: str) -> tuple[Item, dict[s
 def gold_import(*, campaign: Campaign, file_name: str, content: bytes) -> int:
     """Known answers from JSONL lines {"item": id, "value": {...}}; all or nothing, errors name the line."""
     rows = []
-    for number, line in enumerate(content.decode("utf-8", errors="replace").splitlines(), start=1):
+    for number, raw in enumerate(content.splitlines(), start=1):
+        where = f"{file_name}, line {number}"
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ApplicationError(
+                f"{where}: not UTF-8 text (byte {exc.start} of the line).", {"line": number}
+            ) from None
         if not line.strip():
             continue
-        where = f"{file_name}, line {number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ApplicationError(f"{where}: not valid JSON ({exc.msg}).", {"line": number}) from None
+        except RecursionError:
+            raise ApplicationError(f"{where}: the line {TOO_DEEP}.", {"line": number}) from None
+        problem = json_problem(record)
+        if problem is not None:
+            raise ApplicationError(
+                f"{where}, field '{problem.field}': {problem.reason}.",
+                {"line": number, "field": problem.field},
+            )
         rows.append(_gold_row(campaign, record, where))
     if not rows:
         raise ApplicationError(f"{file_name}: no gold answers in the file.")

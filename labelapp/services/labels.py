@@ -18,7 +18,8 @@ from labelapp.kinds import item_shape, kind_get
 from labelapp.models import Item, Label, Lease
 from labelapp.selectors.campaigns import campaign_get_for_user, campaign_open_to
 from labelapp.selectors.items import LeasedItem, leased_item_get_for_labeller
-from labelapp.services.leases import lease_next, lease_next_in_transaction
+from labelapp.services.leases import lease_has_room, lease_next, lease_next_in_transaction
+from labelapp.user_text import text_check
 
 
 def item_submit_label(
@@ -103,6 +104,7 @@ def _idempotency_key_check(idempotency_key: str) -> None:
         raise ApplicationError(
             "Field 'idempotency_key' must be 1 to 64 characters.", {"field": "idempotency_key"}
         )
+    text_check(idempotency_key, field="idempotency_key")
 
 
 def _earlier_label(failure: Exception, *, item_id: int, labeller: User, idempotency_key: str) -> Label:
@@ -191,12 +193,14 @@ def _label_insert_ending_lease(label: Label, lease: Lease) -> None:
 
 
 def _capacity_check(leased: LeasedItem, now: datetime) -> None:
-    """A lease that expired may still be honoured, unless others have since filled the item."""
+    """Never more than k labels on an item, whatever the lease says (gold items have no cap). A lease that
+    expired is still honoured while the item has room for it, as a new lease would be."""
     item, lease = leased.item, leased.lease
-    if lease.expires_at > now or item.is_gold:
+    if item.is_gold:
         return
-    live_others = Lease.objects.filter(item=item, expires_at__gt=now).exclude(pk=lease.pk).count()
-    if item.label_count + live_others >= item.campaign.labels_per_item:
+    if lease.expires_at <= now and not lease_has_room(lease=lease, now=now):
         raise ApplicationError(
             "Your time on this item ran out and others have taken it. Here is another one."
         )
+    if item.label_count >= item.campaign.labels_per_item:
+        raise ApplicationError("Others have given this item all the labels it needs. Here is another one.")

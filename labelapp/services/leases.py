@@ -23,6 +23,7 @@ from labelapp.errors import BusyError, NotFoundError, RefusedError
 from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease, Skip
 from labelapp.selectors.items import ITEM_COLUMNS
 from labelapp.selectors.labellers import labeller_refusal
+from labelapp.user_text import text_check
 
 # Items locked per look at the queue: when one was taken meanwhile by another labeller (under 1% of looks
 # with 32 labellers), the next is already mine to try.
@@ -61,17 +62,19 @@ def _items(sql: str, params: list[Any]) -> list[Item]:
 
 
 def _own_live_lease(campaign: Campaign, labeller: User, now: datetime) -> Item | None:
-    """My live lease in this campaign, renewed, if I have one."""
+    """My live lease in this campaign, renewed, if I have one on an item that still wants labels (a submit
+    on a full item is refused, so serving it again would never end)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT {ITEM_COLUMNS}, l.id
             FROM {LEASE} l JOIN {ITEM} i ON i.id = l.item_id
             WHERE l.labeller_id = %s AND i.campaign_id = %s AND l.expires_at > %s
+                AND (i.is_gold = %s OR i.label_count < %s)
                 AND NOT EXISTS (SELECT 1 FROM {LABEL} b WHERE b.item_id = l.item_id AND b.labeller_id = %s)
             LIMIT 1{_for_update("l")}
             """,
-            [labeller.pk, campaign.pk, _db_time(now), labeller.pk],
+            [labeller.pk, campaign.pk, _db_time(now), True, campaign.labels_per_item, labeller.pk],
         )
         row = cursor.fetchone()
         if row is None:
@@ -238,11 +241,30 @@ def _my_lease(*, labeller: User, item_id: int) -> Lease:
     return lease
 
 
+def lease_has_room(*, lease: Lease, now: datetime) -> bool:
+    """Whether the lease's item has room for it: labels and the other live leases under k (gold items have
+    no cap). Run it with the item's row lock held, as lease_next counts, so no lease or label slips in."""
+    item = lease.item
+    if item.is_gold:
+        return True
+    others = Lease.objects.filter(item_id=item.pk, expires_at__gt=now).exclude(pk=lease.pk).count()
+    return item.label_count + others < item.campaign.labels_per_item
+
+
 @transaction.atomic
 def lease_renew(*, labeller: User, item_id: int) -> Lease:
-    """Keep my lease alive while the page is open (the page's heartbeat calls this)."""
+    """Keep my lease alive while the page is open (the page's heartbeat calls this).
+
+    A lease that expired is renewed only if the item still has room for it, as a new lease would be:
+    a page that wakes after others filled the item must not bring it past k labels.
+    """
     lease = _my_lease(labeller=labeller, item_id=item_id)
-    lease.expires_at = _expires_at(lease.item.campaign, timezone.now())
+    now = timezone.now()
+    if lease.expires_at <= now and not lease_has_room(lease=lease, now=now):
+        raise RefusedError(
+            f"Your time on item {item_id} ran out and others have taken it: it is no longer leased to you."
+        )
+    lease.expires_at = _expires_at(lease.item.campaign, now)
     lease.save(update_fields=["expires_at"])
     return lease
 
@@ -251,6 +273,7 @@ def lease_renew(*, labeller: User, item_id: int) -> Lease:
 def item_skip(*, labeller: User, item_id: int, reason: str = "") -> Skip:
     """Pass on an item: it returns to the pool for others and never comes back to me."""
     lease = _my_lease(labeller=labeller, item_id=item_id)
+    text_check(reason, field="reason")
     skip = Skip(item=lease.item, labeller=labeller, reason=reason.strip()[:500])
     skip.full_clean(exclude=["item", "labeller"])
     skip.save()

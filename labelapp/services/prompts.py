@@ -12,6 +12,7 @@ from django.db import transaction
 
 from labelapp.errors import ApplicationError
 from labelapp.models import Campaign, Prompt
+from labelapp.user_text import TOO_DEEP, json_problem
 
 KNOWN_FIELDS = {"prompt", "messages", "reference_answer", "metadata"}
 ROLES = {"system", "user", "assistant"}
@@ -51,7 +52,14 @@ def _messages_check(messages: Any, file_name: str, line: int) -> list[dict[str, 
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
+def _text_checked(data: Any, file_name: str, line: int, at: str = "") -> None:
+    problem = json_problem(data, at=at)
+    if problem is not None:
+        raise _row_error(file_name, line, problem.reason, problem.field)
+
+
 def _row_from_record(record: dict[str, Any], file_name: str, line: int) -> PromptRow:
+    _text_checked(record, file_name, line)
     text, messages = record.get("prompt"), record.get("messages")
     if (text in (None, "")) == (messages in (None, "")):
         raise _row_error(file_name, line, "exactly one of 'prompt' or 'messages' is required", "prompt")
@@ -62,6 +70,9 @@ def _row_from_record(record: dict[str, Any], file_name: str, line: int) -> Promp
             messages = json.loads(messages)
         except json.JSONDecodeError as exc:
             raise _row_error(file_name, line, f"not valid JSON ({exc.msg})", "messages") from None
+        except RecursionError:
+            raise _row_error(file_name, line, TOO_DEEP, "messages") from None
+        _text_checked(messages, file_name, line, at="messages")
     reference = record.get("reference_answer") or ""
     if not isinstance(reference, str):
         raise _row_error(file_name, line, "must be a string", "reference_answer")
@@ -99,6 +110,8 @@ def _jsonl_rows(file: Iterable[bytes], file_name: str) -> Iterator[PromptRow]:
             raise _row_error(
                 file_name, line_number, f"not valid JSON ({exc.msg} at column {exc.colno})"
             ) from None
+        except RecursionError:
+            raise _row_error(file_name, line_number, f"the line {TOO_DEEP}") from None
         if not isinstance(record, dict):
             raise _row_error(file_name, line_number, "each line must be a JSON object")
         yield _row_from_record(record, file_name, line_number)

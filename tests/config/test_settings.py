@@ -169,3 +169,32 @@ print(json.dumps({
     assert served["static_status"] == 200 and served["htmx_status"] == 200
     assert "immutable" in served["static_cache"]  # hashed names: browsers cache them for good
     assert "URLconf" not in served["missing"] and "Not Found" in served["missing"]  # no debug page
+
+
+DEVELOPMENT_PAGES = """
+from django.test import Client
+client = Client(HTTP_HOST="127.0.0.1:8000")  # where `make run` serves
+page = client.get("/accounts/login/")
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "status": page.status_code,
+    "css": client.get("/static/css/app.css").status_code,
+    "htmx": client.get("/static/vendor/htmx-2.0.8.min.js").status_code,
+    "missing": client.get("/no-such-page/").content.decode(),
+}))
+"""
+
+
+@pytest.mark.parametrize(("env", "debug"), [({}, False), ({"DEBUG": "0"}, False), ({"DEBUG": "1"}, True)])
+def test_development_shows_debug_pages_only_to_whoever_sets_debug_and_serves_static_files_either_way(
+    tmp_path, env, debug
+):
+    """`make run` runs development mode: a traceback there would be shown to labellers, so DEBUG=1 asks."""
+    result = run_django(
+        DEVELOPMENT_PAGES, env | {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}, tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    served = json.loads(result.stdout)
+    assert served["debug"] is debug and served["status"] == 200
+    assert served["css"] == 200 and served["htmx"] == 200  # WhiteNoise, from static/ directly
+    assert ("URLconf" in served["missing"]) is debug  # Django's technical 404 page only with DEBUG=1

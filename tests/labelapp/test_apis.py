@@ -1,10 +1,14 @@
+import json
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from labelapp.apis import LabelSubmitApi
-from labelapp.models import Label, Lease
+from labelapp.models import Label, Lease, Skip
 from labelapp.selectors.items import item_shown_indices
 from labelapp.services.labellers import labeller_suspend, user_upsert
 
@@ -107,6 +111,8 @@ def test_the_openapi_schema_lists_the_operations(labeller):
     } <= set(schema["paths"])
     label_and_next = schema["paths"]["/api/v1/campaigns/{campaign}/items/{item_id}/label/"]["post"]
     assert "next" in [parameter["name"] for parameter in label_and_next["parameters"]]
+    assert "413" in label_and_next["responses"]  # an over-size body, in the error shape
+    assert "413" not in schema["paths"]["/api/v1/campaigns/{campaign}/progress/"]["get"]["responses"]
     components = set(schema["components"]["schemas"])
     assert {
         "NextItem",
@@ -297,3 +303,181 @@ def test_busy_is_a_503_with_retry_after(campaign, pairwise_items, labeller, monk
     response = api_as(labeller).post("/api/v1/campaigns/prefs/next-item/")
     assert response.status_code == 503 and response["Retry-After"] == "1"
     assert response.json() == {"message": "Campaign 'prefs' is busy.", "extra": {"retry_after": 1}}
+
+
+# --- text a labeller may send, and the API's error shape ------------------------------------------------
+
+
+def post_json(client: APIClient, path: str, body: str):
+    """A raw JSON body, as a client would send it (JSON escapes included)."""
+    return client.post(path, body, content_type="application/json")
+
+
+LABEL_PATHS = ["/api/v1/items/{id}/labels/", "/api/v1/campaigns/prefs/items/{id}/label/?next=1"]
+
+
+@pytest.mark.parametrize("path", LABEL_PATHS)
+def test_a_lone_surrogate_in_a_label_is_a_400_naming_the_field_and_nothing_is_stored(
+    campaign, pairwise_items, labeller, staff, client_for, tmp_path, path
+):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    body = '{"value": {"choice": "a", "rationale": "a\\ud800b"}, "idempotency_key": "k"}'
+    for _ in range(2):  # the retry with the same idempotency key too
+        response = post_json(client, path.format(id=item_id), body)
+        assert response.status_code == 400
+        assert response.json() == {
+            "message": "Field 'value.rationale' holds a lone surrogate (\\ud800), which is not valid UTF-8.",
+            "extra": {"field": "value.rationale"},
+        }
+    assert Label.objects.count() == 0 and Lease.objects.filter(item_id=item_id, labeller=labeller).exists()
+
+    good = post_json(
+        client,
+        path.format(id=item_id),
+        '{"value": {"choice": "a", "rationale": "ok"}, "idempotency_key": "k"}',
+    )
+    assert good.status_code == 201
+    assert client_for(staff).get("/admin/labelapp/label/").status_code == 200
+    out = tmp_path / "raw.jsonl"
+    call_command("export_dataset", campaign="prefs", format="raw", out=str(out))
+    assert [json.loads(line)["value"]["rationale"] for line in out.read_text().splitlines()] == ["ok"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"value": {"choice": "a", "rationale": "nul\\u0000"}, "idempotency_key": "k"}', "value.rationale"),
+        ('{"value": {"choice": "a"}, "idempotency_key": "k\\u0000"}', "idempotency_key"),
+        ('{"value": {"choice": "a", "\\u0000": 1}, "idempotency_key": "k"}', "value"),
+    ],
+)
+def test_nul_in_a_label_is_a_400_naming_the_field(campaign, pairwise_items, labeller, body, field):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    response = post_json(client, f"/api/v1/items/{item_id}/labels/", body)
+    assert response.status_code == 400 and response.json()["extra"] == {"field": field}
+    assert "NUL character" in response.json()["message"] and Label.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ({"choice": "a", "rationale": 12}, "rationale"),
+        ({"choice": "a", "rationale": {"why": "so"}}, "rationale"),
+        ({"choice": "a", "criteria": {"honesty": "a"}}, "criteria"),
+    ],
+)
+def test_a_rationale_that_is_not_text_or_criteria_the_campaign_lacks_are_a_400(
+    campaign, pairwise_items, labeller, value, field
+):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    response = client.post(
+        f"/api/v1/items/{item_id}/labels/", {"value": value, "idempotency_key": "k"}, format="json"
+    )
+    assert response.status_code == 400 and response.json()["extra"]["field"] == field
+    assert f"Field '{field}'" in response.json()["message"] and Label.objects.count() == 0
+
+
+def test_a_label_sent_as_a_form_is_held_to_the_same_rules(campaign, pairwise_items, labeller):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    path = f"/api/v1/items/{item_id}/labels/"
+    surrogate = client.post(
+        path, {"value": '{"choice": "a", "rationale": "\\udc80"}', "idempotency_key": "k"}
+    )
+    assert surrogate.status_code == 400 and surrogate.json()["extra"] == {"field": "value.rationale"}
+    deep = client.post(path, {"value": "[" * 1000 + "]" * 1000, "idempotency_key": "k"})
+    assert deep.status_code == 400 and deep.json()["extra"] == {"field": "value"}
+    assert Label.objects.count() == 0
+    assert client.post(path, {"value": '{"choice": "a"}', "idempotency_key": "k"}).status_code == 201
+
+
+@pytest.mark.parametrize("encoded", ["json", "form"])
+def test_a_skip_reason_with_nul_is_a_400_and_nothing_is_skipped(campaign, pairwise_items, labeller, encoded):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    path = f"/api/v1/items/{item_id}/skip/"
+    if encoded == "json":
+        response = post_json(client, path, '{"reason": "bad\\u0000"}')
+        assert response.json()["extra"] == {"field": "reason"}
+    else:
+        response = client.post(path, "reason=bad%00", content_type="application/x-www-form-urlencoded")
+        assert "reason" in response.json()["extra"]["fields"]
+    assert response.status_code == 400 and not Skip.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*LABEL_PATHS, "/api/v1/items/{id}/skip/"],
+)
+def test_a_body_nested_a_thousand_levels_deep_is_a_400(campaign, pairwise_items, labeller, path):
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    response = post_json(client, path.format(id=item_id), "[" * 1000 + "]" * 1000)
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "The request body is nested deeper than 32 levels.",
+        "extra": {"field": "body"},
+    }
+    fifty = '{"value": ' + "[" * 50 + "]" * 50 + ', "idempotency_key": "k"}'  # parses, but is refused too
+    response = post_json(client, path.format(id=item_id), fifty)
+    assert response.status_code == 400 and "nested deeper than 32 levels" in response.json()["message"]
+    assert Label.objects.count() == 0 and not Skip.objects.exists()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_over_size_body_is_a_413_in_the_api_error_shape(
+    campaign, pairwise_items, labeller, settings, debug
+):
+    settings.DEBUG, settings.DATA_UPLOAD_MAX_MEMORY_SIZE = debug, 1000
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    body = json.dumps({"value": {"choice": "a", "rationale": "x" * 2000}, "idempotency_key": "k"})
+    response = post_json(client, f"/api/v1/items/{item_id}/labels/", body)
+    assert response.status_code == 413 and response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "message": "The request body is larger than 1000 bytes.",
+        "extra": {"max_bytes": 1000},
+    }
+    form = client.post(f"/api/v1/items/{item_id}/skip/", {"reason": "x" * 2000})
+    assert form.status_code == 413 and form.json()["extra"] == {"max_bytes": 1000}
+    assert Label.objects.count() == 0 and not Skip.objects.exists()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_url_under_api_that_matches_no_route_is_a_404_in_the_api_error_shape(
+    labeller, settings, debug, signed_in
+):
+    settings.DEBUG = debug
+    client = api_as(labeller) if signed_in else APIClient()
+    for method, path in [("get", "/api/v1/nothing/here/"), ("post", "/api/v2/"), ("get", "/api/")]:
+        response = getattr(client, method)(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json"
+        assert response.json() == {"message": f"No API endpoint at {path}.", "extra": {}}
+    from_a_page = Client(enforce_csrf_checks=True)
+    from_a_page.force_login(labeller)
+    response = from_a_page.post("/api/v1/nothing/", {})  # no CSRF token: the 404 still, not CSRF's 403
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    response = client.post("/api/v1/campaigns/prefs/next-item")
+    assert response.status_code == 404 and response.json() == {
+        "message": "No API endpoint at /api/v1/campaigns/prefs/next-item. API URLs end in a slash: "
+        "/api/v1/campaigns/prefs/next-item/",
+        "extra": {},
+    }
+
+
+def test_an_unexpected_error_in_the_api_is_a_500_in_its_error_shape(labeller, monkeypatch):
+    from labelapp import apis
+
+    def broken(**_):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(apis, "campaign_get_for_user", broken)
+    client = api_as(labeller)
+    client.raise_request_exception = False
+    response = client.get("/api/v1/campaigns/prefs/progress/")
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+    assert response.json() == {"message": "Server error: the request failed.", "extra": {}}

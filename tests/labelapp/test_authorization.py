@@ -138,6 +138,8 @@ RULES: dict[str, Rule] = {
     "api-export-start": api("POST", labellers=403, staff=202, data={"format": "dpo"}),
     "api-export-status": api("GET", labellers=403, staff=200),
     "api-export-download": api("GET", labellers=403, staff=200),
+    # Any other path under /api/: the API's 404 in its error shape, for everyone (DEBUG on or off).
+    "api-not-found": Rule("GET", anonymous=404, owner=404, other=404, staff=404),
 }
 
 # The admin: staff only; everyone else is sent to the admin's login. Site-wide views:
@@ -447,3 +449,20 @@ def test_an_item_answers_only_under_its_own_campaign(world: World, action: str):
 def test_an_id_too_long_for_the_database_is_a_404_not_a_500(world: World, method: str, path: str):
     client = world.client("staff", Route("x", None, path.lstrip("/")))
     assert getattr(client, method)(path.format(id="9" * 30)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/label/a%00b/"),
+        ("post", "/label/a%00b/items/{id}/"),
+        ("get", "/manage/prefs/reports/a%00b/"),
+        ("post", "/api/v1/campaigns/a%00b/next-item/"),
+        ("get", "/api/v1/campaigns/a%00b/progress/"),
+    ],
+)
+def test_a_name_holding_nul_is_a_404_not_a_500(world: World, method: str, path: str):
+    """PostgreSQL cannot take NUL in a query: such a URL matches no route, on both databases."""
+    client = world.client("staff", Route("x", None, path.lstrip("/")))
+    response = getattr(client, method)(path.format(id=world.owner_item.pk))
+    assert response.status_code == 404

@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from labelapp.models import Candidate, GenerationJobStatus, Item, Label, Prompt
+from labelapp.models import Candidate, GenerationJobStatus, Item, Label, Lease, Prompt
 from labelapp.services.items import items_build
 from labelapp.services.labellers import labeller_suspend, user_upsert
 
@@ -62,6 +65,57 @@ def test_an_invalid_submission_shows_the_error_inline_and_keeps_the_item(
     html = response.content.decode()
     assert response.status_code == 400 and 'role="alert"' in html and "Field &#x27;strength&#x27;" in html
     assert f'data-item-id="{item.pk}"' in html and Label.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "field"),
+    [
+        ("", {"choice": "a", "rationale": "in%00the text", "idempotency_key": "k"}, "rationale"),
+        ("", {"choice": "a", "criterion-honesty": "a", "idempotency_key": "k"}, "criteria"),
+        ("skip/", {"reason": "in%00the reason"}, "reason"),
+    ],
+)
+def test_nul_or_criteria_the_campaign_lacks_in_a_form_post_show_inline_and_store_nothing(
+    campaign, pairwise_items, labeller, client_for, action, data, field
+):
+    """Form posts carry NUL as %00; PostgreSQL would refuse it, so both databases refuse it the same way."""
+    client = client_for(labeller)
+    client.get("/label/prefs/")
+    item = labeller.leases.get().item
+    body = "&".join(f"{key}={value}" for key, value in data.items())
+    response = client.post(
+        f"/label/prefs/items/{item.pk}/{action}",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and f"Field &#x27;{field}&#x27;" in html
+    assert f'data-item-id="{item.pk}"' in html and not Label.objects.exists() and not item.skips.exists()
+
+
+def test_a_page_waking_after_others_filled_its_item_gets_another_one(
+    campaign, pairwise_items, labeller, client_for
+):
+    """The lease expired (a laptop asleep) and two others labelled the item (k=2): the heartbeat no longer
+    revives the lease, and the submit is refused with a clear message and the next item."""
+    client = client_for(labeller)
+    client.get("/label/prefs/")
+    item = labeller.leases.get().item
+    Lease.objects.filter(labeller=labeller).update(expires_at=timezone.now() - timedelta(seconds=1))
+    for number in (2, 3):
+        other = user_upsert(username=f"filler{number}", password="x" * 10)
+        other_client = client_for(other)
+        other_client.get("/label/prefs/")
+        assert other.leases.get().item == item
+        other_client.post(f"/label/prefs/items/{item.pk}/", {"choice": "b", "idempotency_key": "k"})
+    heartbeat = client.post(f"/label/prefs/items/{item.pk}/heartbeat/", **HTMX)
+    assert heartbeat.status_code == 403 and "ran out" in heartbeat.content.decode()
+    response = client.post(f"/label/prefs/items/{item.pk}/", {"choice": "a", "idempotency_key": "k"}, **HTMX)
+    html = response.content.decode()
+    assert "Your time on this item ran out and others have taken it. Here is another one." in html
+    assert f'data-item-id="{item.pk}"' not in html and 'data-item-id="' in html
+    assert item.labels.count() == 2
 
 
 def test_when_nothing_is_left_the_page_says_so(campaign, labeller, client_for):

@@ -67,6 +67,10 @@ def test_good_values_are_cleaned(value, cleaned):
         ),
         ({"verdict": "correct", "confidence": "certain", "mood": "happy"}, "mood", list(correctness.FIELDS)),
         ({"verdict": "correct", "confidence": "certain", "critique": "x" * 5001}, "critique", None),
+        ({"verdict": "correct", "confidence": "certain", "critique": 3.5}, "critique", None),
+        ({"verdict": "correct", "confidence": "certain", "critique": {"a": 1}}, "critique", None),
+        ({"verdict": "correct", "confidence": "certain", "critique": "a\ud800b"}, "critique", None),
+        ({"verdict": "correct", "confidence": "certain", "critique": "a\x00b"}, "critique", None),
         (["correct"], "value", None),
     ],
 )
@@ -307,3 +311,20 @@ def test_the_api_shows_the_reference_and_refuses_a_bad_value(
     }
     assert Label.objects.count() == 0 and Lease.objects.filter(item_id=item["id"]).exists()
     assert lease_next(labeller=labeller, campaign=correctness_campaign).pk == item["id"]
+
+
+def test_a_critique_that_is_not_valid_utf8_is_a_400_through_the_api_and_nothing_is_stored(
+    correctness_campaign, correctness_items, labeller
+):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=labeller).key}")
+    item = client.post("/api/v1/campaigns/facts/next-item/").json()["item"]
+    body = '{"value": {"verdict": "incorrect", "confidence": "certain", "critique": "a\\ud800b"}, "idempotency_key": "k"}'
+    for _ in range(2):  # a retry with the same key is refused the same way
+        response = client.post(f"/api/v1/items/{item['id']}/labels/", body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json() == {
+            "message": "Field 'value.critique' holds a lone surrogate (\\ud800), which is not valid UTF-8.",
+            "extra": {"field": "value.critique"},
+        }
+    assert Label.objects.count() == 0 and Lease.objects.filter(item_id=item["id"]).exists()

@@ -30,6 +30,11 @@ def test_a_good_value_is_cleaned():
         ({"choice": "a", "strength": "huge"}, "strength", ["slight", "clear", "strong"]),
         ({"choice": "a", "mood": "x"}, "mood", ["choice", "strength", "rationale", "criteria"]),
         ({"choice": "a", "rationale": "x" * 5001}, "rationale", None),
+        ({"choice": "a", "rationale": 7}, "rationale", None),  # never stored as "7"
+        ({"choice": "a", "rationale": ["because"]}, "rationale", None),
+        ({"choice": "a", "rationale": "a\ud800b"}, "rationale", None),
+        ({"choice": "a", "rationale": "a\x00b"}, "rationale", None),
+        ({"choice": "a", "criteria": {"helpfulness": "a"}}, "criteria", []),  # never dropped silently
     ],
 )
 def test_a_bad_value_names_the_field_and_the_allowed_values(value, field, allowed):
@@ -37,6 +42,12 @@ def test_a_bad_value_names_the_field_and_the_allowed_values(value, field, allowe
         pairwise.label_validate(value, shape=PLAIN)
     assert raised.value.extra["field"] == field and field in raised.value.message
     assert raised.value.extra.get("allowed") == allowed
+
+
+@pytest.mark.parametrize("empty", [{}, None])
+def test_no_criteria_are_fine_when_the_campaign_lists_none(empty):
+    value = {"choice": "b", "rationale": None, "criteria": empty}
+    assert pairwise.label_validate(value, shape=PLAIN) == {"choice": "b", "strength": None, "rationale": ""}
 
 
 def test_criteria_are_required_one_by_one_when_the_campaign_lists_them():

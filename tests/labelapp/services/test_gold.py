@@ -11,7 +11,9 @@ from labelapp.services.leases import lease_next
 
 
 def _jsonl(*records) -> bytes:
-    return "\n".join(r if isinstance(r, str) else json.dumps(r) for r in records).encode()
+    return b"\n".join(
+        r if isinstance(r, bytes) else (r if isinstance(r, str) else json.dumps(r)).encode() for r in records
+    )
 
 
 def test_importing_known_answers_marks_items_gold_in_canonical_order(campaign, pairwise_items):
@@ -40,6 +42,22 @@ def test_importing_known_answers_marks_items_gold_in_canonical_order(campaign, p
         (
             {"item": "ITEM"},
             r"gold.jsonl, line 2: each line must be an object with exactly 'item' and 'value'",
+        ),
+        (
+            {"item": "ITEM", "value": {"choice": "a", "rationale": "a\ud800b"}},
+            r"gold.jsonl, line 2, field 'value.rationale': holds a lone surrogate",
+        ),
+        (
+            {"item": "ITEM", "value": {"choice": "a", "rationale": "a\x00b"}},
+            r"gold.jsonl, line 2, field 'value.rationale': holds a NUL character",
+        ),
+        (
+            '{"item": 1, "value": ' + "[" * 1000 + "]" * 1000 + "}",
+            r"gold.jsonl, line 2: the line is nested deeper",
+        ),
+        (
+            b'{"item": 1, "value": {"rationale": "caf\xe9"}}',
+            r"gold.jsonl, line 2: not UTF-8 text \(byte 39 of the line",
         ),
     ],
 )

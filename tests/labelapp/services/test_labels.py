@@ -59,6 +59,11 @@ def test_the_same_idempotency_key_stores_one_label(campaign, pairwise_items, lab
         ({"choice": "tie", "strength": "strong"}, "strength"),
         ({"choice": "a", "colour": "red"}, "colour"),
         ({"choice": "a", "rationale": "x" * 5001}, "rationale"),
+        ({"choice": "a", "rationale": 42}, "rationale"),
+        ({"choice": "a", "rationale": {"why": "this"}}, "rationale"),
+        ({"choice": "a", "rationale": "a\ud800b"}, "rationale"),
+        ({"choice": "a", "rationale": "a\x00b"}, "rationale"),
+        ({"choice": "a", "criteria": {"helpfulness": "a"}}, "criteria"),  # the campaign lists none
     ],
 )
 def test_a_value_the_kind_does_not_allow_names_the_field_and_saves_nothing(
@@ -69,6 +74,13 @@ def test_a_value_the_kind_does_not_allow_names_the_field_and_saves_nothing(
         item_submit_label(item_id=item.pk, labeller=labeller, value=value, idempotency_key="k")
     assert raised.value.extra["field"] == field and field in raised.value.message
     assert Label.objects.count() == 0 and Lease.objects.filter(item=item, labeller=labeller).exists()
+
+
+def test_an_idempotency_key_with_nul_is_refused(campaign, pairwise_items, labeller):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    with pytest.raises(ApplicationError, match="Field 'idempotency_key' holds a NUL character"):
+        item_submit_label(item_id=item.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k\x00")
+    assert Label.objects.count() == 0
 
 
 def test_an_item_not_leased_to_me_is_not_found(campaign, pairwise_items, labeller, other_labeller):

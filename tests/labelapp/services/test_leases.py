@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labelapp.errors import NotFoundError, RefusedError
+from labelapp.errors import ApplicationError, NotFoundError, RefusedError
 from labelapp.models import CampaignStatus, LabellerProfile, Lease, Skip
 from labelapp.selectors.items import item_shown_indices
 from labelapp.services.labellers import labeller_suspend, labeller_unsuspend, user_upsert
@@ -98,6 +98,79 @@ def test_the_heartbeat_renews_my_lease(campaign, pairwise_items, labeller, other
     assert Lease.objects.get(labeller=labeller).expires_at > timezone.now() + timedelta(seconds=500)
     with pytest.raises(NotFoundError):
         lease_renew(labeller=other_labeller, item_id=item.pk)
+
+
+def expire(labeller):
+    Lease.objects.filter(labeller=labeller).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+
+def test_a_heartbeat_after_others_filled_the_item_does_not_revive_the_lease(
+    campaign, pairwise_items, labeller
+):
+    """A laptop waking from sleep: its page's heartbeat and then its submit must not take the item past k."""
+    item = lease_next(labeller=labeller, campaign=campaign)
+    expire(labeller)
+    for number in (2, 3):
+        other = user_upsert(username=f"filler{number}", password="x" * 10)
+        assert lease_next(labeller=other, campaign=campaign) == item
+        submit(item, other)
+    with pytest.raises(RefusedError, match="ran out and others have taken it"):
+        lease_renew(labeller=labeller, item_id=item.pk)
+    with pytest.raises(ApplicationError, match="ran out and others have taken it"):
+        submit(item, labeller)
+    item.refresh_from_db()
+    assert item.label_count == 2 and item.labels.count() == 2
+    assert lease_next(labeller=labeller, campaign=campaign) not in (None, item)
+
+
+def test_an_expired_lease_is_renewed_while_the_item_has_room(
+    campaign, pairwise_items, labeller, other_labeller
+):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    expire(labeller)
+    assert lease_next(labeller=other_labeller, campaign=campaign) == item  # k=2: one place left for me
+    assert lease_renew(labeller=labeller, item_id=item.pk).expires_at > timezone.now()
+    submit(item, labeller)
+    submit(item, other_labeller)
+    item.refresh_from_db()
+    assert item.label_count == 2
+
+
+def test_a_full_item_refuses_a_label_whatever_the_lease_says(campaign, pairwise_items, labeller):
+    """Even a live lease: the item's label count, read under its row lock, is the last word."""
+    item = lease_next(labeller=labeller, campaign=campaign)
+    for number in (2, 3):
+        other = user_upsert(username=f"filler{number}", password="x" * 10)
+        Lease.objects.create(item=item, labeller=other, expires_at=timezone.now() + timedelta(minutes=5))
+        submit(item, other)
+    with pytest.raises(ApplicationError, match="all the labels it needs. Here is another one."):
+        submit(item, labeller)
+    assert item.labels.count() == 2
+    # The next lease is another item, not the full one again.
+    assert lease_next(labeller=labeller, campaign=campaign) not in (None, item)
+
+
+def test_an_expired_lease_on_a_gold_item_is_renewed_and_honoured_past_k(
+    campaign, pairwise_items, labeller, other_labeller
+):
+    campaign.labels_per_item, campaign.gold_rate = 1, 1.0
+    campaign.save()
+    gold(pairwise_items[0], "a")
+    item = lease_next(labeller=labeller, campaign=campaign)
+    assert item == pairwise_items[0]
+    expire(labeller)
+    assert lease_next(labeller=other_labeller, campaign=campaign) == item
+    submit(item, other_labeller)
+    lease_renew(labeller=labeller, item_id=item.pk)
+    submit(item, labeller)
+    assert item.labels.count() == 2
+
+
+def test_a_skip_reason_with_nul_is_refused_and_nothing_is_stored(campaign, pairwise_items, labeller):
+    item = lease_next(labeller=labeller, campaign=campaign)
+    with pytest.raises(ApplicationError, match="Field 'reason' holds a NUL character"):
+        item_skip(labeller=labeller, item_id=item.pk, reason="bad\x00reason")
+    assert not Skip.objects.exists() and Lease.objects.filter(item=item, labeller=labeller).exists()
 
 
 def test_routing_needs_the_campaigns_skills(campaign, pairwise_items, labeller):

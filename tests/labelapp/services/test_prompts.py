@@ -85,6 +85,32 @@ def test_csv_imports_prompt_and_extra_columns_as_metadata(campaign, tmp_path):
         ("nohead.csv", "question\nwhat?\n", "nohead.csv, line 1, field 'prompt': the header needs"),
         ("cells.csv", 'prompt\nfine\n"a",extra\n', "cells.csv, line 3: more cells than header columns"),
         ("prompts.txt", "hello\n", "prompts.txt: unknown file type"),
+        (
+            "nul.jsonl",
+            '{"prompt": "a\\u0000b"}\n',
+            "nul.jsonl, line 1, field 'prompt': holds a NUL character",
+        ),
+        (
+            "surrogate.jsonl",
+            '{"prompt": "ok"}\n{"prompt": "ok", "metadata": {"tags": ["x", "\\ud800"]}}\n',
+            "surrogate.jsonl, line 2, field 'metadata.tags[1]': holds a lone surrogate (\\ud800)",
+        ),
+        (
+            "chat.jsonl",
+            '{"messages": [{"role": "user", "content": "\\udfff"}]}\n',
+            "chat.jsonl, line 1, field 'messages[0].content': holds a lone surrogate",
+        ),
+        (
+            "deep.jsonl",
+            '{"prompt": "ok", "metadata": {"x": ' + "[" * 1000 + "]" * 1000 + "}}\n",
+            "deep.jsonl, line 1: the line is nested deeper than 32 levels",
+        ),
+        ("nul.csv", "prompt,topic\nok,a\x00b\n", "nul.csv, line 2, field 'topic': holds a NUL character"),
+        (
+            "chat.csv",
+            'messages\n"[{""role"": ""user"", ""content"": ""\\ud800""}]"\n',
+            "chat.csv, line 2, field 'messages[0].content': holds a lone surrogate",
+        ),
     ],
 )
 def test_bad_file_is_rejected_whole_with_file_line_and_field(campaign, tmp_path, name, content, message):
