@@ -1,4 +1,4 @@
-"""Every `export_dataset` example the README shows runs on the demo that `make run` seeds, after a few labels.
+"""Every `export_dataset` example the README shows runs on the demo that `make run` seeds, once labelled.
 
 The examples name the demo's own campaigns, one per task kind: `demo` (pairwise), `demo-correctness`,
 `demo-coherence`, `demo-setwise` and `demo-ranking`. So each example runs against the campaign it names
