@@ -73,6 +73,8 @@ class FakeGenerate:
         if self.fail_on_call is not None and len(self.calls) == self.fail_on_call:
             raise RuntimeError("GPU fell over")
         completions = []
+        # A raw template puts the question another way, so the answers differ, as a real model's would.
+        form = " (raw)" if spec.prompt_format == "raw" else ""
         for index, request in enumerate(requests):
             question = request.prompt if request.prompt is not None else request.messages[-1]["content"]
             for sample in range(params.n):
@@ -80,7 +82,7 @@ class FakeGenerate:
                     inference.Completion(
                         request_index=index,
                         sample_index=sample,
-                        text=f"Answer {sample} to: {question}",
+                        text=f"Answer {sample}{form} to: {question}",
                         rendered_prompt=f"Q: {question}\nA:",
                         finish_reason="eos",
                         token_count=4,

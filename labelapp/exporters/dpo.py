@@ -2,6 +2,7 @@
 
 Plain-text prompts give strings; chat prompts give the conversational form (the prompt's message list,
 and one assistant message each for chosen and rejected), as `trl.data_utils.is_conversational` expects.
+A campaign mixing the two is exported in the conversational form, a plain prompt as one user message.
 """
 
 from collections.abc import Iterator
@@ -13,17 +14,15 @@ _new = tuple.__new__  # Row's own constructor is a Python function; an export ma
 
 
 def rows(context: ExportContext) -> Iterator[Row]:
+    conversational, answer_in = context.conversational, pairs.answer_in
     for pair in pairs.preference_pairs(context):
         prompt = pair.record.item.prompt
-        content: str | list[dict[str, str]]
-        chosen: str | list[dict[str, str]]
-        rejected: str | list[dict[str, str]]
-        if prompt.messages is None:
-            content, chosen, rejected = prompt.text, pair.chosen.text, pair.rejected.text
-        else:
-            content = prompt.messages
-            chosen, rejected = pairs.as_assistant(pair.chosen.text), pairs.as_assistant(pair.rejected.text)
-        values = {"id": pairs.pair_id(pair), "prompt": content, "chosen": chosen, "rejected": rejected}
+        values = {
+            "id": pairs.pair_id(pair),
+            "prompt": prompt.content_in(conversational),
+            "chosen": answer_in(pair.chosen.text, conversational),
+            "rejected": answer_in(pair.rejected.text, conversational),
+        }
         values.update(pairs.pair_metadata(pair))
         yield _new(Row, (prompt.key, values))
 

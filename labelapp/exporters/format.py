@@ -21,6 +21,8 @@ class ExportContext:
     records: Callable[[str], Iterator[Record]]  # the selected records of one task kind
     pseudonym: Callable[[int], str]  # a labeller's stable pseudonymous id, never their username
     criteria: tuple[str, ...] = ()  # the campaign's criteria (pairwise: a choice per criterion)
+    # Prompts and answers as chat messages, every row alike (`Shape.conversational`): PromptFacts.content_in
+    conversational: bool = False
 
 
 def _no_check(options: ExportOptions, kind: str) -> None:

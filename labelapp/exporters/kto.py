@@ -81,18 +81,16 @@ def check(options: ExportOptions, kind: str) -> None:
 
 
 def rows(context: ExportContext) -> Iterator[Row]:
+    conversational = context.conversational
     for source in context.options.kto_from:
         for judged in SOURCES[source](context):
             item = judged.record.item
-            completion = judged.candidate.text
             yield Row(
                 item.prompt.key,
                 {
                     "id": f"{judged.record.campaign}-{item.id}-{judged.candidate.id}",
-                    "prompt": item.prompt.content,
-                    "completion": completion
-                    if item.prompt.messages is None
-                    else pairs.as_assistant(completion),
+                    "prompt": item.prompt.content_in(conversational),
+                    "completion": pairs.answer_in(judged.candidate.text, conversational),
                     "label": judged.desirable,
                     "prompt_id": item.prompt.id,
                     "item_id": item.id,

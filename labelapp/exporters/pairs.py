@@ -136,3 +136,8 @@ def pair_label(values: dict[str, Any]) -> str:
 
 def as_assistant(text: str) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": text}]
+
+
+def answer_in(text: str, conversational: bool) -> str | list[dict[str, str]]:
+    """An answer in its export's form, as PromptFacts.content_in gives the prompt."""
+    return as_assistant(text) if conversational else text

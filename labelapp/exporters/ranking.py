@@ -23,7 +23,7 @@ def rows(context: ExportContext) -> Iterator[Row]:
             item.prompt.key,
             {
                 "id": f"{record.campaign}-{item.id}",
-                "prompt": item.prompt.content,
+                "prompt": item.prompt.content_in(context.conversational),
                 "completions": [c.text for c in ordered],
                 "pairs": [
                     {"chosen": place[winner], "rejected": place[loser], "margin": margin}

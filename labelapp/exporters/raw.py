@@ -19,7 +19,7 @@ def rows(context: ExportContext) -> Iterator[Row]:
             "item_id": item.id,
             "kind": item.kind,
             "prompt_id": item.prompt.id,
-            "prompt": item.prompt.content,
+            "prompt": item.prompt.content_in(context.conversational),
             "candidate_ids": [c.id for c in item.candidates],
             "completions": [c.text for c in item.candidates],
             "generators": [c.generator for c in item.candidates],

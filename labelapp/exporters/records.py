@@ -62,9 +62,14 @@ class PromptFacts(NamedTuple):
     messages: list[dict[str, str]] | None
     key: str  # hash of the content: prompts with equal content fall in the same split
 
-    @property
-    def content(self) -> str | list[dict[str, str]]:
-        return self.messages if self.messages is not None else self.text
+    def as_messages(self) -> list[dict[str, str]]:
+        """The prompt as chat messages: a plain-text prompt is one user message."""
+        return self.messages if self.messages is not None else [{"role": "user", "content": self.text}]
+
+    def content_in(self, conversational: bool) -> str | list[dict[str, str]]:
+        """The prompt in its export's form (`Shape.conversational`): every prompt of a conversational
+        export as messages, so one column holds one type even where the campaign mixes the two forms."""
+        return self.as_messages() if conversational else self.text
 
 
 class CandidateFacts(NamedTuple):

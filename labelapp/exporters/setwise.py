@@ -21,7 +21,7 @@ def rows(context: ExportContext) -> Iterator[Row]:
             item.prompt.key,
             {
                 "id": f"{record.campaign}-{item.id}",
-                "prompt": item.prompt.content,
+                "prompt": item.prompt.content_in(context.conversational),
                 "completions": [c.text for c in item.candidates],
                 "diversity": round(aggregate.diversity_mean, 4),
                 "diversity_median": aggregate.diversity_median,

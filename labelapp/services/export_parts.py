@@ -67,6 +67,7 @@ def export_part_write(
         records=records_of,
         pseudonym=functools.lru_cache(maxsize=None)(labeller_pseudonym),
         criteria=plan.shape.criteria,
+        conversational=plan.shape.conversational,
     )
     seed, test_fraction = plan.options.seed, plan.options.test_fraction
     row_label, count = plan.rows_format.row_label, 0

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError
@@ -28,7 +28,7 @@ from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.exporters.records import AGGREGATION_IN_WORDS, RECORDS, Selection
 from labelapp.exporters.splits import split_names
 from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
-from labelapp.models import Campaign, Export, ExportOutput, ExportStatus, Generator, Label
+from labelapp.models import Campaign, Export, ExportOutput, ExportStatus, Generator, Label, Prompt
 from labelapp.services.audit import audit_record
 from labelapp.services.export_parts import default_workers, export_parts_write
 
@@ -54,6 +54,7 @@ class ExportPlan:
     selection: Selection
     shape: Shape
     excluded: dict[int, str]  # labeller id -> why their labels are left out
+    plain_prompts_as_messages: int = 0  # where the campaign mixes plain-text and chat prompts
 
     @property
     def rows_format(self) -> Format:
@@ -94,6 +95,11 @@ class ExportPlan:
             + (f"; items whose agreement is below {o.min_agreement} left out." if o.min_agreement else "."),
             "Gold (check) items are never exported.",
         ]
+        if self.plain_prompts_as_messages:
+            lines.append(
+                f"Prompts: {self.plain_prompts_as_messages} plain-text prompt(s) written as one user message "
+                "each, because the campaign mixes plain-text and chat prompts."
+            )
         if self.rows_format.name in {"dpo", "rm", "hh-rlhf"} and self.campaign.kind == "pairwise":
             lines.append(
                 "Ties: kept as rows flagged `tie: true`."
@@ -172,19 +178,22 @@ def _generators_check(names: tuple[str, ...]) -> None:
         )
 
 
-def _shape(campaign: Campaign, export_format: Format) -> Shape:
-    chat = campaign.prompts.filter(messages__isnull=False).exists()
-    if (
-        chat
-        and TEXT_OR_MESSAGES in export_format.columns.values()
-        and campaign.prompts.filter(messages__isnull=True).exists()
-    ):
-        raise ApplicationError(
-            f"Campaign '{campaign.name}' mixes plain-text and chat prompts; a {export_format.name} column holds "
-            "one or the other. Export with --format hh-rlhf, or keep the two kinds of prompt in two campaigns.",
-            {"field": "campaign"},
-        )
+def _exported_prompts(campaign: Campaign) -> QuerySet[Prompt]:
+    """The prompts of the campaign's items: its own, or those of the campaign it judges (--source-campaign)."""
+    return Prompt.objects.filter(items__campaign=campaign)
+
+
+def _shape(campaign: Campaign) -> Shape:
+    """One shape per export: conversational as soon as one prompt is chat messages, every row alike."""
+    chat = _exported_prompts(campaign).filter(messages__isnull=False).exists()
     return Shape(conversational=chat, kind=campaign.kind, criteria=tuple(campaign.criteria))
+
+
+def _plain_prompts_as_messages(campaign: Campaign, export_format: Format, shape: Shape) -> int:
+    """How many plain-text prompts a conversational export writes as one user message each."""
+    if not shape.conversational or TEXT_OR_MESSAGES not in export_format.columns.values():
+        return 0
+    return _exported_prompts(campaign).filter(messages__isnull=True).values("pk").distinct().count()
 
 
 def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOptions) -> ExportPlan:
@@ -212,6 +221,7 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
     export_format.check(options, campaign.kind)
     _generators_check(options.generators)
     excluded = _excluded_labellers(campaign, options)
+    shape = _shape(campaign)
     return ExportPlan(
         campaign=campaign,
         format=export_format,
@@ -225,8 +235,11 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
             generators=frozenset(options.generators),
             audit_trail=export_format.audit_trail,
         ),
-        shape=_shape(campaign, _rows_format(export_format, options)),
+        shape=shape,
         excluded=excluded,
+        plain_prompts_as_messages=_plain_prompts_as_messages(
+            campaign, _rows_format(export_format, options), shape
+        ),
     )
 
 

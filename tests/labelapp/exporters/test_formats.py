@@ -149,6 +149,59 @@ def test_hh_rlhf_puts_a_system_message_at_the_head_of_the_next_human_turn(
     )
 
 
+@pytest.fixture
+def mixed(campaign, generator, raters):
+    """A campaign holding a plain-text prompt and a chat prompt (imported datasets often do), A winning
+    each one's pair."""
+    prompts_with_pairs(campaign, generator, ["Plain?"])
+    items = prompts_with_pairs(campaign, generator, ["Chat?"], chat=True)
+    for item in items:
+        vote(item, raters[0], "a", "clear")
+        vote(item, raters[1], "a")
+    return items
+
+
+@pytest.mark.parametrize("output", ["rows.jsonl", "rows.parquet"])
+@pytest.mark.parametrize("name", ["dpo", "rm", "kto"])
+def test_a_campaign_mixing_plain_and_chat_prompts_exports_every_row_in_the_conversational_form(
+    mixed, campaign, tmp_path, name, output
+):
+    out = tmp_path / output
+    export(campaign, name, out, **({"kto_from": ["pairwise"]} if name == "kto" else {}))
+    reader = {"rows.jsonl": "json", "rows.parquet": "parquet"}[output]
+    dataset = load_dataset(reader, data_files=str(out), split="train")
+    assert len(dataset) == (4 if name == "kto" else 2)
+    assert all(is_conversational(row) for row in dataset)
+    plain, chat = (item.prompt_id for item in mixed)
+    winners = {item.prompt_id: texts(item)[0] for item in mixed}
+    for row in dataset:
+        extracted = maybe_extract_prompt(row)  # rm: TRL finds the prompt shared by chosen and rejected
+        question = "Plain?" if row["prompt_id"] == plain else "Chat?"
+        assert extracted["prompt"] == [{"role": "user", "content": question}]
+        answer = extracted["completion"] if name == "kto" else extracted["chosen"]
+        assert answer[0]["role"] == "assistant" and len(answer) == 1
+        if name != "kto":
+            assert answer[0]["content"] == winners[row["prompt_id"]]
+    assert {row["prompt_id"] for row in dataset} == {plain, chat}
+    card = (tmp_path / "rows.README.md").read_text()
+    assert (
+        "- Prompts: 1 plain-text prompt(s) written as one user message each, because the campaign mixes "
+        "plain-text and chat prompts." in card
+    )
+    column = "chosen" if name == "rm" else "prompt"
+    assert f"| `{column}` | list of {{role, content}} messages |" in card
+
+
+def test_hh_rlhf_writes_a_mixed_campaigns_transcripts_as_text(mixed, campaign, tmp_path):
+    export(campaign, "hh-rlhf", tmp_path / "hh.parquet")
+    dataset = load_dataset("parquet", data_files=str(tmp_path / "hh.parquet"), split="train")
+    assert [row["chosen"] for row in dataset] == [
+        f"\n\nHuman: {question}\n\nAssistant: {texts(item)[0]}"
+        for question, item in zip(["Plain?", "Chat?"], mixed, strict=True)
+    ]
+    assert "Prompts:" not in (tmp_path / "hh.README.md").read_text()
+
+
 def test_raw_rows_are_every_label_with_a_pseudonym_never_the_username(labelled, campaign, raters, tmp_path):
     chat, items = labelled
     items[0].is_gold = True

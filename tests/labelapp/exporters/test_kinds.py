@@ -9,7 +9,7 @@ from trl.data_utils import is_conversational, maybe_extract_prompt, unpair_prefe
 from labelapp.errors import ApplicationError
 from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.kinds.base import BuildOptions
-from labelapp.models import Generator, Item, Label, Prompt
+from labelapp.models import Campaign, Generator, Item, Label, Prompt
 from labelapp.services.items import items_build
 from tests.factories import candidates_add
 from tests.labelapp.exporters.conftest import export, read_jsonl
@@ -351,6 +351,39 @@ def test_setwise_and_ranking_write_the_same_rows_to_jsonl_parquet_and_a_folder(
     from_parquet = load_dataset("parquet", data_files=str(tmp_path / "rows.parquet"), split="train").to_list()
     from_folder = load_from_disk(str(tmp_path / "rows"))["train"].to_list()
     assert from_jsonl and from_jsonl == from_parquet == from_folder
+
+
+@pytest.mark.parametrize("kind", ["setwise", "ranking"])
+def test_a_campaign_judging_another_campaigns_mixed_prompts_writes_each_as_messages(
+    kind, campaign, generator, raters, tmp_path
+):
+    """As the demo's set-wise and ranking campaigns judge the answers of its pairwise campaign, whose
+    prompts are plain text but one."""
+    plain = Prompt.objects.create(campaign=campaign, text=QUESTIONS[0])
+    chat = Prompt.objects.create(campaign=campaign, messages=[{"role": "user", "content": QUESTIONS[1]}])
+    for prompt in (plain, chat):
+        candidates_add(prompt, generator, [f"answer {n} to prompt {prompt.pk}" for n in range(3)])
+    judging = Campaign.objects.create(name="judging", kind=kind, labels_per_item=2)
+    items_build(
+        campaign=judging, kind=kind, options=BuildOptions(per_item=3), seed=3, source_campaign=campaign
+    )
+    value = (
+        order([0, 1, 2])
+        if kind == "ranking"
+        else {"diversity": 3, "duplicates": [], "best": None, "worst": None}
+    )
+    for item in judging.items.all():
+        give(item, raters[0], value)
+    export(judging, kind, tmp_path / "rows.parquet")
+    rows = load_dataset("parquet", data_files=str(tmp_path / "rows.parquet"), split="train").to_list()
+    assert {row["prompt_id"]: row["prompt"] for row in rows} == {
+        plain.pk: [{"role": "user", "content": QUESTIONS[0]}],
+        chat.pk: [{"role": "user", "content": QUESTIONS[1]}],
+    }
+    assert (
+        "- Prompts: 1 plain-text prompt(s) written as one user message each"
+        in (tmp_path / "rows.README.md").read_text()
+    )
 
 
 def test_trls_dpo_trainer_trains_on_expanded_ranking_pairs(ranking_items, campaign, tmp_path, tiny_model_dir):

@@ -164,14 +164,3 @@ def test_the_command_names_the_flag_of_a_bad_value(campaign, tmp_path):
     with pytest.raises(CommandError, match=r"must end in \.jsonl or \.parquet, or be a folder"):
         call_command("export_dataset", campaign="prefs", format="dpo", out=str(tmp_path / "x.csv"))
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_campaign_mixing_text_and_chat_prompts_says_so(campaign, generator, raters, tmp_path):
-    prompts_with_pairs(campaign, generator, ["Plain?"])
-    prompts_with_pairs(campaign, generator, ["Chat?"], chat=True)
-    with pytest.raises(ApplicationError, match="mixes plain-text and chat prompts"):
-        export(campaign, "dpo", tmp_path / "dpo.jsonl")
-    for item in campaign.items.all():
-        vote(item, raters[0], "a")
-    export(campaign, "hh-rlhf", tmp_path / "hh.jsonl")  # transcripts are text either way
-    assert len(read_jsonl(tmp_path / "hh.jsonl")) == 2
