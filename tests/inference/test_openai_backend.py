@@ -64,7 +64,7 @@ def test_chat_completions_request_and_parsing() -> None:
         "stop": ["\n\n"],
         "seed": 11,
         "logprobs": True,
-        "top_logprobs": 0,
+        "top_logprobs": 1,
     }
     assert received[1].body["messages"] == [{"role": "user", "content": "Hi there"}]
     assert received[1].body["seed"] == 13  # seed + request_index * n
