@@ -99,7 +99,7 @@ def _tokens(logprobs: object) -> list[_Token] | None:
     content = logprobs.get("content")
     if isinstance(content, list):
         return [
-            _Token(entry.get("token"), entry.get("logprob"))
+            _Token(entry.get("token"), entry.get("logprob"), entry.get("id"))
             if isinstance(entry, dict)
             else _Token(None, entry)
             for entry in content

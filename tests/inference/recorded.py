@@ -138,3 +138,55 @@ LLAMA_CPP_CONTEXT_REFUSAL = {
         "n_ctx": 512,
     }
 }
+
+
+def llama_cpp_entry(token_id: int, token: str, logprob: float) -> dict:
+    """One sampled token as llama.cpp's server lists it with "top_logprobs": 1 (or "logprobs": 1)."""
+    utf8 = list(token.encode())
+    return {
+        "id": token_id,
+        "token": token,
+        "bytes": utf8,
+        "logprob": logprob,
+        "top_logprobs": [{"id": token_id, "token": token, "bytes": utf8, "logprob": logprob}],
+    }
+
+
+# llama-server's answer to POST /v1/completions {"prompt": "Q: What is the capital of France?\nA:", "n": 3,
+# "stop": ["\n"], "logprobs": 1, ...} (SmolLM2-135M-Instruct Q4_1): a sample that stopped at a stop sequence
+# (its tokens dropped from the logprobs), one that stopped at its first token (empty, logprobs null) and one
+# that ended with the end-of-sequence token (kept, with no text). usage is the first choice's only.
+LLAMA_CPP_COMPLETIONS = {
+    "choices": [
+        {
+            "text": " Paris",
+            "index": 0,
+            "logprobs": {"content": [llama_cpp_entry(7042, " Paris", -0.5127)]},
+            "finish_reason": "stop",
+        },
+        {"text": "", "index": 1, "logprobs": None, "finish_reason": "stop"},
+        {
+            "text": " Paris.",
+            "index": 2,
+            "logprobs": {
+                "content": [
+                    llama_cpp_entry(7042, " Paris", -0.5127),
+                    llama_cpp_entry(30, ".", -0.8133),
+                    llama_cpp_entry(2, "", -0.0421),
+                ]
+            },
+            "finish_reason": "stop",
+        },
+    ],
+    "created": 1765067000,
+    "model": "smollm2",
+    "system_fingerprint": "b11434-unknown",
+    "object": "text_completion",
+    "usage": {
+        "completion_tokens": 2,
+        "prompt_tokens": 13,
+        "total_tokens": 15,
+        "prompt_tokens_details": {"cached_tokens": 0},
+    },
+    "id": "chatcmpl-recorded",
+}
