@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from typing import cast
@@ -208,7 +208,7 @@ def _check_requests(requests: Sequence[GenerationRequest]) -> None:
 
 def _remote_results(
     spec: ModelSpec, requests: Sequence[GenerationRequest], params: SamplingParams
-) -> Iterator[RequestResult]:
+) -> Generator[RequestResult, None, None]:
     if spec.backend == "tgi":
         from inference.tgi_backend import stream_tgi
 
@@ -220,7 +220,7 @@ def _remote_results(
 
 def _local_results(
     spec: ModelSpec, requests: Sequence[GenerationRequest], params: SamplingParams
-) -> Iterator[RequestResult]:
+) -> Generator[RequestResult, None, None]:
     by_request: dict[int, list[Completion]] = {index: [] for index in range(len(requests))}
     for completion in _generate_locally(spec, requests, params, on_progress=None):
         by_request[completion.request_index].append(completion)
@@ -230,9 +230,13 @@ def _local_results(
         )
 
 
+def _no_results() -> Generator[RequestResult, None, None]:
+    yield from ()
+
+
 def generate_each(
     *, spec: ModelSpec, requests: Sequence[GenerationRequest], params: SamplingParams
-) -> Iterator[RequestResult]:
+) -> Generator[RequestResult, None, None]:
     """Each request's params.n completions, as a RequestResult, in the order they are ready.
 
     A remote backend yields each request as soon as its answer is in, with spec.concurrency requests in
@@ -243,7 +247,7 @@ def generate_each(
     """
     _check_requests(requests)
     if not requests:
-        return iter(())
+        return _no_results()
     if spec.is_remote:
         return _remote_results(spec, requests, params)
     return _local_results(spec, requests, params)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from functools import partial
@@ -227,7 +227,7 @@ def _prompt(spec: ModelSpec, index: int, request: GenerationRequest, seed: int) 
 
 def stream_openai(
     *, spec: ModelSpec, requests: Sequence[GenerationRequest], params: SamplingParams
-) -> Iterator[RequestResult]:
+) -> Generator[RequestResult, None, None]:
     """Each request's result as soon as its answer is in, spec.concurrency requests in flight."""
     if spec.backend == "openai-chat" and spec.prompt_format == "raw":
         raise InferenceError(
@@ -242,7 +242,9 @@ def stream_openai(
     return _stream(spec, params, prompts)
 
 
-def _stream(spec: ModelSpec, params: SamplingParams, prompts: list[_Prompt]) -> Iterator[RequestResult]:
+def _stream(
+    spec: ModelSpec, params: SamplingParams, prompts: list[_Prompt]
+) -> Generator[RequestResult, None, None]:
     with RemoteSession(spec, LABEL) as session:
         openai = _OpenAIRequests(session, spec, params)
         jobs = [partial(openai.completions, prompt) for prompt in prompts]

@@ -13,7 +13,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import closing
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -145,7 +145,7 @@ class RemoteSession:
 
 def stream_concurrently(
     jobs: Sequence[Callable[[], T]], *, workers: int
-) -> Iterator[tuple[int, T | ServerRejected]]:
+) -> Generator[tuple[int, T | ServerRejected], None, None]:
     """Run jobs on up to `workers` threads and yield (job index, result) as each one finishes.
 
     A job the server refused yields its ServerRejected in place of a result, and the other jobs go on; any

@@ -15,7 +15,7 @@ do_sample=false), top_p only below 1 (TGI refuses 1.0).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from functools import partial
@@ -228,7 +228,7 @@ class _TGIRequests:
 
 def stream_tgi(
     *, spec: ModelSpec, requests: Sequence[GenerationRequest], params: SamplingParams
-) -> Iterator[RequestResult]:
+) -> Generator[RequestResult, None, None]:
     """Each request's result as soon as its answer is in, spec.concurrency requests in flight."""
     prompts = [
         _Prompt(index=index, text=render_text_prompt(spec, request), seed=seed)
@@ -239,7 +239,9 @@ def stream_tgi(
     return _stream(spec, params, prompts)
 
 
-def _stream(spec: ModelSpec, params: SamplingParams, prompts: list[_Prompt]) -> Iterator[RequestResult]:
+def _stream(
+    spec: ModelSpec, params: SamplingParams, prompts: list[_Prompt]
+) -> Generator[RequestResult, None, None]:
     with RemoteSession(spec, LABEL) as session:
         tgi = _TGIRequests(session, f"{spec.base_url}/generate", params)
         jobs = [partial(tgi.completions, prompt) for prompt in prompts]
