@@ -10,6 +10,9 @@ import inference.remote
 from inference import GenerationRequest, InferenceError, ModelSpec, SamplingParams, generate, render_prompt
 from tests.inference.recorded import (
     LLAMA_CPP_COMPLETIONS,
+    LLAMA_CPP_EOS_TOKENS,
+    LLAMA_CPP_N_REFUSAL,
+    LLAMA_CPP_STOPPED_TOKENS,
     OPENAI_CHAT_EXAMPLE,
     OPENAI_CHAT_EXAMPLE_TOKENS,
     VLLM_COMPLETIONS_EXAMPLE,
@@ -153,13 +156,9 @@ def llama_cpp_chat(request: ReceivedRequest) -> tuple[int, object]:
     """As llama.cpp's server answers chat: token logprobs only when top_logprobs (its n_probs) is above 0."""
     body = request.body
     if body["n"] > 2:  # its --parallel
-        return 400, {
-            "error": {
-                "code": 400,
-                "message": f"Field 'n': Value must be between 1 <= value <= 2, but got {body['n']}",
-                "type": "invalid_request_error",
-            }
-        }
+        refusal = copy.deepcopy(LLAMA_CPP_N_REFUSAL)
+        refusal["error"]["message"] = f"Field 'n': Value must be between 1 <= value <= 2, but got {body['n']}"
+        return 400, refusal
     choice: dict = {"finish_reason": "stop", "message": {"role": "assistant", "content": "Blue."}}
     if body.get("logprobs") and body.get("top_logprobs", 20) > 0:
         entries = [
@@ -202,8 +201,8 @@ def test_llama_cpp_empty_samples_and_its_finish_reasons(tiny_model_dir: Path) ->
         params = SamplingParams(n=3, seed=1, stop=("\n",), max_new_tokens=16)
         request = GenerationRequest(prompt="What is the capital of France?")
         stopped, empty, eos = generate(spec=spec, requests=[request], params=params)
-    assert (stopped.text, stopped.finish_reason, stopped.token_count) == (" Paris", "stop", 1)
-    assert stopped.logprob_sum == pytest.approx(-0.5127)
+    assert (stopped.text, stopped.finish_reason, stopped.token_count) == (" Anglo-Saxon England", "stop", 4)
+    assert stopped.logprob_sum == pytest.approx(sum(lp for _, _, lp in LLAMA_CPP_STOPPED_TOKENS))
     # Stopped at its first token: an empty sample with no tokens and no logprobs, not an error.
     assert (empty.text, empty.finish_reason, empty.token_count, empty.logprob_sum, empty.logprob_mean) == (
         "",
@@ -213,8 +212,8 @@ def test_llama_cpp_empty_samples_and_its_finish_reasons(tiny_model_dir: Path) ->
         None,
     )
     # Ended by the end-of-sequence token, which llama.cpp counts and lists.
-    assert (eos.text, eos.finish_reason, eos.token_count) == (" Paris.", "eos", 3)
-    assert eos.logprob_mean == pytest.approx((-0.5127 - 0.8133 - 0.0421) / 3)
+    assert (eos.text, eos.finish_reason, eos.token_count) == (" 72 égroines de Amazone d'Oda?", "eos", 16)
+    assert eos.logprob_mean == pytest.approx(sum(lp for _, _, lp in LLAMA_CPP_EOS_TOKENS) / 16)
 
 
 def test_text_without_logprobs_is_still_an_error() -> None:
