@@ -126,7 +126,8 @@ def test_raw_completions_with_a_stop_sequence_store_empty_samples(server_url, ca
     job = GenerationJob.objects.get(generator=raw)
     assert job.status == GenerationJobStatus.SUCCEEDED
     candidates = list(Candidate.objects.filter(job=job))
-    assert len(candidates) == 12 and candidates[0].rendered_prompt == f"Q: {QUESTIONS[0]}\nA:"
+    assert len(candidates) == 12
+    assert {c.rendered_prompt for c in candidates} == {f"Q: {question}\nA:" for question in QUESTIONS}
     assert not any("\n" in c.text for c in candidates)
     assert {c.finish_reason for c in candidates} <= {"stop", "eos", "length"}
     assert any(c.finish_reason == "stop" for c in candidates)
