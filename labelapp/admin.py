@@ -154,14 +154,17 @@ class PromptAdmin(AuditedAdmin):
 
 @admin.register(Generator)
 class GeneratorAdmin(AuditedAdmin):
-    list_display = ["name", "backend", "model", "base_url", "prompt_format"]
+    list_display = ["name", "backend", "model", "base_url", "prompt_format", "concurrency"]
 
 
 @admin.register(GenerationJob)
 class GenerationJobAdmin(AuditedAdmin):
     actions = ["retry"]
 
-    @admin.action(description="Retry the selected failed or stuck jobs (they resume where they stopped)")
+    @admin.action(
+        description="Retry the selected failed, stuck or partly completed jobs (they run only the prompts "
+        "without candidates)"
+    )
     def retry(self, request: HttpRequest, jobs: QuerySet[GenerationJob]) -> None:
         for job in jobs:
             try:
@@ -189,6 +192,7 @@ class GenerationJobAdmin(AuditedAdmin):
         "started_at",
         "finished_at",
         "error",
+        "prompt_failures",
     ]
 
 

@@ -62,11 +62,24 @@ def client_for():
 
 
 class FakeGenerate:
-    """Stands in for inference.generate: deterministic texts, with the real Completion shape."""
+    """Stands in for inference.generate and inference.generate_each: deterministic texts, with the real
+    Completion shape; a request whose prompt text is in `refuse` is refused as a model server refuses it."""
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
         self.fail_on_call: int | None = None
+        self.refuse: dict[str, str] = {}
+
+    def each(self, *, spec, requests, params):
+        completions = self(spec=spec, requests=requests, params=params)
+        for index, request in enumerate(requests):
+            refusal = self.refuse.get(request.prompt if request.prompt is not None else "")
+            if refusal is not None:
+                yield inference.RequestResult(request_index=index, refusal=refusal)
+                continue
+            yield inference.RequestResult(
+                request_index=index, completions=tuple(c for c in completions if c.request_index == index)
+            )
 
     def __call__(self, *, spec, requests, params, on_progress=None):
         self.calls.append({"spec": spec, "requests": list(requests), "params": params})
@@ -98,6 +111,7 @@ class FakeGenerate:
 def fake_generate(monkeypatch) -> FakeGenerate:
     fake = FakeGenerate()
     monkeypatch.setattr(inference, "generate", fake)
+    monkeypatch.setattr(inference, "generate_each", fake.each)
     monkeypatch.setattr(inference, "preload", lambda spec: None)
     return fake
 

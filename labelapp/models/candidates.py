@@ -1,4 +1,4 @@
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
 
@@ -43,6 +43,15 @@ class Generator(models.Model):
     default_params = models.JSONField(
         default=dict, blank=True, help_text="Sampling params used unless a job overrides them."
     )
+    # 16 requests of n=4 samples keep 64 sequences in flight: a full llama.cpp server with --parallel up to 64,
+    # and enough for vLLM, TGI and SGLang to batch a small model well; one lower than the server's slots
+    # would leave them idle, one far higher only queues requests there (each against the request timeout).
+    concurrency = models.PositiveSmallIntegerField(
+        default=16,
+        validators=[MinValueValidator(1)],
+        help_text="Remote backends: requests sent at once (each asks for n samples). Match the server's "
+        "batch: llama.cpp's --parallel divided by n, or more for vLLM, TGI and SGLang.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -62,6 +71,7 @@ class GenerationJobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Completed with failed prompts"
     FAILED = "failed", "Failed"
 
 
@@ -86,6 +96,11 @@ class GenerationJob(models.Model):
     prompts_done = models.PositiveIntegerField(default=0)
     tokens_generated = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
+    prompt_failures = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Prompts the model server refused in the last run, [{prompt: id, message}]; a retry runs them.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -94,11 +109,23 @@ class GenerationJob(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"job {self.pk} ({self.generator}, {self.status})"
+        return f"job {self.pk} ({self.generator}, {self.outcome})"
 
     @property
     def is_finished(self) -> bool:
-        return self.status in {GenerationJobStatus.SUCCEEDED, GenerationJobStatus.FAILED}
+        return self.status in {
+            GenerationJobStatus.SUCCEEDED,
+            GenerationJobStatus.PARTIAL,
+            GenerationJobStatus.FAILED,
+        }
+
+    @property
+    def outcome(self) -> str:
+        """The status in words: "completed with 2 failed prompts" for a job the server refused prompts of."""
+        if self.status == GenerationJobStatus.PARTIAL:
+            count = len(self.prompt_failures)
+            return f"completed with {count} failed prompt{'s' if count != 1 else ''}"
+        return self.get_status_display().lower()
 
     @property
     def tokens_per_second(self) -> float | None:

@@ -173,6 +173,22 @@ def test_staff_import_generate_and_build_from_the_browser(
     assert "every 2s" not in fragment  # polling stops once every job has finished
 
 
+def test_the_manage_page_shows_the_prompts_a_server_refused(
+    campaign, generator, staff, client_for, fake_generate, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    Prompt.objects.create(campaign=campaign, text="Name a colour.")
+    too_long = Prompt.objects.create(campaign=campaign, text="A very long prompt.")
+    fake_generate.refuse = {"A very long prompt.": "HTTP 400: exceeds the available context size"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(staff).post("/manage/prefs/generate/", {"generator": generator.pk, "n": "2"})
+
+    fragment = client_for(staff).get("/manage/prefs/", **HTMX).content.decode()
+    assert "Completed with 1 failed prompt" in fragment and "1 / 2 prompts, 1 failed" in fragment
+    assert f"Prompt {too_long.pk}: HTTP 400: exceeds the available context size" in fragment
+    assert "every 2s" not in fragment
+
+
 def test_a_bad_generation_parameter_is_reported_not_raised(campaign, generator, staff, client_for):
     Prompt.objects.create(campaign=campaign, text="hi")
     page = client_for(staff).post(

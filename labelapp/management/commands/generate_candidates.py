@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from labelapp.errors import ApplicationError
-from labelapp.models import GenerationJob, GenerationStrategy, Generator
+from labelapp.models import GenerationJob, GenerationJobStatus, GenerationStrategy, Generator
 from labelapp.selectors.campaigns import campaign_get
 from labelapp.services.demo import EMBEDDED_GENERATOR, embedded_generator_get_or_create
 from labelapp.services.generation import (
@@ -42,7 +42,10 @@ class Command(BaseCommand):
             "--enqueue", action="store_true", help="Queue the jobs for a worker on queue 'inference'."
         )
         parser.add_argument(
-            "--resume", type=int, metavar="JOB", help="Run a failed or interrupted job again."
+            "--resume",
+            type=int,
+            metavar="JOB",
+            help="Run a failed or interrupted job again, or the failed prompts of a partly completed one.",
         )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -99,9 +102,15 @@ class Command(BaseCommand):
             except Exception as exc:
                 generation_job_fail(job_id=job.pk, error=f"{type(exc).__name__}: {exc}")
                 raise CommandError(f"Generation job {job.pk} failed: {exc}") from exc
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Job {job.pk}: {job.candidates.count()} candidates for {job.prompts_total} prompts × "
-                f"{job.params['n']}, {job.tokens_generated} tokens, {job.tokens_per_second or 0:.1f} tokens/s."
-            )
+        summary = (
+            f"Job {job.pk}: {job.candidates.count()} candidates for {job.prompts_total} prompts × "
+            f"{job.params['n']}, {job.tokens_generated} tokens, {job.tokens_per_second or 0:.1f} tokens/s."
         )
+        if job.status != GenerationJobStatus.PARTIAL:
+            self.stdout.write(self.style.SUCCESS(summary))
+            return
+        self.stdout.write(summary)
+        self.stderr.write(self.style.WARNING(f"Job {job.pk} {job.outcome}:"))
+        for failure in job.prompt_failures:
+            self.stderr.write(f"  prompt {failure['prompt']}: {failure['message']}")
+        self.stderr.write(f"Run them again with: manage.py generate_candidates --resume {job.pk}")

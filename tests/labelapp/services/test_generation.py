@@ -219,14 +219,14 @@ class FlakyServer:
             raise inference.InferenceUnavailable(
                 "TGI server http://127.0.0.1:9/generate unreachable: Connection refused"
             )
-        return self.fake(**kwargs)
+        return self.fake.each(**kwargs)
 
 
 def test_the_task_retries_a_server_that_comes_back(
     campaign, generator, prompts, fake_generate, settings, monkeypatch
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    monkeypatch.setattr(inference, "generate", FlakyServer(fake_generate, failures=2))
+    monkeypatch.setattr(inference, "generate_each", FlakyServer(fake_generate, failures=2))
     job = job_for(campaign, generator)
     generation_job_run_task.apply(args=[job.pk])
     job.refresh_from_db()
@@ -237,7 +237,7 @@ def test_a_server_that_stays_down_fails_the_job_naming_the_url(
     campaign, generator, prompts, fake_generate, settings, monkeypatch
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    monkeypatch.setattr(inference, "generate", FlakyServer(fake_generate, failures=100))
+    monkeypatch.setattr(inference, "generate_each", FlakyServer(fake_generate, failures=100))
     job = job_for(campaign, generator)
     generation_job_run_task.apply(args=[job.pk])
     job.refresh_from_db()
@@ -269,3 +269,55 @@ def test_a_job_the_broker_cannot_take_fails_with_a_message_instead_of_staying_qu
     job.refresh_from_db()
     assert job.status == GenerationJobStatus.FAILED
     assert "broker is unreachable" in job.error and "Connection refused" in job.error
+
+
+CONTEXT_REFUSAL = (
+    "OpenAI-compatible server http://gpu-1:8000/v1/chat/completions rejected the request: HTTP 400: "
+    "request (2100 tokens) exceeds the available context size (2048 tokens), try increasing it"
+)
+
+
+def test_a_prompt_the_server_refuses_fails_alone_and_a_retry_runs_only_it(
+    campaign, generator, prompts, fake_generate
+):
+    fake_generate.refuse = {"Name a colour.": CONTEXT_REFUSAL}
+    job = generation_job_run(job_id=job_for(campaign, generator, n=2).pk)
+
+    assert job.status == GenerationJobStatus.PARTIAL and job.is_finished
+    assert job.outcome == "completed with 1 failed prompt" and job.error == ""
+    assert job.prompt_failures == [{"prompt": prompts[0].pk, "message": CONTEXT_REFUSAL}]
+    assert job.prompts_done == 1
+    assert {c.prompt_id for c in Candidate.objects.all()} == {prompts[1].pk}
+
+    fake_generate.refuse, fake_generate.calls = {}, []
+    generation_job_requeue(job_id=job.pk)
+    job = generation_job_run(job_id=job.pk)
+    assert (job.status, job.prompt_failures, job.prompts_done) == (GenerationJobStatus.SUCCEEDED, [], 2)
+    (call,) = fake_generate.calls
+    assert [r.prompt for r in call["requests"]] == ["Name a colour."]  # only the failed prompt ran again
+    assert Candidate.objects.filter(prompt=prompts[0]).count() == 2
+
+
+def test_a_refused_critique_fails_its_prompt_in_a_self_critique_job(
+    campaign, generator, prompts, fake_generate, monkeypatch
+):
+    def refuse_critiques_of_colours(*, spec, requests, params):
+        for result in fake_generate.each(spec=spec, requests=requests, params=params):
+            messages = requests[result.request_index].messages or ()
+            if len(messages) == 3 and "colour" in messages[0]["content"]:
+                yield inference.RequestResult(
+                    request_index=result.request_index, refusal="HTTP 400: too long"
+                )
+            else:
+                yield result
+
+    monkeypatch.setattr(inference, "generate_each", refuse_critiques_of_colours)
+    job = generation_job_run(job_id=job_for(campaign, generator, strategy="self-critique", n=2).pk)
+
+    assert job.outcome == "completed with 1 failed prompt"
+    assert job.prompt_failures == [{"prompt": prompts[0].pk, "message": "HTTP 400: too long"}]
+    assert not Candidate.objects.filter(prompt=prompts[0]).exists()
+    fruit = Candidate.objects.filter(prompt=prompts[1])
+    assert (
+        sorted(fruit.values_list("step", flat=True)) == ["answer"] * 2 + ["critique"] * 2 + ["revision"] * 2
+    )
