@@ -1,9 +1,10 @@
-"""What an output format is made of, and what it is given to make rows from."""
+"""What an output format is made of, and what it makes rows from."""
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from labelapp.exporters.columns import Shape
 from labelapp.exporters.options import ExportOptions
 from labelapp.exporters.records import Record
 
@@ -13,16 +14,12 @@ class Row(NamedTuple):
     values: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ExportContext:
-    campaign: str
-    kind: str  # the campaign's task kind
-    options: ExportOptions
-    records: Callable[[str], Iterator[Record]]  # the selected records of one task kind
-    pseudonym: Callable[[int], str]  # a labeller's stable pseudonymous id, never their username
-    criteria: tuple[str, ...] = ()  # the campaign's criteria (pairwise: a choice per criterion)
-    # Prompts and answers as chat messages, every row alike (`Shape.conversational`): PromptFacts.content_in
-    conversational: bool = False
+class RowOptions(NamedTuple):
+    """What a format makes its rows with besides the records: the options asked for, and the export's
+    shape (chat messages or text, every row alike; the campaign's task kind and criteria)."""
+
+    asked: ExportOptions
+    shape: Shape
 
 
 def _no_check(options: ExportOptions, kind: str) -> None:
@@ -34,7 +31,8 @@ class Format:
     name: str
     summary: str  # one line, for --help and the dataset card
     columns: Mapping[str, Any]  # column name -> type from labelapp.exporters.columns, in row order
-    rows: Callable[[ExportContext], Iterator[Row]]
+    # The rows made from the records of the campaign (its task kind's), by item id.
+    rows: Callable[[Iterator[Record], RowOptions], Iterator[Row]]
     row_label: Callable[[dict[str, Any]], str]  # what the card's label distribution counts
     kinds: tuple[str, ...] = ()  # the task kinds whose campaigns it reads; empty: every kind
     # Raise ApplicationError for options it cannot use with a campaign of this task kind.
