@@ -22,12 +22,11 @@ from django.db import connections
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 
 from labelapp.exporters.card import ExportStats
-from labelapp.exporters.plan import ExportPlan
-from labelapp.exporters.records import ItemRange
 from labelapp.exporters.splits import TRAIN, split_of
 from labelapp.exporters.writers import PartFiles
 from labelapp.models import Item
-from labelapp.selectors.records import export_records, exported_item_count, item_ranges
+from labelapp.selectors.exports import ExportPlan
+from labelapp.selectors.records import ItemRange, export_records, exported_item_count, item_ranges
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
 PART_ITEMS = 10_000  # two read chunks: a part's reads overlap its writing (selectors.records._read_ahead)

@@ -8,8 +8,7 @@ A campaign mixing the two is exported in the conversational form, a plain prompt
 from collections.abc import Iterator
 
 from labelapp.exporters import columns, pairs
-from labelapp.exporters.format import Format, Row, RowOptions
-from labelapp.exporters.records import Record
+from labelapp.exporters.format import Format, Record, Row, RowOptions
 
 _new = tuple.__new__  # Row's own constructor is a Python function; an export makes one per row
 

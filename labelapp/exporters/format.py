@@ -1,12 +1,84 @@
-"""What an output format is made of, and what it makes rows from."""
+"""What an output format is made of, and the records it makes rows from.
 
+A record is an item with its candidates, its kept labels and their aggregate by the item's task kind.
+`labelapp.selectors.records` reads them, millions per export: they are tuples, the cheapest Python
+objects, and nothing downstream may change them.
+"""
+
+import datetime
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from labelapp.exporters.columns import Shape
 from labelapp.exporters.options import ExportOptions
-from labelapp.exporters.records import Record
+
+
+class PromptFacts(NamedTuple):
+    id: int
+    text: str
+    messages: list[dict[str, str]] | None
+    key: str  # hash of the content: prompts with equal content fall in the same split
+
+    def as_messages(self) -> list[dict[str, str]]:
+        """The prompt as chat messages: a plain-text prompt is one user message."""
+        return self.messages if self.messages is not None else [{"role": "user", "content": self.text}]
+
+    def content_in(self, conversational: bool) -> str | list[dict[str, str]]:
+        """The prompt in its export's form (`Shape.conversational`): every prompt of a conversational
+        export as messages, so one column holds one type even where the campaign mixes the two forms."""
+        return self.as_messages() if conversational else self.text
+
+
+class CandidateFacts(NamedTuple):
+    id: int
+    text: str
+    generator: str
+    params: dict[str, Any]  # every sampling parameter name, None where unknown
+
+
+class LabelFacts(NamedTuple):
+    id: int
+    labeller_id: int
+    value: dict[str, Any]  # canonical order
+    seconds_spent: float | None  # None unless the selection reads the audit trail, as given_at
+    given_at: datetime.datetime | str | None  # as fetched: read `created_at`
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        assert self.given_at is not None, "read with Selection(audit_trail=True)"
+        return _moment(self.given_at)
+
+
+class ItemFacts(NamedTuple):
+    id: int
+    kind: str
+    built_at: (
+        datetime.datetime | str | None
+    )  # as fetched, and None unless the selection reads the audit trail
+    prompt: PromptFacts
+    candidates: tuple[CandidateFacts, ...]  # canonical order: index 0 is "a"
+    labels: tuple[LabelFacts, ...]
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        assert self.built_at is not None, "read with Selection(audit_trail=True)"
+        return _moment(self.built_at)
+
+
+class Record(NamedTuple):
+    """An item with its labels aggregated by its kind's rule."""
+
+    campaign: str
+    item: ItemFacts
+    aggregate: Any  # the kind's aggregate, e.g. pairwise.PairwiseAggregate
+    outcome: str  # what the labels concluded, in a word, for the dataset card ("a", "tie", "split"...)
+    agreement: float  # fraction of labels agreeing with the aggregate
+
+
+def _moment(value: datetime.datetime | str) -> datetime.datetime:
+    moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
 
 
 class Row(NamedTuple):

@@ -8,8 +8,7 @@ system messages are put at the head of the next Human turn, separated by a blank
 from collections.abc import Iterator
 
 from labelapp.exporters import columns, pairs
-from labelapp.exporters.format import Format, Row, RowOptions
-from labelapp.exporters.records import PromptFacts, Record
+from labelapp.exporters.format import Format, PromptFacts, Record, Row, RowOptions
 
 HUMAN, ASSISTANT = "\n\nHuman: ", "\n\nAssistant: "
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from labelapp.errors import ApplicationError
 from labelapp.exporters import columns, pairs
-from labelapp.exporters.format import Format, Row, RowOptions
+from labelapp.exporters.format import CandidateFacts, Format, Record, Row, RowOptions
 from labelapp.exporters.options import ExportOptions
-from labelapp.exporters.records import CandidateFacts, Record
 from labelapp.kinds import correctness, pairwise
 
 

@@ -4,7 +4,7 @@ Each option is declared once, as a field of `ExportOptions`: its type, default, 
 flag, form label, the formats it applies to and how the dataset card says it. Everything else is made from
 those declarations (`OPTIONS`): the command's flags, the API's serializer, the manage page's form,
 `export_options_parse` (which all three go through, and which names the field of any bad value), and the
-card's settings in words and its reproducible command (`labelapp.exporters.plan`).
+card's settings in words and its reproducible command (`labelapp.selectors.exports.ExportPlan`).
 """
 
 import dataclasses

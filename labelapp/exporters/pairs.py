@@ -18,8 +18,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from labelapp.exporters import columns
-from labelapp.exporters.format import RowOptions
-from labelapp.exporters.records import CandidateFacts, Record
+from labelapp.exporters.format import CandidateFacts, Record, RowOptions
 from labelapp.kinds import pairwise, ranking
 
 

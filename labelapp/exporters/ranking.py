@@ -10,8 +10,7 @@ export writes dpo rows instead, one per pair (see labelapp.exporters.pairs).
 from collections.abc import Iterator
 
 from labelapp.exporters import columns, dpo
-from labelapp.exporters.format import Format, Row, RowOptions
-from labelapp.exporters.records import Record
+from labelapp.exporters.format import Format, Record, Row, RowOptions
 from labelapp.kinds import ranking
 
 

@@ -10,9 +10,8 @@ import functools
 from collections.abc import Iterator
 
 from labelapp.exporters import columns
-from labelapp.exporters.format import Format, Row, RowOptions
+from labelapp.exporters.format import Format, Record, Row, RowOptions
 from labelapp.exporters.pseudonyms import labeller_pseudonym
-from labelapp.exporters.records import Record
 
 
 def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:

@@ -11,8 +11,7 @@ strength given (or a tie) 0.
 from collections.abc import Iterator
 
 from labelapp.exporters import columns, pairs
-from labelapp.exporters.format import Format, Row, RowOptions
-from labelapp.exporters.records import PromptFacts, Record
+from labelapp.exporters.format import Format, PromptFacts, Record, Row, RowOptions
 
 MARGINS = {"strong": 1.0, "clear": round(2 / 3, 4), "slight": round(1 / 3, 4), None: 0.0}
 TEXT_SEPARATOR = "\n\n"

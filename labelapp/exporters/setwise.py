@@ -10,8 +10,7 @@ holds one generator's samples with one sampling setting: `generator` and `params
 from collections.abc import Iterator
 
 from labelapp.exporters import columns
-from labelapp.exporters.format import Format, Row, RowOptions
-from labelapp.exporters.records import Record
+from labelapp.exporters.format import Format, Record, Row, RowOptions
 from labelapp.kinds import setwise
 
 

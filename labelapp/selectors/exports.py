@@ -1,4 +1,12 @@
-from dataclasses import replace
+"""Exports: the plan of one (`export_plan`, a checked request), and the Export rows of past ones.
+
+The plan is all the writing needs, and nothing is left to validate: the parts runner (labelapp.export_parts)
+reads its records by its selection and hands them to its format. Its command and settings in words, shown
+on the dataset card, are made from the option declarations (labelapp.exporters.options.OPTIONS).
+"""
+
+import shlex
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
@@ -8,52 +16,88 @@ from django.db.models import Count, Q, QuerySet
 from labelapp.errors import ApplicationError, NotFoundError
 from labelapp.exporters import FORMATS, format_get
 from labelapp.exporters.columns import TEXT_OR_MESSAGES, Shape
-from labelapp.exporters.options import ExportOptions
-from labelapp.exporters.plan import ExportPlan
-from labelapp.exporters.records import Selection
+from labelapp.exporters.format import Format, RowOptions
+from labelapp.exporters.options import MOMENT, NAMES, NUMBER, OPTIONS, SWITCH, ExportOptions, Option
+from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.exporters.writers import output_kind
+from labelapp.kinds import ranking
 from labelapp.models import Campaign, Export, ExportStatus, Generator, Label, Prompt
-from labelapp.selectors.records import RECORDS
+from labelapp.selectors.records import AGGREGATION_IN_WORDS, RECORDS, Selection
+
+PAIR_FORMATS = {"dpo", "rm", "hh-rlhf"}  # the formats whose rows are preference pairs (exporters.pairs)
 
 
-def export_get(*, export_id: int) -> Export:
-    export = Export.objects.select_related("campaign").filter(pk=export_id).first()
-    if export is None:
-        raise NotFoundError(f"Export {export_id} does not exist.", {"field": "export"})
-    return export
+@dataclass(frozen=True)
+class ExportPlan:
+    """A checked export request: everything the writing needs, and nothing left to validate."""
 
+    campaign: Campaign
+    format: Format  # the format asked for
+    options: ExportOptions
+    out: Path
+    selection: Selection
+    shape: Shape
+    excluded: dict[int, str]  # labeller id -> why their labels are left out
+    labeller_ids: dict[str, int]  # the labellers the options name, by username
+    plain_prompts_as_messages: int = 0  # where the campaign mixes plain-text and chat prompts
 
-def exports_for_campaign(*, campaign: Campaign, limit: int = 20) -> QuerySet[Export]:
-    return Export.objects.filter(campaign=campaign).defer("command", "files", "options")[:limit]
+    @property
+    def rows_format(self) -> Format:
+        """The format whose rows are written: the one asked for, or what --expand-pairs expands it to."""
+        if self.options.expand_pairs and self.format.expanded is not None:
+            return self.format.expanded
+        return self.format
 
+    @property
+    def row_options(self) -> RowOptions:
+        return RowOptions(asked=self.options, shape=self.shape)
 
-def export_download_path(*, export: Export, part: str = "data") -> Path:
-    """The file a download serves: the data (one file, or a .zip of several) or the dataset card ("card").
+    def command(self, *, redact: bool) -> str:
+        """The export_dataset command that makes this export; `redact` shows labellers by pseudonym."""
+        words = ["python", "manage.py", "export_dataset", "--campaign", self.campaign.name]
+        words += ["--format", self.format.name, "--out", str(self.out)]
+        for option in OPTIONS:
+            value = getattr(self.options, option.name)
+            if value != option.default:
+                words += self._flag_words(option, value, redact=redact)
+        return shlex.join(words)
 
-    Only exports run by a worker have one, and only inside LABELAPP_EXPORT_DIR: a path written by the
-    command line elsewhere is never served.
-    """
-    if export.status != ExportStatus.SUCCEEDED:
-        raise ApplicationError(
-            f"Export {export.pk} is {export.status}; download it once it has succeeded.", {"field": "export"}
-        )
-    if part == "card":
-        chosen = next((p for p in export.files if p.endswith("README.md")), "")
-    elif part == "data":
-        chosen = export.download_path
-    else:
-        raise ApplicationError("Field 'file' must be 'data' or 'card'.", {"field": "file"})
-    folder = Path(settings.LABELAPP_EXPORT_DIR).resolve()
-    path = Path(chosen).resolve() if chosen else None
-    if path is None or not path.is_relative_to(folder):
-        raise NotFoundError(
-            f"Export {export.pk} was written by the command line to {export.path}; only exports started from the "
-            "app can be downloaded.",
-            {"field": "export"},
-        )
-    if not path.is_file():
-        raise NotFoundError(f"The file of export {export.pk} is gone from the server.", {"field": "export"})
-    return path
+    def _flag_words(self, option: Option, value: object, *, redact: bool) -> list[str]:
+        if option.kind == SWITCH:
+            return [option.flag]
+        if option.kind in {NUMBER, MOMENT}:
+            return [option.flag, str(value)]
+        assert option.kind == NAMES and isinstance(value, tuple)
+        if option.choices:
+            return [option.flag.format(name) for name in value]
+        if option.private and redact:
+            value = tuple(labeller_pseudonym(self.labeller_ids[name]) for name in value)
+        return [word for name in value for word in (option.flag, name)]
+
+    def settings_in_words(self) -> list[str]:
+        """The card's lines on what was exported: the aggregation, each option that applies, what was left out."""
+        kind, format = self.campaign.kind, self.rows_format.name
+        lines = [f"Aggregation: {AGGREGATION_IN_WORDS[kind]}"]
+        for option in OPTIONS:
+            if option.applies_to(format=format, kind=kind):
+                lines.append(option.in_words(getattr(self.options, option.name), self.options))
+        lines.append("Gold (check) items are never exported.")
+        if self.plain_prompts_as_messages:
+            lines.append(
+                f"Prompts: {self.plain_prompts_as_messages} plain-text prompt(s) written as one user message "
+                "each, because the campaign mixes plain-text and chat prompts."
+            )
+        if self.excluded:
+            described = ", ".join(
+                f"{labeller_pseudonym(i)} ({why})" for i, why in sorted(self.excluded.items())
+            )
+            lines.append(f"Labels of {len(self.excluded)} labeller(s) left out: {described}.")
+        if kind == ranking.NAME and format in PAIR_FORMATS:
+            lines.append(
+                "Pairs: every pair the consensus order keeps by a majority of labellers (ranked pairs); "
+                "items the majority flagged all flawed give no pairs."
+            )
+        return [line for line in lines if line]
 
 
 def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOptions) -> ExportPlan:
@@ -159,3 +203,43 @@ def _plain_prompts_as_messages(plan: ExportPlan) -> int:
     if not plan.shape.conversational or TEXT_OR_MESSAGES not in plan.rows_format.columns.values():
         return 0
     return _exported_prompts(plan.campaign).filter(messages__isnull=True).values("pk").distinct().count()
+
+
+def export_get(*, export_id: int) -> Export:
+    export = Export.objects.select_related("campaign").filter(pk=export_id).first()
+    if export is None:
+        raise NotFoundError(f"Export {export_id} does not exist.", {"field": "export"})
+    return export
+
+
+def exports_for_campaign(*, campaign: Campaign, limit: int = 20) -> QuerySet[Export]:
+    return Export.objects.filter(campaign=campaign).defer("command", "files", "options")[:limit]
+
+
+def export_download_path(*, export: Export, part: str = "data") -> Path:
+    """The file a download serves: the data (one file, or a .zip of several) or the dataset card ("card").
+
+    Only exports run by a worker have one, and only inside LABELAPP_EXPORT_DIR: a path written by the
+    command line elsewhere is never served.
+    """
+    if export.status != ExportStatus.SUCCEEDED:
+        raise ApplicationError(
+            f"Export {export.pk} is {export.status}; download it once it has succeeded.", {"field": "export"}
+        )
+    if part == "card":
+        chosen = next((p for p in export.files if p.endswith("README.md")), "")
+    elif part == "data":
+        chosen = export.download_path
+    else:
+        raise ApplicationError("Field 'file' must be 'data' or 'card'.", {"field": "file"})
+    folder = Path(settings.LABELAPP_EXPORT_DIR).resolve()
+    path = Path(chosen).resolve() if chosen else None
+    if path is None or not path.is_relative_to(folder):
+        raise NotFoundError(
+            f"Export {export.pk} was written by the command line to {export.path}; only exports started from the "
+            "app can be downloaded.",
+            {"field": "export"},
+        )
+    if not path.is_file():
+        raise NotFoundError(f"The file of export {export.pk} is gone from the server.", {"field": "export"})
+    return path

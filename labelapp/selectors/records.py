@@ -5,17 +5,18 @@ for each chunk the labels, the candidates and the prompts of that id range, with
 candidates: the slots, then each candidate once). Only one chunk is held at a time, so memory stays flat
 however large the campaign is, and no query stays open between chunks. No model instance is built. A
 kind's records iterator aggregates each item's labels by the kind's rule and applies the thresholds;
-adding a kind is one more iterator in `RECORDS`. The records are the tuples of `labelapp.exporters.records`.
+adding a kind is one more iterator in `RECORDS`. Records are the tuples of `labelapp.exporters.format`.
 """
 
+import datetime
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connections
 from django.db.models import BooleanField, F, FloatField, Func, QuerySet, TextField, Value
@@ -23,21 +24,36 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 import inference
-from labelapp.exporters.records import (
-    CandidateFacts,
-    ItemFacts,
-    ItemRange,
-    LabelFacts,
-    PromptFacts,
-    Record,
-    Selection,
-)
+from labelapp.exporters.format import CandidateFacts, ItemFacts, LabelFacts, PromptFacts, Record
 from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set, setwise
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt
 
 CHUNK_SIZE = 5000
 T = TypeVar("T")
 PARAM_NAMES = tuple(f.name for f in fields(inference.SamplingParams))
+
+
+class ItemRange(NamedTuple):
+    """Items by id: after < id <= upto. An export is read in ranges, one per part."""
+
+    after: int = 0
+    upto: int | None = None  # None: no end
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which labels and items count, resolved to ids (the plan turns usernames and thresholds into these)."""
+
+    min_labels: int = 1
+    min_agreement: float = 0.0
+    excluded_labeller_ids: frozenset[int] = frozenset()
+    since: datetime.datetime | None = None
+    generators: frozenset[str] = frozenset()  # empty: any; else every candidate's generator must be listed
+    items: ItemRange = ItemRange()
+    # Read each label's time spent and timestamp, and each item's: the raw format's audit trail. Other
+    # formats never show them, and on PostgreSQL the timestamps cost more to read than the label values.
+    audit_trail: bool = False
+    read_ahead: bool = True  # read each next chunk in a second thread (`_read_ahead`) when it can
 
 
 def prompt_key(text: str, messages: list[dict[str, str]] | None) -> str:
@@ -339,3 +355,16 @@ RECORDS: dict[str, RecordsIterator] = {
 def export_records(*, campaign: Campaign, selection: Selection) -> Iterator[Record]:
     """The selection's records of the campaign, aggregated by its task kind's rule (one of RECORDS), by item id."""
     return RECORDS[campaign.kind](campaign=campaign, selection=selection)
+
+
+# How each kind's labels are combined, in words, for the dataset card; `agreement` is what --min-agreement reads.
+AGGREGATION_IN_WORDS = {
+    pairwise.NAME: "majority vote of each item's labels; agreement is the share of labels giving the majority choice.",
+    correctness.NAME: "majority verdict of each item's labels; agreement is the share giving the most given verdict.",
+    coherence.NAME: "majority verdict of each item's labels; agreement is the share giving the most given verdict.",
+    setwise.NAME: "mean diversity rating, duplicate pairs marked by more than half of the labellers, best and "
+    "worst by plurality; agreement is the share of ratings within 1 of the median rating.",
+    set_vs_set.NAME: "majority per question; agreement is the share of labels agreeing with the preferred set.",
+    ranking.NAME: "ranked pairs (Tideman) over the labellers' orders; agreement is the share of the labellers' "
+    "pairwise preferences the consensus order keeps.",
+}

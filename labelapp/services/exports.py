@@ -21,11 +21,10 @@ from labelapp.errors import ApplicationError
 from labelapp.export_parts import default_workers, export_parts_write
 from labelapp.exporters.card import CardFacts, ExportStats, card_render
 from labelapp.exporters.options import ExportOptions, export_options_parse
-from labelapp.exporters.plan import ExportPlan
 from labelapp.exporters.splits import split_names
 from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
 from labelapp.models import Campaign, Export, ExportOutput, ExportStatus
-from labelapp.selectors.exports import export_plan
+from labelapp.selectors.exports import ExportPlan, export_plan
 from labelapp.services.audit import audit_record
 
 ProgressCallback = Callable[[int], None]  # rows written so far

@@ -14,9 +14,8 @@ from django.db import connection
 
 from labelapp import export_parts, exporters
 from labelapp.exporters.options import export_options_parse
-from labelapp.exporters.records import ItemRange
 from labelapp.models import Item
-from labelapp.selectors.records import item_ranges
+from labelapp.selectors.records import ItemRange, item_ranges
 from labelapp.services.exports import dataset_export
 from tests.labelapp.exporters.conftest import prompts_with_pairs, read_jsonl, vote
 
