@@ -1,5 +1,9 @@
 """An export's rows, made in parts: each part is a range of items whose rows are written to its own files.
 
+A part reads its records (`selectors.records.export_records`) and hands them to the plan's format, whose
+rows it writes to each row's split. This is mechanism between the export service and the reads, not a
+service of its own: it writes no row of the database.
+
 Parts are independent (a record needs only its own item's labels), so several worker processes can
 make them at once; the staged output joins them in order, so the files are the same however many
 workers made them. Workers are forked from this process and read on their own connections, so they
