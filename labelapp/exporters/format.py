@@ -53,9 +53,8 @@ class LabelFacts(NamedTuple):
 class ItemFacts(NamedTuple):
     id: int
     kind: str
-    built_at: (
-        datetime.datetime | str | None
-    )  # as fetched, and None unless the selection reads the audit trail
+    # As fetched, and None unless the selection reads the audit trail: read `created_at`.
+    built_at: datetime.datetime | str | None
     prompt: PromptFacts
     candidates: tuple[CandidateFacts, ...]  # canonical order: index 0 is "a"
     labels: tuple[LabelFacts, ...]
