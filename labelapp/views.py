@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
-from labelapp.exporters import FORMATS
+from labelapp.exporters import FORMATS, options_for
+from labelapp.exporters.options import CAMPAIGN_KIND, GENERATOR_CHOICE, NAMES, OPTIONS, SWITCH, Option
 from labelapp.kinds import kind_get, reference_answer_shown
 from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
@@ -213,6 +214,7 @@ def _manage_context(campaign: Campaign, request: SignedInRequest) -> dict[str, A
         "exports": exports,
         "jobs_running": not all(job.is_finished for job in jobs) or not all(e.is_finished for e in exports),
         "export_formats": FORMATS.values(),
+        "export_options": options_for(campaign.kind),
         "export_outputs": ExportOutput.choices,
         "generators": Generator.objects.all(),
         "strategies": GenerationStrategy.choices,
@@ -373,33 +375,28 @@ def manage_dashboard(request: SignedInRequest, campaign: str) -> HttpResponse:
     return render(request, template, context)
 
 
-def _names(request: SignedInRequest, name: str) -> list[str]:
-    return request.POST.get(name, "").replace(",", " ").split()
+def _export_option_posted(request: SignedInRequest, option: Option, campaign: Campaign) -> Any:
+    """An export option as the manage page's form posts it (its fields: manage.html's export form)."""
+    if option.kind == SWITCH:
+        return request.POST.get(option.name) == "on"
+    if option.kind != NAMES:
+        return request.POST.get(option.name, "").strip() or None
+    if option.form == CAMPAIGN_KIND:
+        return [campaign.kind] if request.POST.get("format") in option.formats else []
+    if option.form == GENERATOR_CHOICE:
+        return request.POST.getlist(option.name)
+    return request.POST.get(option.name, "").replace(",", " ").split()
 
 
 @require_POST
 @staff_required
 def manage_export(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
-        options = {
-            "min_labels": _optional_number(request, "min_labels", int),
-            "min_agreement": _optional_number(request, "min_agreement", float),
-            "exclude_labellers": _names(request, "exclude_labellers"),
-            "exclude_below_gold_accuracy": _optional_number(request, "exclude_below_gold_accuracy", float),
-            "include_ties": request.POST.get("include_ties") == "on",
-            "generators": request.POST.getlist("generators"),
-            "since": request.POST.get("since") or None,
-            "test_fraction": _optional_number(request, "test_fraction", float),
-            "seed": _optional_number(request, "seed", int),
-            # A kto export reads the campaign's own labels (pairwise winners / losers, or verdicts).
-            "kto_from": [found.kind] if request.POST.get("format") == "kto" else [],
-            "expand_pairs": request.POST.get("expand_pairs") == "on",
-        }
         export = export_job_create(
             campaign=found,
             format=request.POST.get("format", ""),
             output=request.POST.get("output") or ExportOutput.JSONL,
-            options=options,
+            options={option.name: _export_option_posted(request, option, found) for option in OPTIONS},
             created_by=request.user,
         )
         export_job_enqueue(export=export)

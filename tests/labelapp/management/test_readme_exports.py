@@ -16,6 +16,7 @@ from datasets import Dataset, Json, load_dataset, load_from_disk
 from django.core.management import CommandError, call_command
 
 from labelapp.exporters import FORMATS
+from labelapp.exporters.options import OPTIONS
 from labelapp.models import Campaign, Export, ExportStatus
 from labelapp.services.demo import DEMO_KIND_CAMPAIGNS, DEMO_LABELLERS, demo_seed
 from labelapp.services.labellers import user_upsert
@@ -97,6 +98,12 @@ def test_the_readme_shows_an_example_of_every_format_it_lists():
     shown = {shlex.split(command)[shlex.split(command).index("--format") + 1] for command in examples()}
     assert readme_formats() - shown == set()
     assert SYNOPSIS in readme_commands()
+
+
+def test_the_readme_options_table_lists_every_export_option():
+    text = README.read_text()
+    table = text[text.index("| option | effect |") :].split("\n\n", 1)[0]
+    assert [flag for option in OPTIONS for flag in option.flags if f"`{flag}" not in table] == []
 
 
 def example_run(example: str, folder: Path) -> None:

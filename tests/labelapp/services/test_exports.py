@@ -10,8 +10,6 @@ from rest_framework.test import APIClient
 
 from labelapp.models import AuditEntry, Export, ExportStatus
 from labelapp.services.exports import export_job_create, export_job_run
-from labelapp.services.labellers import user_upsert
-from tests.conftest import PASSWORD
 from tests.labelapp.exporters.conftest import vote
 
 
@@ -27,11 +25,6 @@ def labelled(campaign, pairwise_items, raters):
     for item in pairwise_items:
         vote(item, raters[0], "a", "clear")
     return pairwise_items
-
-
-@pytest.fixture
-def raters(db):
-    return [user_upsert(username=f"rater{n}", password=PASSWORD) for n in range(2)]
 
 
 def api_as(user) -> APIClient:
