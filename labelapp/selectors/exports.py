@@ -1,10 +1,9 @@
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import QuerySet
 
 from labelapp.errors import ApplicationError, NotFoundError
-from labelapp.models import Campaign, Export, ExportStatus
+from labelapp.models import Export, JobStatus
 
 
 def export_get(*, export_id: int) -> Export:
@@ -14,17 +13,13 @@ def export_get(*, export_id: int) -> Export:
     return export
 
 
-def exports_for_campaign(*, campaign: Campaign, limit: int = 20) -> QuerySet[Export]:
-    return Export.objects.filter(campaign=campaign).defer("command", "files", "options")[:limit]
-
-
 def export_download_path(*, export: Export, part: str = "data") -> Path:
     """The file a download serves: the data (one file, or a .zip of several) or the dataset card ("card").
 
     Only exports run by a worker have one, and only inside LABELAPP_EXPORT_DIR: a path written by the
     command line elsewhere is never served.
     """
-    if export.status != ExportStatus.SUCCEEDED:
+    if export.status != JobStatus.SUCCEEDED:
         raise ApplicationError(
             f"Export {export.pk} is {export.status}; download it once it has succeeded.", {"field": "export"}
         )

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from labelapp.models import Candidate, GenerationJobStatus, Item, Label, Lease, Prompt
+from labelapp.models import Candidate, Item, JobStatus, Label, Lease, Prompt
 from labelapp.services.items import items_build
 from labelapp.services.labellers import labeller_suspend, user_upsert
 
@@ -162,7 +162,7 @@ def test_staff_import_generate_and_build_from_the_browser(
         ).content.decode()
     assert "Generation job" in page
     job = campaign.generation_jobs.get()
-    assert job.status == GenerationJobStatus.SUCCEEDED and Candidate.objects.filter(job=job).count() == 4
+    assert job.status == JobStatus.SUCCEEDED and Candidate.objects.filter(job=job).count() == 4
     assert fake_generate.calls[0]["params"].temperature == 0.5
 
     page = client.post("/manage/prefs/build/", {}, follow=True).content.decode()

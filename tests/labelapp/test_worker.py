@@ -61,7 +61,7 @@ def worker_run(env: dict[str, str], options: list[str], state: Callable[[], tupl
 def job_state(database: Path) -> tuple[str, int, int] | None:
     with sqlite3.connect(database) as connection:
         return connection.execute(
-            "SELECT j.status, j.prompts_done, (SELECT COUNT(*) FROM labelapp_candidate c WHERE c.job_id = j.id) "
+            "SELECT j.status, j.progress_done, (SELECT COUNT(*) FROM labelapp_candidate c WHERE c.job_id = j.id) "
             "FROM labelapp_generationjob j"
         ).fetchone()
 
@@ -125,7 +125,8 @@ def test_a_generation_killed_mid_job_resumes_without_duplicates(tmp_path, tiny_m
 LABELLED_PAIRS = """
 from django.contrib.auth.models import User
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt
-from labelapp.services.exports import export_job_create, export_job_enqueue
+from labelapp.services.exports import export_job_create
+from labelapp.services.jobs import job_enqueue
 campaign = Campaign.objects.create(name="e")
 generator = Generator.objects.create(name="tiny", model="embedded", default_params={{}})
 rater, staff = User.objects.create(username="rater"), User.objects.create(username="staff", is_staff=True)
@@ -143,13 +144,13 @@ Label.objects.bulk_create(
     Label(item=item, labeller=rater, value={{"choice": "a", "strength": "clear", "rationale": ""}}, idempotency_key=str(item.pk))
     for item in items
 )
-export_job_enqueue(export=export_job_create(campaign=campaign, format="dpo", output="jsonl", options={{}}, created_by=staff))
+job_enqueue(job=export_job_create(campaign=campaign, format="dpo", output="jsonl", options={{}}, created_by=staff))
 """
 
 
 def export_state(database: Path) -> tuple[str, int, str] | None:
     with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT status, rows, error FROM labelapp_export").fetchone()
+        return connection.execute("SELECT status, progress_done, error FROM labelapp_export").fetchone()
 
 
 @pytest.mark.parametrize("pool", ["solo", "prefork"])
