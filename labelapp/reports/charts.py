@@ -32,6 +32,7 @@ class ItemCounts(Protocol):
     @property
     def items_untouched(self) -> int: ...
 
+
 HOUR_CHART = {"width": 600, "height": 250, "left": 50, "right": 10, "top": 22, "bottom": 52}
 
 

@@ -40,7 +40,10 @@ def job_claim(*, model: type[J], job_id: int, mark_started: bool = True) -> J | 
     model is loaded, so tokens/s measures generating alone)."""
     with transaction.atomic():
         job = (
-            model._default_manager.select_for_update(of=("self",)).select_related("campaign").filter(pk=job_id).first()
+            model._default_manager.select_for_update(of=("self",))
+            .select_related("campaign")
+            .filter(pk=job_id)
+            .first()
         )
         if job is None or job.is_finished:
             return None
@@ -77,9 +80,9 @@ def job_succeed(*, job: J, partial: bool = False, **fields: Any) -> J:
 
 def job_fail(*, model: type[Job], job_id: int, error: str) -> None:
     """Mark a job failed with the error, unless it has completed (a late failure report changes nothing)."""
-    model._default_manager.filter(pk=job_id).exclude(status__in=[JobStatus.SUCCEEDED, JobStatus.PARTIAL]).update(
-        status=JobStatus.FAILED, finished_at=timezone.now(), error=error[:ERROR_LIMIT]
-    )
+    model._default_manager.filter(pk=job_id).exclude(
+        status__in=[JobStatus.SUCCEEDED, JobStatus.PARTIAL]
+    ).update(status=JobStatus.FAILED, finished_at=timezone.now(), error=error[:ERROR_LIMIT])
 
 
 @transaction.atomic
