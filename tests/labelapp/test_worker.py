@@ -75,6 +75,36 @@ def test_a_worker_on_the_inference_queue_runs_an_enqueued_job(tmp_path, tiny_mod
     assert state() == ("succeeded", 3, 6), errors[-2000:]
 
 
+JUDGED_PAIRS = """
+from labelapp.models import Campaign, Generator, Prompt
+from labelapp.services.items import items_build
+from tests.factories import candidates_add
+campaign = Campaign.objects.create(name="j")
+Generator.objects.create(name="tiny", model="{model}")
+writer = Generator.objects.create(name="writer", model="embedded")
+for n in range(3):
+    candidates_add(Prompt.objects.create(campaign=campaign, text=f"Question {{n}}?"), writer, [f"yes {{n}}", f"no {{n}}"])
+items_build(campaign=campaign, kind="pairwise", seed=1)
+"""
+
+
+def judge_state(database: Path) -> tuple[str, int, int, str] | None:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT status, progress_done, (SELECT COUNT(*) FROM labelapp_judgelabel), error FROM labelapp_judgejob"
+        ).fetchone()
+
+
+def test_a_worker_on_the_inference_queue_runs_a_judge_job_queued_by_name(tmp_path, tiny_model_dir):
+    env = app_env(tmp_path)
+    manage(env, "shell", "-c", JUDGED_PAIRS.format(model=tiny_model_dir))
+    manage(env, "judge_items", "--campaign", "j", "--generator", "tiny", "--enqueue")
+    state = functools.partial(judge_state, tmp_path / "db.sqlite3")
+    assert state()[0] == "queued"
+    errors = worker_run(env, ["-Q", "inference", "--pool=solo"], state)
+    assert state() == ("succeeded", 3, 3, ""), errors[-2000:]  # a random model's verdicts: parse errors
+
+
 MANY_PROMPTS = """
 from labelapp.models import Campaign, Generator, Prompt
 campaign = Campaign.objects.create(name="k")

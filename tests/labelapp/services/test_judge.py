@@ -10,6 +10,7 @@ from labelapp.models import Campaign, Generator, JudgeLabel, Label
 from labelapp.reports.judge import judge_agreement
 from labelapp.selectors.reports import judge_report_for
 from labelapp.services.exports import dataset_export
+from labelapp.services.jobs import job_retry
 from labelapp.services.judge import JUDGE_PARAMS, items_judge, judge_job_create, verdict_parse
 from tests.labelapp.reports.seed import (
     ScriptedCorrectnessJudge,
@@ -217,3 +218,48 @@ def test_a_judge_cannot_label_other_kinds(db, generator, fake_generate):
         CommandError, match="'sets' is a setwise campaign: a judge labels pairwise or correctness"
     ):
         call_command("judge_items", "--campaign", "sets", "--generator", generator.name)
+
+
+class FailsOnce:
+    """The scripted judge, except that the model call numbered `fail_on` raises as a crashed GPU does."""
+
+    def __init__(self, judge: ScriptedJudge, fail_on: int) -> None:
+        self.judge, self.fail_on, self.calls = judge, fail_on, 0
+
+    def __call__(self, **kwargs):
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError("GPU fell over")
+        return self.judge(**kwargs)
+
+
+def test_a_failed_judge_job_is_retried_and_resumes_within_its_limit(
+    seeded, scripted_judge, staff, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from labelapp.tasks import judge_job_run_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(inference, "generate", FailsOnce(scripted_judge, fail_on=2))
+    job = judge_job_create(campaign=seeded.campaign, generator=seeded.big, limit=12)
+    judge_job_run_task.apply(args=(job.pk,))
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("failed", "RuntimeError: GPU fell over")
+    assert (job.progress_done, job.progress_total, JudgeLabel.objects.count()) == (8, 12, 8)  # one call saved
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_retry(job=job, actor=staff)
+    job.refresh_from_db()
+    assert (job.status, job.error, job.progress_done, job.progress_total) == ("succeeded", "", 12, 12)
+    assert (JudgeLabel.objects.count(), job.items_remaining) == (12, 4)  # 4 more, not 12 more
+    assert job.parse_errors == sum(1 for label in JudgeLabel.objects.all() if label.parse_error)
+
+
+def test_a_judge_job_shows_its_progress_as_it_goes(seeded, scripted_judge):
+    seen = []
+    job = items_judge(
+        campaign=seeded.campaign,
+        generator=seeded.big,
+        on_progress=lambda j: seen.append((j.progress_done, j.progress_total, j.parse_errors)),
+    )
+    assert seen == [(8, 16, 2), (16, 16, 3)]  # question 2's three items do not parse
+    assert (job.status, job.started_at is not None, job.finished_at is not None) == ("succeeded", True, True)
