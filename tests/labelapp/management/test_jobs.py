@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from labelapp.models import AuditEntry, JobStatus, JudgeJob
+from labelapp.models import AuditEntry, GenerationJob, JobStatus, JudgeJob
 
 
 def jobs_command(*args: str) -> str:
@@ -19,12 +19,14 @@ def test_the_command_lists_the_jobs_the_manage_page_shows(
 ):
     call_command("judge_items", "--campaign", "prefs", "--generator", generator.name, "--limit", "2")
     call_command("generate_candidates", "--campaign", "prefs", "--generator", generator.name, "--n", "1")
+    generation, judge = GenerationJob.objects.get(), JudgeJob.objects.get()
     listed = jobs_command("--campaign", "prefs").splitlines()
-    assert [line.split("  ")[0].strip() for line in listed] == ["Generation job 1", "Judge job 1"]
+    names = [f"Generation job {generation.pk}", f"Judge job {judge.pk}"]
+    assert [line.split("  ")[0].strip() for line in listed] == names
     assert "succeeded" in listed[0] and "3 / 3 prompts" in listed[0]
     assert "succeeded" in listed[1] and "2 / 2 items" in listed[1]
     page = client_for(staff).get("/manage/prefs/").content.decode()
-    assert page.index("Generation job 1") < page.index("Judge job 1")
+    assert page.index(names[0]) < page.index(names[1])
 
 
 def test_a_failed_job_is_queued_again_by_kind_and_id(
