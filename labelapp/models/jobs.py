@@ -29,7 +29,7 @@ RETRYABLE = frozenset({JobStatus.PARTIAL, JobStatus.FAILED})
 
 
 def job_display_name(model: type["Job"], job_id: int) -> str:
-    """ "Generation job 4", "Export 7": how pages, messages and the CLI name a job."""
+    """How pages, messages and the CLI name a job: "Generation job 4", "Export 7"."""
     return f"{str(model._meta.verbose_name).capitalize()} {job_id}"
 
 
@@ -72,7 +72,7 @@ class Job(models.Model):
 
     @property
     def progress_in_words(self) -> str:
-        """ "3 / 10 prompts", or "1200 rows" while the total is not known."""
+        """How far it has come: "3 / 10 prompts", or "1200 rows" while the total is not known."""
         done = (
             f"{self.progress_done} / {self.progress_total}"
             if self.progress_total

@@ -251,6 +251,35 @@ def test_the_manage_page_lists_judge_jobs_with_progress_and_retries_them_behind_
     assert failed.status == JobStatus.FAILED
 
 
+def test_the_polled_jobs_fragment_takes_as_many_queries_for_many_jobs_as_for_one(
+    campaign, generator, staff, client_for
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from labelapp.models import EmbeddingJob, Export, GenerationJob, JudgeJob
+
+    def add_one_of_each() -> None:
+        GenerationJob.objects.create(campaign=campaign, generator=generator, params={"n": 1})
+        Export.objects.create(campaign=campaign, format="dpo")
+        JudgeJob.objects.create(campaign=campaign, generator=generator)
+        EmbeddingJob.objects.create(campaign=campaign, model="all-MiniLM-L6-v2")
+
+    client = client_for(staff)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/manage/prefs/", **HTMX)
+        assert response.status_code == 200 and 'hx-trigger="every 2s"' in response.content.decode()
+        return len(captured)
+
+    add_one_of_each()
+    few = queries()
+    for _ in range(5):
+        add_one_of_each()
+    assert queries() == few
+
+
 def test_a_bad_generation_parameter_is_reported_not_raised(campaign, generator, staff, client_for):
     Prompt.objects.create(campaign=campaign, text="hi")
     page = client_for(staff).post(
