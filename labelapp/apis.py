@@ -38,7 +38,8 @@ from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.exports import export_download_path, export_get
 from labelapp.selectors.items import item_text
 from labelapp.selectors.labellers import labeller_standing_remember, user_for_api_token
-from labelapp.services.exports import export_download_record, export_job_create, export_job_enqueue
+from labelapp.services.exports import export_download_record, export_job_create
+from labelapp.services.jobs import job_enqueue
 from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
 from labelapp.services.leases import item_skip, lease_next
 from labelapp.user_text import TOO_DEEP, json_check
@@ -468,7 +469,7 @@ class ExportStartApi(StaffApi):
             options=payload.validated_data.get("options", {}),
             created_by=request.user,
         )
-        export_job_enqueue(export=export)
+        job_enqueue(job=export)
         body = ExportOutputSerializer(export, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

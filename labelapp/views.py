@@ -27,16 +27,16 @@ from labelapp.selectors.campaigns import (
     campaign_get_for_user,
     campaign_progress,
     campaigns_for_user,
-    generation_jobs_for_campaign,
     user_is_labeller,
 )
 from labelapp.selectors.dashboard import campaign_dashboard
-from labelapp.selectors.exports import exports_for_campaign
 from labelapp.selectors.items import item_candidates_shown, item_in_campaign
-from labelapp.services.exports import export_job_create, export_job_enqueue
-from labelapp.services.generation import generation_job_enqueue, generation_jobs_create, sampling_params_sweep
+from labelapp.selectors.jobs import job_get, jobs_for_campaign
+from labelapp.services.exports import export_job_create
+from labelapp.services.generation import generation_jobs_create, sampling_params_sweep
 from labelapp.services.gold import gold_import
 from labelapp.services.items import items_build
+from labelapp.services.jobs import job_enqueue, job_retry
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import item_skip, lease_next, lease_renew
 from labelapp.services.prompts import prompt_import, prompt_rows_parse
@@ -205,14 +205,12 @@ def label_heartbeat(request: SignedInRequest, campaign: str, item_id: int) -> Ht
 
 
 def _manage_context(campaign: Campaign, request: SignedInRequest) -> dict[str, Any]:
-    jobs = list(generation_jobs_for_campaign(campaign=campaign))
-    exports = list(exports_for_campaign(campaign=campaign))
+    jobs = jobs_for_campaign(campaign=campaign)
     return {
         "campaign": campaign,
         "progress": campaign_progress(campaign=campaign, user=request.user),
         "jobs": jobs,
-        "exports": exports,
-        "jobs_running": not all(job.is_finished for job in jobs) or not all(e.is_finished for e in exports),
+        "jobs_running": not all(job.is_finished for job in jobs),
         "export_formats": FORMATS.values(),
         "export_options": options_for(campaign.kind),
         "export_outputs": ExportOutput.choices,
@@ -327,9 +325,9 @@ def manage_generate(request: SignedInRequest, campaign: str) -> HttpResponse:
             strategy=request.POST.get("strategy") or GenerationStrategy.SAMPLE,
         )
         for job in jobs:
-            generation_job_enqueue(job=job)
+            job_enqueue(job=job)
         numbers = ", ".join(str(job.pk) for job in jobs)
-        return f"Queued generation job(s) {numbers}: {jobs[0].prompts_total} prompts × {params_list[0].n} samples each."
+        return f"Queued generation job(s) {numbers}: {jobs[0].progress_total} prompts × {params_list[0].n} samples each."
 
     return _manage_action(request, campaign, run)
 
@@ -399,9 +397,22 @@ def manage_export(request: SignedInRequest, campaign: str) -> HttpResponse:
             options={option.name: _export_option_posted(request, option, found) for option in OPTIONS},
             created_by=request.user,
         )
-        export_job_enqueue(export=export)
+        job_enqueue(job=export)
         return (
             f"Queued export {export.pk} ({export.format}); its download link appears below when it is done."
         )
 
     return _manage_action(request, campaign, run)
+
+
+@require_POST
+@staff_required
+def manage_job_retry(request: SignedInRequest, campaign: str, job_kind: str, job_id: int) -> HttpResponse:
+    """Queue a failed or partly completed job again; it does only what is left. A second click while it
+    is queued or running is told so and changes nothing."""
+    job = job_get(campaign=campaign_get(name=campaign), kind=job_kind, job_id=job_id)
+    return _manage_action(
+        request,
+        campaign,
+        lambda found: f"{job_retry(job=job, actor=request.user).display_name} queued again.",
+    )

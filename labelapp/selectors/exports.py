@@ -21,7 +21,7 @@ from labelapp.exporters.options import MOMENT, NAMES, NUMBER, OPTIONS, SWITCH, E
 from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.exporters.writers import output_kind
 from labelapp.kinds import ranking
-from labelapp.models import Campaign, Export, ExportStatus, Generator, Label, Prompt
+from labelapp.models import Campaign, Export, Generator, JobStatus, Label, Prompt
 from labelapp.selectors.records import AGGREGATION_IN_WORDS, RECORDS, Selection
 
 
@@ -32,17 +32,13 @@ def export_get(*, export_id: int) -> Export:
     return export
 
 
-def exports_for_campaign(*, campaign: Campaign, limit: int = 20) -> QuerySet[Export]:
-    return Export.objects.filter(campaign=campaign).defer("command", "files", "options")[:limit]
-
-
 def export_download_path(*, export: Export, part: str = "data") -> Path:
     """The file a download serves: the data (one file, or a .zip of several) or the dataset card ("card").
 
     Only exports run by a worker have one, and only inside LABELAPP_EXPORT_DIR: a path written by the
     command line elsewhere is never served.
     """
-    if export.status != ExportStatus.SUCCEEDED:
+    if export.status != JobStatus.SUCCEEDED:
         raise ApplicationError(
             f"Export {export.pk} is {export.status}; download it once it has succeeded.", {"field": "export"}
         )

@@ -2,7 +2,7 @@
 
 The plan is `selectors.exports.export_plan`; the parts are made by `labelapp.export_parts`, each reading
 its records (`selectors.records`) and handing them to the plan's format. `dataset_export` runs an export
-now (the command line); `export_job_create` + `export_job_enqueue` queue one for a Celery worker (the
+now (the command line); `export_job_create` + `job_enqueue` queue one for a Celery worker (the
 manage page and the API), which calls `export_job_run`.
 """
 
@@ -23,9 +23,10 @@ from labelapp.exporters.card import CardFacts, ExportStats, card_render
 from labelapp.exporters.options import ExportOptions, export_options_parse
 from labelapp.exporters.splits import split_names
 from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
-from labelapp.models import Campaign, Export, ExportOutput, ExportStatus
+from labelapp.models import Campaign, Export, ExportOutput, JobStatus
 from labelapp.selectors.exports import ExportPlan, export_plan
 from labelapp.services.audit import audit_record
+from labelapp.services.jobs import job_claim, job_fail, job_progress, job_succeed
 
 ProgressCallback = Callable[[int], None]  # rows written so far
 SUFFIXES = {ExportOutput.JSONL: ".jsonl", ExportOutput.PARQUET: ".parquet", ExportOutput.DATASET: ""}
@@ -97,7 +98,7 @@ def dataset_export(
         format=format,
         output=output_kind(out),
         options=plan.options.to_dict(),
-        status=ExportStatus.RUNNING,
+        status=JobStatus.RUNNING,
         path=str(out.resolve()),
         command=plan.command(redact=False),
         created_by=created_by,
@@ -107,17 +108,19 @@ def dataset_export(
     try:
         written = export_write(plan, on_progress=on_progress, workers=workers)
     except BaseException as exc:
-        export_job_fail(export_id=export.pk, error=f"{type(exc).__name__}: {exc}")
+        job_fail(model=Export, job_id=export.pk, error=f"{type(exc).__name__}: {exc}")
         raise
     return _export_succeed(export, written, download_path="")
 
 
 def _export_succeed(export: Export, written: Written, *, download_path: str) -> Export:
-    export.status, export.rows, export.finished_at = ExportStatus.SUCCEEDED, written.rows, timezone.now()
-    export.files = [str(path.resolve()) for path in written.files]
-    export.download_path, export.error = download_path, ""
-    export.save(update_fields=["status", "rows", "finished_at", "files", "download_path", "error"])
-    return export
+    return job_succeed(
+        job=export,
+        progress_done=written.rows,
+        progress_total=written.rows,
+        files=[str(path.resolve()) for path in written.files],
+        download_path=download_path,
+    )
 
 
 @transaction.atomic
@@ -175,22 +178,6 @@ def export_download_record(*, export: Export, part: str, actor: User) -> None:
     )
 
 
-def export_job_enqueue(*, export: Export) -> None:
-    from labelapp.tasks import export_run_task  # tasks.py imports this module
-
-    export_run_task.delay_on_commit(export.pk)
-
-
-def _export_claim(export_id: int) -> Export | None:
-    with transaction.atomic():
-        export = Export.objects.select_for_update().select_related("campaign").filter(pk=export_id).first()
-        if export is None or export.is_finished:
-            return None
-        export.status, export.started_at, export.rows = ExportStatus.RUNNING, timezone.now(), 0
-        export.save(update_fields=["status", "started_at", "rows"])
-        return export
-
-
 def _bundle(files: list[Path], out: Path) -> Path:
     """One file to download: the data file itself, or a .zip of the data files (or folder) and the card."""
     if len(files) == 2 and files[0].is_file():
@@ -212,16 +199,17 @@ def _bundle(files: list[Path], out: Path) -> Path:
 
 def export_job_run(*, export_id: int, on_progress: ProgressCallback | None = None) -> Export | None:
     """Run a queued export; None when there is nothing to run (already finished, or deleted)."""
-    export = _export_claim(export_id)
+    export = job_claim(model=Export, job_id=export_id)
     if export is None:
         return None
+    job_progress(job=export, done=0)  # a run after a crash writes every row again
     out = Path(export.path)
     plan = export_plan(
         campaign=export.campaign, format=export.format, out=out, options=export_options_parse(export.options)
     )
 
     def progress(rows: int) -> None:
-        Export.objects.filter(pk=export.pk).update(rows=rows)
+        job_progress(job=export, done=rows)
         if on_progress is not None:
             on_progress(rows)
 
@@ -230,9 +218,3 @@ def export_job_run(*, export_id: int, on_progress: ProgressCallback | None = Non
     if bundle not in written.files:
         written.files.append(bundle)
     return _export_succeed(export, written, download_path=str(bundle))
-
-
-def export_job_fail(*, export_id: int, error: str) -> None:
-    Export.objects.filter(pk=export_id).exclude(status=ExportStatus.SUCCEEDED).update(
-        status=ExportStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
-    )

@@ -13,7 +13,7 @@ from datasets import load_dataset, load_from_disk
 from django.core.management import call_command
 
 from labelapp import export_parts, exporters
-from labelapp.models import Export, ExportStatus, Prompt
+from labelapp.models import Export, JobStatus, Prompt
 from labelapp.services.items import items_build
 from tests.factories import candidates_add
 from tests.labelapp.exporters.conftest import export, read_jsonl, vote
@@ -139,7 +139,7 @@ def test_a_crash_mid_export_leaves_no_file_and_keeps_the_previous_export(
     assert after == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     failed = Export.objects.order_by("-id").first()
-    assert failed.status == ExportStatus.FAILED and "Boom: disk full" in failed.error
+    assert failed.status == JobStatus.FAILED and "Boom: disk full" in failed.error
 
 
 def test_a_first_export_that_crashes_leaves_nothing_at_all(many, tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 
 from labelapp.exporters import FORMATS
 from labelapp.exporters.options import OPTIONS
-from labelapp.models import Campaign, Export, ExportStatus
+from labelapp.models import Campaign, Export, JobStatus
 from labelapp.services.demo import DEMO_KIND_CAMPAIGNS, DEMO_LABELLERS, demo_seed
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import item_submit_label
@@ -118,7 +118,7 @@ def example_run(example: str, folder: Path) -> None:
     call_command("export_dataset", *words, "--no-progress")
 
     export = Export.objects.latest("pk")
-    assert (export.campaign.name, export.status) == (campaign, ExportStatus.SUCCEEDED)
+    assert (export.campaign.name, export.status) == (campaign, JobStatus.SUCCEEDED)
     read = exported_datasets(export)
     assert export.rows > 0 and sum(map(len, read)) == export.rows
     # One type per column (`datasets` reads a column of mixed strings and lists as Json): what Parquet
