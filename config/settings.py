@@ -278,6 +278,7 @@ CELERY_TASK_ROUTES = {
     "labelapp.tasks.generation_job_run_task": {"queue": "inference"},
     "labelapp.tasks.judge_job_run_task": {"queue": "inference"},
     "labelapp.tasks.embedding_job_run_task": {"queue": "inference"},  # loads the embedding model
+    "labelapp.tasks.continuation_run_task": {"queue": "inference"},  # may run the user simulator
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True

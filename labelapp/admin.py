@@ -16,6 +16,7 @@ from labelapp.models import (
     Campaign,
     CampaignStatus,
     Candidate,
+    Continuation,
     EmbeddingJob,
     Export,
     GenerationJob,
@@ -150,7 +151,7 @@ class CampaignAdmin(AuditedAdmin):
 
 @admin.register(Prompt)
 class PromptAdmin(AuditedAdmin):
-    list_display = ["id", "campaign", "__str__", "source"]
+    list_display = ["id", "campaign", "__str__", "turn", "source"]
     list_filter = ["campaign"]
     search_fields = ["text", "source"]
 
@@ -219,6 +220,15 @@ class EmbeddingJobAdmin(JobAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # started from the diversity report page or by `report --kind diversity`
+
+
+@admin.register(Continuation)
+class ContinuationAdmin(JobAdmin):
+    list_display = ["id", "campaign", "item", "status", "stopped", "message_source", "created_at"]
+    readonly_fields = [*JobAdmin.job_fields, "item", "stopped", "message_source", "message_label"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # recorded by the label that completes an item of a campaign that continues conversations
 
 
 @admin.register(Candidate)

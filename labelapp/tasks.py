@@ -8,7 +8,8 @@ from celery import Task, shared_task
 from celery.contrib.django.task import DjangoTask
 
 from inference import InferenceUnavailable
-from labelapp.models import EmbeddingJob, Export, GenerationJob, Job, JudgeJob
+from labelapp.models import Continuation, EmbeddingJob, Export, GenerationJob, Job, JudgeJob
+from labelapp.services.continuations import continuation_run
 from labelapp.services.embeddings import embedding_job_run
 from labelapp.services.exports import export_job_run
 from labelapp.services.generation import generation_job_run
@@ -53,3 +54,8 @@ def judge_job_run_task(self: Task, job_id: int) -> None:
 @shared_task(bind=True, base=JobTask, job_model=EmbeddingJob)
 def embedding_job_run_task(self: Task, job_id: int) -> None:
     embedding_job_run(job_id=job_id)
+
+
+@shared_task(bind=True, base=JobTask, job_model=Continuation)
+def continuation_run_task(self: Task, continuation_id: int) -> None:
+    continuation_run(continuation_id=continuation_id)

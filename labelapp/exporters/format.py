@@ -19,6 +19,8 @@ class PromptFacts(NamedTuple):
     text: str
     messages: list[dict[str, str]] | None
     key: str  # hash of the content: prompts with equal content fall in the same split
+    conversation_id: int  # its conversation's first prompt (itself, unless it continues a conversation)
+    turn: int  # compared assistant turns deep: 1 for a first prompt
 
     def as_messages(self) -> list[dict[str, str]]:
         """The prompt as chat messages: a plain-text prompt is one user message."""

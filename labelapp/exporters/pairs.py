@@ -84,6 +84,8 @@ KINDS = (pairwise.NAME, ranking.NAME)  # the campaigns pairs are read from
 
 METADATA_COLUMNS = {
     "prompt_id": columns.INT,
+    "conversation_id": columns.INT,
+    "turn": columns.INT,
     "item_id": columns.INT,
     "chosen_candidate_id": columns.INT,
     "rejected_candidate_id": columns.INT,
@@ -104,6 +106,8 @@ def pair_metadata(pair: Pair) -> dict[str, Any]:
     item = record.item
     return {
         "prompt_id": item.prompt.id,
+        "conversation_id": item.prompt.conversation_id,
+        "turn": item.prompt.turn,
         "item_id": item.id,
         "chosen_candidate_id": chosen.id,
         "rejected_candidate_id": rejected.id,

@@ -1,8 +1,9 @@
 """`raw`: every label, one row each, the audit trail behind the aggregated formats.
 
-A row has the item, its prompt and candidates (ids, texts, generators, sampling params) in canonical
-order, the label's value in canonical order, the labeller as a pseudonymous id (never the username),
-the seconds spent and when it was given, and the item's aggregate. The export's selection applies
+A row has the item, its prompt (with its conversation's id and turn, which join the turns of a conversation
+continued from its preferred replies) and candidates (ids, texts, generators, sampling params) in canonical
+order, the label's value in canonical order, the labeller as a pseudonymous id (never the username), the
+seconds spent and when it was given, and the item's aggregate. The export's selection applies
 (excluded labellers, --since, --generator, --min-labels, --min-agreement); gold items never appear.
 """
 
@@ -24,6 +25,8 @@ def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
             "kind": item.kind,
             "prompt_id": item.prompt.id,
             "prompt": item.prompt.content_in(conversational),
+            "conversation_id": item.prompt.conversation_id,
+            "turn": item.prompt.turn,
             "candidate_ids": [c.id for c in item.candidates],
             "completions": [c.text for c in item.candidates],
             "generators": [c.generator for c in item.candidates],
@@ -67,6 +70,8 @@ FORMAT = Format(
         "kind": columns.STRING,
         "prompt_id": columns.INT,
         "prompt": columns.TEXT_OR_MESSAGES,
+        "conversation_id": columns.INT,
+        "turn": columns.INT,
         "candidate_ids": columns.INTS,
         "completions": columns.STRINGS,
         "generators": columns.STRINGS,

@@ -33,6 +33,7 @@ def item_shape(*, campaign: Campaign, candidate_count: int) -> ItemShape:
         candidate_count=candidate_count,
         criteria=tuple(campaign.criteria),
         error_categories=tuple(campaign.error_categories),
+        continues=campaign.continue_turns > 0,
     )
 
 

@@ -24,6 +24,7 @@ class ItemShape:
     candidate_count: int
     criteria: tuple[str, ...] = ()
     error_categories: tuple[str, ...] = ()
+    continues: bool = False  # pairwise: the labeller may write the user's next message
 
 
 @dataclass(frozen=True)

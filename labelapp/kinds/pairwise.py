@@ -3,7 +3,9 @@
 Labellers see the candidates at randomised positions "A" (left) and "B" (right). A submitted value names
 shown positions; it is stored in canonical order, where "a" is the candidate with index 0. A campaign may
 list criteria (e.g. helpfulness, honesty, harmlessness): each gets its own A / B / tie choice beside the
-overall one.
+overall one. In a campaign that continues conversations the labeller may also write the user's next message
+(`next_message`), which the conversation goes on with from the reply they preferred
+(labelapp/services/continuations.py).
 """
 
 import itertools
@@ -34,6 +36,7 @@ CANDIDATE_COUNTS = range(2, 3)
 ALLOWS_IDENTICAL_TEXTS = False  # nobody can prefer one of two identical texts
 HIDES_REFERENCE_ANSWER = False
 
+FIELDS = ("choice", "strength", "rationale", "criteria")
 CHOICES = ("a", "b", "tie", "both_bad")
 STRENGTHS = ("slight", "clear", "strong")
 CRITERION_CHOICES = ("a", "b", "tie")
@@ -42,9 +45,11 @@ AGREEMENT_FIELDS = (
     AgreementField("strength", "ordinal", STRENGTHS),
 )
 RATIONALE_MAX_CHARS = 5000
+NEXT_MESSAGE_MAX_CHARS = 5000
 VALUE_HELP = (
     '{"choice": "a|b|tie|both_bad", "strength": "slight|clear|strong" (optional, with a or b), '
-    '"rationale": text (optional), "criteria": {criterion: "a|b|tie"} (when the campaign lists criteria)}; '
+    '"rationale": text (optional), "criteria": {criterion: "a|b|tie"} (when the campaign lists criteria), '
+    '"next_message": the user\'s next message (optional, when the campaign continues conversations)}; '
     "a and b are the positions as shown."
 )
 
@@ -56,13 +61,15 @@ class Pairing(StrEnum):
 
 def value_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
     value = {key: data.get(key, "") for key in ("choice", "strength", "rationale")}
+    if "next_message" in data:
+        value["next_message"] = data["next_message"]
     criteria = {key.removeprefix("criterion-"): v for key, v in data.items() if key.startswith("criterion-")}
     return value | ({"criteria": criteria} if criteria else {})
 
 
 def label_validate(value: Any, *, shape: ItemShape) -> dict[str, Any]:
     """Check a value as submitted (shown positions) and return it cleaned; raise naming the bad field."""
-    value = fields_check(value, ("choice", "strength", "rationale", "criteria"))
+    value = fields_check(value, FIELDS + (("next_message",) if shape.continues else ()))
     choice = choice_field({"choice": str(value.get("choice") or "").lower()}, "choice", CHOICES)
     strength = value.get("strength") or None
     if strength is not None and (choice not in {"a", "b"} or strength not in STRENGTHS):
@@ -76,6 +83,8 @@ def label_validate(value: Any, *, shape: ItemShape) -> dict[str, Any]:
         "strength": strength,
         "rationale": text_field(value, "rationale", RATIONALE_MAX_CHARS),
     }
+    if shape.continues:
+        cleaned["next_message"] = text_field(value, "next_message", NEXT_MESSAGE_MAX_CHARS)
     if shape.criteria:
         cleaned["criteria"] = _criteria_validate(value.get("criteria"), shape.criteria)
     elif value.get("criteria") not in (None, {}):

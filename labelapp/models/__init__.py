@@ -9,6 +9,7 @@ from labelapp.models.candidates import (
     GeneratorBackend,
     PromptFormat,
 )
+from labelapp.models.continuations import Continuation, ContinuationStop, MessageSource
 from labelapp.models.embeddings import CandidateEmbedding, EmbeddingJob
 from labelapp.models.exports import Export, ExportOutput
 from labelapp.models.items import Item, ItemCandidate
@@ -20,7 +21,7 @@ from labelapp.models.prompts import Prompt
 
 # Every kind of background job, by the name URLs and the CLI give it.
 JOB_MODELS: dict[str, type[Job]] = {
-    model.KIND: model for model in (GenerationJob, Export, JudgeJob, EmbeddingJob)
+    model.KIND: model for model in (GenerationJob, Export, JudgeJob, EmbeddingJob, Continuation)
 }
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "Candidate",
     "CandidateEmbedding",
     "CandidateStep",
+    "Continuation",
+    "ContinuationStop",
     "EmbeddingJob",
     "Export",
     "ExportOutput",
@@ -49,6 +52,7 @@ __all__ = [
     "Label",
     "LabellerProfile",
     "Lease",
+    "MessageSource",
     "Prompt",
     "PromptFormat",
     "Skip",

@@ -60,13 +60,32 @@ class Campaign(models.Model):
         blank=True,
         help_text="Correctness: error categories labellers may pick; empty for the defaults.",
     )
+    continue_turns = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Pairwise: once an item's labels are in, continue the conversation from the preferred reply "
+        "for up to this many more turns (0: off). See the README's 'Continuing conversations'.",
+    )
+    user_simulator = models.ForeignKey(
+        "labelapp.Generator",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Continuations: writes the user's next message where no labeller did; "
+        "without one such a conversation stops there.",
+    )
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(labels_per_item__gte=1), name="campaign_k_min_1")
+            models.CheckConstraint(condition=models.Q(labels_per_item__gte=1), name="campaign_k_min_1"),
+            models.CheckConstraint(
+                condition=models.Q(continue_turns=0) | models.Q(kind=CampaignKind.PAIRWISE),
+                name="campaign_continues_only_pairwise",
+                violation_error_message="Only a pairwise campaign can continue conversations.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -84,6 +84,14 @@ class GenerationJob(Job):
         "labelapp.Campaign", on_delete=models.CASCADE, related_name="generation_jobs"
     )
     generator = models.ForeignKey(Generator, on_delete=models.PROTECT, related_name="jobs")
+    prompt = models.ForeignKey(
+        "labelapp.Prompt",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Only this prompt (a conversation's next turn); empty: the campaign's prompts.",
+    )
     params = models.JSONField(help_text="Sampling params: temperature, top_p, max_new_tokens, seed, n, ...")
     strategy = models.CharField(
         max_length=16, choices=GenerationStrategy.choices, default=GenerationStrategy.SAMPLE

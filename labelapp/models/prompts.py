@@ -10,6 +10,16 @@ class Prompt(models.Model):
     reference_answer = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=300, blank=True, help_text="File and line it was imported from.")
+    # A conversation's next turn (labelapp/services/continuations.py): the item whose preferred reply it
+    # continues, the conversation's first prompt (its id is the conversation's id) and how many compared
+    # assistant turns deep it is (1 for a first prompt).
+    continues = models.OneToOneField(
+        "labelapp.Item", null=True, blank=True, on_delete=models.CASCADE, related_name="continued_by"
+    )
+    conversation_start = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    turn = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -23,6 +33,11 @@ class Prompt(models.Model):
 
     def __str__(self) -> str:
         return self.display_text[:60]
+
+    @property
+    def conversation_id(self) -> int:
+        """The id of its conversation's first prompt: every turn of one conversation shares it."""
+        return self.conversation_start_id or self.pk
 
     @property
     def is_conversational(self) -> bool:

@@ -1,7 +1,16 @@
 """Background jobs as staff see them: on the manage page and from `manage.py jobs`."""
 
 from labelapp.errors import NotFoundError
-from labelapp.models import JOB_MODELS, Campaign, EmbeddingJob, Export, GenerationJob, Job, JudgeJob
+from labelapp.models import (
+    JOB_MODELS,
+    Campaign,
+    Continuation,
+    EmbeddingJob,
+    Export,
+    GenerationJob,
+    Job,
+    JudgeJob,
+)
 from labelapp.models.jobs import job_display_name
 
 
@@ -12,6 +21,7 @@ def jobs_for_campaign(*, campaign: Campaign, limit: int = 20) -> list[Job]:
         Export.objects.filter(campaign=campaign).defer("command", "files", "options"),
         JudgeJob.objects.filter(campaign=campaign).select_related("generator"),
         EmbeddingJob.objects.filter(campaign=campaign),
+        Continuation.objects.filter(campaign=campaign),
     )
     jobs: list[Job] = [job for jobs in latest for job in jobs.order_by("-created_at", "-id")[:limit]]
     return sorted(jobs, key=lambda job: job.created_at, reverse=True)[:limit]

@@ -189,12 +189,14 @@ def _prompts_of(first: int, last: int, chunk: list[tuple]) -> dict[int, PromptFa
             Prompt.objects.annotate(messages_json=Cast("messages", TextField())),
             shown,
             lambda: {prompt_id for _, _, prompt_id in chunk},
-        ).values_list("id", "text", "messages_json")
+        ).values_list("id", "text", "messages_json", "conversation_start_id", "turn")
     )
     prompts = {}
-    for prompt_id, text, messages in rows:
+    for prompt_id, text, messages, conversation_start_id, turn in rows:
         decoded = json.loads(messages) if messages is not None else None
-        prompts[prompt_id] = PromptFacts(prompt_id, text, decoded, prompt_key(text, decoded))
+        prompts[prompt_id] = PromptFacts(
+            prompt_id, text, decoded, prompt_key(text, decoded), conversation_start_id or prompt_id, turn
+        )
     return prompts
 
 

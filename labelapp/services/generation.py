@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 import inference
@@ -22,9 +22,11 @@ from labelapp.models import (
     GenerationJob,
     GenerationStrategy,
     Generator,
+    JobStatus,
     Prompt,
     PromptFormat,
 )
+from labelapp.services.conversation_turns import conversation_turn_build
 from labelapp.services.jobs import job_claim, job_succeed
 
 PROMPTS_PER_CHUNK = 4
@@ -102,8 +104,11 @@ def generation_jobs_create(
     generator: Generator,
     params_list: Sequence[inference.SamplingParams],
     strategy: str = GenerationStrategy.SAMPLE,
+    prompt: Prompt | None = None,
 ) -> list[GenerationJob]:
-    prompts_total = campaign.prompts.count()
+    """Jobs that answer the campaign's prompts (a conversation's next turns excepted: their continuation
+    decides who answers them), or only `prompt`."""
+    prompts_total = 1 if prompt is not None else _campaign_prompts(campaign).count()
     if prompts_total == 0:
         raise ApplicationError(
             f"Campaign '{campaign.name}' has no prompts: import some first.", {"field": "campaign"}
@@ -118,6 +123,7 @@ def generation_jobs_create(
         job = GenerationJob(
             campaign=campaign,
             generator=generator,
+            prompt=prompt,
             params=params.to_dict(),
             strategy=strategy,
             progress_total=prompts_total,
@@ -128,13 +134,18 @@ def generation_jobs_create(
     return jobs
 
 
+def _campaign_prompts(campaign: Campaign) -> QuerySet[Prompt]:
+    return campaign.prompts.filter(continues__isnull=True)
+
+
 def _prompts_pending(job: GenerationJob, key: str, n: int) -> list[Prompt]:
     """Prompts that do not yet have all n answers for these params; chunks are atomic, so it is 0 or n."""
     answers = Q(
         candidates__generator=job.generator, candidates__params_key=key, candidates__step=CandidateStep.ANSWER
     )
+    prompts = _campaign_prompts(job.campaign) if job.prompt_id is None else Prompt.objects.filter(pk=job.prompt_id)
     return list(
-        job.campaign.prompts.annotate(done=Count("candidates", filter=answers))
+        prompts.annotate(done=Count("candidates", filter=answers))
         .filter(done__lt=n)
         .order_by("id")
     )
@@ -348,4 +359,7 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
                 job.refresh_from_db()
                 on_progress(job)
     job.refresh_from_db()
-    return job_succeed(job=job, partial=bool(refusals.failures))
+    job = job_succeed(job=job, partial=bool(refusals.failures))
+    if job.prompt_id is not None and job.status == JobStatus.SUCCEEDED:
+        conversation_turn_build(prompt_id=job.prompt_id)
+    return job

@@ -10,7 +10,7 @@ from django.db.models import F, QuerySet
 from labelapp.errors import ApplicationError
 from labelapp.kinds import KINDS, kind_get
 from labelapp.kinds.base import BuildOptions
-from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate
+from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Prompt
 
 
 @dataclass(frozen=True)
@@ -20,18 +20,22 @@ class ItemsBuilt:
     already_built: int
 
 
-def _groups_built(campaign: Campaign, kind: str) -> set[frozenset[int]]:
-    slots = ItemCandidate.objects.filter(item__campaign=campaign, item__kind=kind).values_list(
-        "item_id", "candidate_id"
-    )
+def _groups_built(campaign: Campaign, kind: str, prompt: Prompt | None) -> set[frozenset[int]]:
+    slots = ItemCandidate.objects.filter(item__campaign=campaign, item__kind=kind)
+    if prompt is not None:
+        slots = slots.filter(item__prompt=prompt)
     by_item: dict[int, set[int]] = {}
-    for item_id, candidate_id in slots:
+    for item_id, candidate_id in slots.values_list("item_id", "candidate_id"):
         by_item.setdefault(item_id, set()).add(candidate_id)
     return {frozenset(ids) for ids in by_item.values()}
 
 
-def _candidates_by_prompt(campaign: Campaign, generators: tuple[str, ...]) -> dict[int, list[Candidate]]:
-    candidates = Candidate.objects.filter(prompt__campaign=campaign).select_related("generator")
+def _candidates_by_prompt(
+    campaign: Campaign, generators: tuple[str, ...], prompt: Prompt | None
+) -> dict[int, list[Candidate]]:
+    # A conversation's next turn is built on its own, once both its answers are in (conversation_turns.py).
+    of_prompts = {"prompt": prompt} if prompt is not None else {"prompt__continues__isnull": True}
+    candidates = Candidate.objects.filter(prompt__campaign=campaign, **of_prompts).select_related("generator")
     if generators:
         unknown = set(generators) - set(
             Generator.objects.filter(name__in=generators).values_list("name", flat=True)
@@ -72,20 +76,23 @@ def items_build(
     options: BuildOptions | None = None,
     seed: int | None = None,
     source_campaign: Campaign | None = None,
+    prompt: Prompt | None = None,
+    priority: int = 0,
 ) -> ItemsBuilt:
     """Group each prompt's candidates into items. Idempotent: a group already in an item is not built again.
 
     Kinds that compare candidates skip groups with identical texts: nobody can prefer one of two copies.
     The candidates are the campaign's own, or `source_campaign`'s: a coherence campaign judges the very
     candidates a correctness campaign judges, so the two judgements can be joined by candidate.
+    `prompt` builds only that prompt's items, at `priority` (a conversation's next turn).
     """
     options = options or BuildOptions()
     _options_check(campaign, kind, options)
     task_kind = KINDS[kind]
     rng = random.Random(seed)
-    built = _groups_built(campaign, kind)
+    built = _groups_built(campaign, kind, prompt)
     created = skipped = already = 0
-    by_prompt = _candidates_by_prompt(source_campaign or campaign, options.generators)
+    by_prompt = _candidates_by_prompt(source_campaign or campaign, options.generators, prompt)
     for prompt_id, candidates in by_prompt.items():
         groups = list(task_kind.candidate_groups(candidates, options=options, rng=rng))
         rng.shuffle(groups)
@@ -99,16 +106,24 @@ def items_build(
                 continue
             if options.max_per_prompt is not None and made_for_prompt >= options.max_per_prompt:
                 break
-            _item_create(campaign=campaign, kind=kind, prompt_id=prompt_id, candidates=group, rng=rng)
+            _item_create(
+                campaign=campaign, kind=kind, prompt_id=prompt_id, candidates=group, rng=rng, priority=priority
+            )
             made_for_prompt += 1
             created += 1
     return ItemsBuilt(created=created, skipped_identical=skipped, already_built=already)
 
 
 def _item_create(
-    *, campaign: Campaign, kind: str, prompt_id: int, candidates: tuple[Candidate, ...], rng: random.Random
+    *,
+    campaign: Campaign,
+    kind: str,
+    prompt_id: int,
+    candidates: tuple[Candidate, ...],
+    rng: random.Random,
+    priority: int,
 ) -> Item:
-    item = Item.objects.create(campaign=campaign, kind=kind, prompt_id=prompt_id)
+    item = Item.objects.create(campaign=campaign, kind=kind, prompt_id=prompt_id, priority=priority)
     positions = KINDS[kind].shuffled_positions(len(candidates), rng)
     ItemCandidate.objects.bulk_create(
         ItemCandidate(item=item, candidate=candidate, index=index, position=positions[index])

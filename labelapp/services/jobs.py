@@ -19,7 +19,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from labelapp.errors import ApplicationError, NotFoundError
-from labelapp.models import EmbeddingJob, Export, GenerationJob, Job, JobStatus, JudgeJob
+from labelapp.models import Continuation, EmbeddingJob, Export, GenerationJob, Job, JobStatus, JudgeJob
 from labelapp.models.jobs import job_display_name
 from labelapp.services.audit import audit_record
 
@@ -29,6 +29,7 @@ TASKS: dict[type[Job], str] = {
     Export: "labelapp.tasks.export_run_task",
     JudgeJob: "labelapp.tasks.judge_job_run_task",
     EmbeddingJob: "labelapp.tasks.embedding_job_run_task",
+    Continuation: "labelapp.tasks.continuation_run_task",
 }
 
 J = TypeVar("J", bound=Job)

@@ -18,6 +18,7 @@ from labelapp.kinds import item_shape, kind_get
 from labelapp.models import Item, Label, Lease
 from labelapp.selectors.campaigns import campaign_get_for_user, campaign_open_to
 from labelapp.selectors.items import LeasedItem, leased_item_get_for_labeller
+from labelapp.services.continuations import continuation_mark_due
 from labelapp.services.leases import lease_has_room, lease_next, lease_next_in_transaction
 from labelapp.user_text import text_check
 
@@ -160,6 +161,7 @@ def _label_write(
     # Its unique constraints are the database's to check, in the INSERT (see _earlier_label).
     label.full_clean(exclude=["item", "labeller"], validate_unique=False, validate_constraints=False)
     _label_insert_ending_lease(label, leased.lease)
+    continuation_mark_due(item=item, label_count=item.label_count + 1)
     return label
 
 
