@@ -228,7 +228,8 @@ class ContinuationAdmin(JobAdmin):
     readonly_fields = [*JobAdmin.job_fields, "item", "stopped", "message_source", "message_label"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # recorded by the label that completes an item of a campaign that continues conversations
+        # Recorded by the label that completes an item of a campaign that continues conversations.
+        return False
 
 
 @admin.register(Candidate)

@@ -34,7 +34,10 @@ class Continuation(Job):
     campaign = models.ForeignKey("labelapp.Campaign", on_delete=models.CASCADE, related_name="continuations")
     item = models.OneToOneField("labelapp.Item", on_delete=models.CASCADE, related_name="continuation")
     stopped = models.CharField(
-        max_length=32, choices=ContinuationStop.choices, blank=True, help_text="Why the conversation ends here."
+        max_length=32,
+        choices=ContinuationStop.choices,
+        blank=True,
+        help_text="Why the conversation ends here.",
     )
     message_source = models.CharField(max_length=16, choices=MessageSource.choices, blank=True)
     message_label = models.ForeignKey(

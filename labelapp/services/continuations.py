@@ -68,17 +68,20 @@ def continuation_run(
     if continuation is None:
         return Continuation.objects.get(pk=continuation_id)
     item = Item.objects.select_related("prompt", "campaign__user_simulator").get(pk=continuation.item_id)
-    compared = [slot.candidate for slot in item.slots.select_related("candidate__generator").order_by("index")]
+    slots = item.slots.select_related("candidate__generator").order_by("index")
+    compared = [slot.candidate for slot in slots]
     labels = list(item.labels.order_by("id"))
     choice = pairwise.aggregate([label.value for label in labels]).choice
     if choice not in ("a", "b"):
         return job_succeed(job=continuation, stopped=STOPS[choice])
-    history = [*_messages_of(item.prompt), {"role": "assistant", "content": compared["ab".index(choice)].text}]
+    preferred = compared["ab".index(choice)]
+    history = [*_messages_of(item.prompt), {"role": "assistant", "content": preferred.text}]
     written_by = _message_label(labels, choice)
+    simulator = item.campaign.user_simulator
     if written_by is not None:
         message, source = written_by.value["next_message"], MessageSource.LABELLER
-    elif item.campaign.user_simulator is not None:
-        message, source = _simulated_message(item.campaign.user_simulator, history), MessageSource.USER_SIMULATOR
+    elif simulator is not None:
+        message, source = _simulated_message(simulator, history), MessageSource.USER_SIMULATOR
         if not message:
             return job_succeed(job=continuation, stopped=ContinuationStop.SIMULATOR_SILENT)
     else:
@@ -94,7 +97,9 @@ def continuation_run(
 
 
 def _messages_of(prompt: Prompt) -> list[dict[str, str]]:
-    return list(prompt.messages) if prompt.messages is not None else [{"role": "user", "content": prompt.text}]
+    if prompt.messages is not None:
+        return list(prompt.messages)
+    return [{"role": "user", "content": prompt.text}]
 
 
 def _message_label(labels: Sequence[Label], choice: str) -> Label | None:

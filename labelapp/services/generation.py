@@ -138,16 +138,20 @@ def _campaign_prompts(campaign: Campaign) -> QuerySet[Prompt]:
     return campaign.prompts.filter(continues__isnull=True)
 
 
+def _job_prompts(job: GenerationJob) -> QuerySet[Prompt]:
+    """The prompts a job answers: its one prompt, or the campaign's."""
+    if job.prompt_id is not None:
+        return Prompt.objects.filter(pk=job.prompt_id)
+    return _campaign_prompts(job.campaign)
+
+
 def _prompts_pending(job: GenerationJob, key: str, n: int) -> list[Prompt]:
     """Prompts that do not yet have all n answers for these params; chunks are atomic, so it is 0 or n."""
     answers = Q(
         candidates__generator=job.generator, candidates__params_key=key, candidates__step=CandidateStep.ANSWER
     )
-    prompts = _campaign_prompts(job.campaign) if job.prompt_id is None else Prompt.objects.filter(pk=job.prompt_id)
     return list(
-        prompts.annotate(done=Count("candidates", filter=answers))
-        .filter(done__lt=n)
-        .order_by("id")
+        _job_prompts(job).annotate(done=Count("candidates", filter=answers)).filter(done__lt=n).order_by("id")
     )
 
 

@@ -107,7 +107,12 @@ def items_build(
             if options.max_per_prompt is not None and made_for_prompt >= options.max_per_prompt:
                 break
             _item_create(
-                campaign=campaign, kind=kind, prompt_id=prompt_id, candidates=group, rng=rng, priority=priority
+                campaign=campaign,
+                kind=kind,
+                prompt_id=prompt_id,
+                candidates=group,
+                rng=rng,
+                priority=priority,
             )
             made_for_prompt += 1
             created += 1

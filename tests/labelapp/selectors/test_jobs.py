@@ -4,8 +4,17 @@ import pytest
 from django.utils import timezone
 
 from labelapp.errors import NotFoundError
-from labelapp.models import Campaign, EmbeddingJob, Export, GenerationJob, JobStatus, JudgeJob
+from labelapp.models import (
+    Campaign,
+    Continuation,
+    EmbeddingJob,
+    Export,
+    GenerationJob,
+    JobStatus,
+    JudgeJob,
+)
 from labelapp.selectors.jobs import job_get, jobs_for_campaign
+from tests.factories import item_factory
 
 
 @pytest.fixture
@@ -18,6 +27,7 @@ def jobs(campaign, generator):
             Export.objects.create(campaign=campaign, format="dpo", status=JobStatus.SUCCEEDED),
             JudgeJob.objects.create(campaign=campaign, generator=generator, status=JobStatus.FAILED),
             EmbeddingJob.objects.create(campaign=campaign, model="all-MiniLM-L6-v2"),
+            Continuation.objects.create(campaign=campaign, item=item_factory(campaign)),
         ]
     start = timezone.now()
     for minutes, job in enumerate(made):  # one a minute: the order does not hang on clock resolution
@@ -30,7 +40,7 @@ def jobs(campaign, generator):
 def test_a_campaigns_jobs_of_every_kind_newest_first_in_one_query_per_kind(
     campaign, jobs, django_assert_num_queries
 ):
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         listed = jobs_for_campaign(campaign=campaign)
         names = [job.display_name for job in listed]
         generators = [job.generator.name for job in listed if isinstance(job, GenerationJob | JudgeJob)]

@@ -202,7 +202,9 @@ def test_an_item_is_continued_only_once_its_k_labels_are_in_with_the_first_agree
     ]
 
 
-def test_conversations_stop_after_the_set_number_of_turns(chat, two_generators, labeller, fake_generate, eager):
+def test_conversations_stop_after_the_set_number_of_turns(
+    chat, two_generators, labeller, fake_generate, eager
+):
     chat.continue_turns = 1
     chat.save()
     item = conversation_start(chat, two_generators)
@@ -218,7 +220,9 @@ def test_conversations_stop_after_the_set_number_of_turns(chat, two_generators, 
     assert Prompt.objects.filter(campaign=chat).count() == 2
 
 
-def test_the_user_simulator_writes_the_message_nobody_wrote(chat, two_generators, labeller, fake_generate, eager):
+def test_the_user_simulator_writes_the_message_nobody_wrote(
+    chat, two_generators, labeller, fake_generate, eager
+):
     chat.user_simulator = Generator.objects.create(name="simulator", model="embedded")
     chat.save()
     item = conversation_start(chat, two_generators)
@@ -245,7 +249,9 @@ def test_two_identical_answers_end_the_conversation(chat, labeller, fake_generat
         label(labeller, item, "a", message="Again?")
     assert Prompt.objects.get(continues=item).candidates.count() == 2
     assert not Item.objects.filter(prompt__continues=item).exists()
-    assert Continuation.objects.get(item=item).outcome == f"stopped: {ContinuationStop.IDENTICAL_ANSWERS.label}"
+    assert (
+        Continuation.objects.get(item=item).outcome == f"stopped: {ContinuationStop.IDENTICAL_ANSWERS.label}"
+    )
 
 
 def test_two_replies_of_one_generator_are_answered_by_one_job_of_two_samples(

@@ -24,6 +24,7 @@ from labelapp.services.jobs import (
     job_retry,
     job_succeed,
 )
+from tests.factories import item_factory
 
 
 @pytest.fixture
@@ -33,11 +34,12 @@ def new_job(campaign, generator, settings, tmp_path):
 
     def make(kind: str, **fields) -> Job:
         extra = {
-            "generation": {"generator": generator, "params": {"n": 1}},
-            "export": {"format": "dpo", "path": str(tmp_path / "prefs-dpo.jsonl")},
-            "judge": {"generator": generator},
-            "embeddings": {"model": "all-MiniLM-L6-v2"},
-        }[kind]
+            "generation": lambda: {"generator": generator, "params": {"n": 1}},
+            "export": lambda: {"format": "dpo", "path": str(tmp_path / "prefs-dpo.jsonl")},
+            "judge": lambda: {"generator": generator},
+            "embeddings": lambda: {"model": "all-MiniLM-L6-v2"},
+            "continuation": lambda: {"item": item_factory(campaign)},
+        }[kind]()
         return JOB_MODELS[kind].objects.create(campaign=campaign, **{**extra, **fields})
 
     return make
@@ -120,6 +122,7 @@ def test_every_kind_of_job_is_queued_by_its_task_name(settings):
         "generation",
         "judge",
         "embeddings",
+        "continuation",
     ]
 
 
