@@ -1,6 +1,7 @@
 """A real Celery worker, on the configured broker, runs jobs queued from the command line and from the app."""
 
 import functools
+import json
 import os
 import sqlite3
 import subprocess
@@ -194,3 +195,60 @@ def test_a_worker_runs_an_export_started_from_the_app_in_either_pool(tmp_path, p
     assert state() == ("succeeded", 1200, ""), errors[-2000:]
     exported = next((tmp_path / "exports").glob("e-dpo-*.jsonl")).read_text().splitlines()
     assert len(exported) == 1200 and '"chosen":"Question 0? answer 0"' in exported[0]
+
+
+CONTINUED_CONVERSATION = """
+from labelapp.models import Campaign, Generator, Prompt
+from labelapp.selectors.items import item_shown_indices
+from labelapp.services.items import items_build
+from labelapp.services.labels import item_submit_label_and_lease_next
+from labelapp.services.labellers import user_upsert
+from labelapp.services.leases import lease_next
+from tests.factories import candidates_add
+campaign = Campaign.objects.create(name="c", labels_per_item=1, continue_turns=1)
+prompt = Prompt.objects.create(campaign=campaign, text="Say hi.")
+for form, seed, text in (("chat", 3, "Hi!"), ("raw", 4, "Hello.")):
+    generator = Generator.objects.create(name=form, model="{model}", prompt_format=form)
+    [candidate] = candidates_add(prompt, generator, [text])
+    candidate.params = {{"max_new_tokens": 4, "temperature": 1.0, "seed": seed, "n": 1}}
+    candidate.save()
+items_build(campaign=campaign, kind="pairwise", seed=1)
+labeller = user_upsert(username="l1", password="correct horse battery")
+item = lease_next(labeller=labeller, campaign=campaign)
+item_submit_label_and_lease_next(
+    item_id=item.pk, labeller=labeller, value={{"choice": "a", "next_message": "And bye?"}},
+    idempotency_key="k", campaign_name="c",
+)
+"""
+
+
+def continuation_state(database: Path) -> tuple:
+    """("running", ...) until the continuation has run and its next turn is built, stopped or failed."""
+    with sqlite3.connect(database) as connection:
+        continuation = connection.execute(
+            "SELECT status, stopped, error FROM labelapp_continuation"
+        ).fetchone()
+        jobs = [row[0] for row in connection.execute("SELECT status FROM labelapp_generationjob")]
+        turns = connection.execute(
+            "SELECT p.turn, p.messages FROM labelapp_item i JOIN labelapp_prompt p ON p.id = i.prompt_id"
+        ).fetchall()
+    if continuation is None:
+        return ("queued",)
+    status, stopped, error = continuation
+    built = len(turns) == 2
+    waiting = status in {"queued", "running"} or not (stopped or built or "failed" in jobs)
+    return ("running" if waiting else "done", status, stopped, error, sorted(jobs), sorted(turns))
+
+
+def test_a_worker_continues_a_conversation_from_the_preferred_reply(tmp_path, tiny_model_dir):
+    env = app_env(tmp_path)
+    manage(env, "shell", "-c", CONTINUED_CONVERSATION.format(model=tiny_model_dir))
+    state = functools.partial(continuation_state, tmp_path / "db.sqlite3")
+    assert state()[:2] == ("running", "queued")  # the label only recorded that the conversation goes on
+    errors = worker_run(env, ["-Q", "default,inference", "--pool=solo"], state)
+    done, status, stopped, error, jobs, turns = state()
+    assert (done, status, stopped, error, jobs) == ("done", "succeeded", "", "", ["succeeded"] * 2), errors[
+        -2000:
+    ]
+    assert [turn for turn, _ in turns] == [1, 2]
+    assert json.loads(turns[1][1])[-1] == {"role": "user", "content": "And bye?"}
