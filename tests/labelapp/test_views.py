@@ -257,13 +257,15 @@ def test_the_polled_jobs_fragment_takes_as_many_queries_for_many_jobs_as_for_one
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from labelapp.models import EmbeddingJob, Export, GenerationJob, JudgeJob
+    from labelapp.models import Continuation, EmbeddingJob, Export, GenerationJob, JudgeJob
+    from tests.factories import item_factory
 
     def add_one_of_each() -> None:
         GenerationJob.objects.create(campaign=campaign, generator=generator, params={"n": 1})
         Export.objects.create(campaign=campaign, format="dpo")
         JudgeJob.objects.create(campaign=campaign, generator=generator)
         EmbeddingJob.objects.create(campaign=campaign, model="all-MiniLM-L6-v2")
+        Continuation.objects.create(campaign=campaign, item=item_factory(campaign))
 
     client = client_for(staff)
 
@@ -278,6 +280,42 @@ def test_the_polled_jobs_fragment_takes_as_many_queries_for_many_jobs_as_for_one
     for _ in range(5):
         add_one_of_each()
     assert queries() == few
+
+
+def test_the_manage_page_says_how_each_conversation_went_on_or_why_it_stopped(
+    campaign, pairwise_items, staff, client_for
+):
+    from labelapp.models import Continuation, ContinuationStop
+
+    stopped, continued, failed = (
+        Continuation.objects.create(campaign=campaign, item=item, status=status, **fields)
+        for item, status, fields in zip(
+            pairwise_items,
+            [JobStatus.SUCCEEDED, JobStatus.SUCCEEDED, JobStatus.FAILED],
+            [{"stopped": ContinuationStop.TIE}, {"message_source": "labeller"}, {"error": "GPU fell over"}],
+            strict=True,
+        )
+    )
+    fragment = client_for(staff).get("/manage/prefs/", **HTMX).content.decode()
+    assert f"Continuation {stopped.pk}" in fragment
+    assert f"The conversation of item {stopped.item_id}: its next turn" in fragment
+    assert "Stopped: the labellers judged the replies a tie" in fragment
+    assert "Continued with a labeller&#x27;s message" in fragment
+    assert "GPU fell over" in fragment
+    assert f'action="/manage/prefs/jobs/continuation/{failed.pk}/retry/"' in fragment
+    assert f'action="/manage/prefs/jobs/continuation/{continued.pk}/retry/"' not in fragment
+
+
+def test_the_message_box_shows_only_while_a_conversation_can_go_on(
+    campaign, pairwise_items, labeller, client_for
+):
+    client = client_for(labeller)
+    assert 'name="next_message"' not in client.get("/label/prefs/").content.decode()
+    campaign.continue_turns = 1
+    campaign.save()
+    assert 'name="next_message"' in client.get("/label/prefs/").content.decode()
+    Prompt.objects.filter(campaign=campaign).update(turn=2)
+    assert 'name="next_message"' not in client.get("/label/prefs/").content.decode()
 
 
 def test_a_bad_generation_parameter_is_reported_not_raised(campaign, generator, staff, client_for):
