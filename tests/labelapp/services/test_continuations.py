@@ -338,3 +338,19 @@ def test_every_turn_exports_as_a_conversational_pair_joined_by_conversation_and_
         (item.prompt_id, 1),
         (item.prompt_id, 2),
     ]
+
+
+def test_a_campaign_with_continued_conversations_is_deleted_whole(
+    chat, two_generators, labeller, fake_generate, eager, staff, client_for
+):
+    item = conversation_start(chat, two_generators)
+    lease_next(labeller=labeller, campaign=chat)
+    with eager():
+        label(labeller, item, "a", message="More?")
+    assert Item.objects.filter(prompt__continues=item).exists()
+
+    page = client_for(staff).post(f"/admin/labelapp/campaign/{chat.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 302 and not Campaign.objects.exists()
+    assert (Prompt.objects.count(), Item.objects.count(), Continuation.objects.count()) == (0, 0, 0)
+    assert GenerationJob.objects.count() == 0
