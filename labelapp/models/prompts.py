@@ -19,7 +19,8 @@ class Prompt(models.Model):
     conversation_start = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    turn = models.PositiveSmallIntegerField(default=1)
+    # A database default as well: imports insert prompts in SQL, naming only the columns they fill.
+    turn = models.PositiveSmallIntegerField(default=1, db_default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
