@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from labelapp.models import (
     AuditEntry,
     Campaign,
+    Continuation,
     EmbeddingJob,
     Export,
     GenerationJob,
@@ -172,6 +173,7 @@ ADMIN_MODELS: dict[str, set[str]] = {
     "labelapp.generationjob": FULL,
     "labelapp.judgejob": FULL - {"add"},  # jobs are started from the CLI, the manage page or a report page
     "labelapp.embeddingjob": FULL - {"add"},
+    "labelapp.continuation": FULL - {"add"},  # recorded by the label that completes an item
     "labelapp.candidate": FULL,
     "labelapp.item": FULL,
     "labelapp.labellerprofile": FULL,
@@ -341,6 +343,7 @@ def world(db, generator, settings, tmp_path) -> World:
     )
     JudgeJob.objects.create(campaign=campaign, generator=generator, status=JobStatus.FAILED)
     EmbeddingJob.objects.create(campaign=campaign, model="all-MiniLM-L6-v2")
+    Continuation.objects.create(campaign=campaign, item=shared, status=JobStatus.FAILED)
     settings.LABELAPP_EXPORT_DIR = tmp_path
     (tmp_path / "prefs.jsonl").write_text('{"prompt": "Question 0?"}\n')
     export = Export.objects.create(
