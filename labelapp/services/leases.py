@@ -19,9 +19,9 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from labelapp.errors import BusyError, NotFoundError, RefusedError
+from labelapp.errors import BusyError, RefusedError
 from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease, Skip
-from labelapp.selectors.items import ITEM_COLUMNS
+from labelapp.selectors.items import ITEM_COLUMNS, leased_item_get_for_labeller
 from labelapp.selectors.labellers import labeller_refusal
 from labelapp.user_text import text_check
 
@@ -206,7 +206,7 @@ def lease_next(*, labeller: User, campaign: Campaign) -> Item | None:
 
 
 def lease_next_in_transaction(*, labeller: User, campaign: Campaign) -> Item | None:
-    """lease_next in the caller's transaction (item_submit_label_and_lease_next: one commit per label).
+    """lease_next in the caller's transaction (label_submit: one commit per label).
 
     Its RefusedError and BusyError come before it writes anything, so the caller may catch them and
     still commit its own work.
@@ -229,18 +229,6 @@ def lease_next_in_transaction(*, labeller: User, campaign: Campaign) -> Item | N
     return item
 
 
-def _my_lease(*, labeller: User, item_id: int) -> Lease:
-    lease = (
-        Lease.objects.select_for_update()
-        .select_related("item__campaign")
-        .filter(item_id=item_id, labeller=labeller)
-        .first()
-    )
-    if lease is None:
-        raise NotFoundError(f"Item {item_id} is not leased to you.", {"field": "item"})
-    return lease
-
-
 def lease_has_room(*, lease: Lease, now: datetime) -> bool:
     """Whether the lease's item has room for it: labels and the other live leases under k (gold items have
     no cap). Run it with the item's row lock held, as lease_next counts, so no lease or label slips in."""
@@ -252,13 +240,15 @@ def lease_has_room(*, lease: Lease, now: datetime) -> bool:
 
 
 @transaction.atomic
-def lease_renew(*, labeller: User, item_id: int) -> Lease:
+def lease_renew(*, labeller: User, campaign: str | None, item_id: int) -> Lease:
     """Keep my lease alive while the page is open (the page's heartbeat calls this).
 
     A lease that expired is renewed only if the item still has room for it, as a new lease would be:
     a page that wakes after others filled the item must not bring it past k labels.
     """
-    lease = _my_lease(labeller=labeller, item_id=item_id)
+    lease = leased_item_get_for_labeller(
+        labeller=labeller, item_id=item_id, campaign=campaign, for_update=True
+    ).lease
     now = timezone.now()
     if lease.expires_at <= now and not lease_has_room(lease=lease, now=now):
         raise RefusedError(
@@ -270,9 +260,11 @@ def lease_renew(*, labeller: User, item_id: int) -> Lease:
 
 
 @transaction.atomic
-def item_skip(*, labeller: User, item_id: int, reason: str = "") -> Skip:
+def item_skip(*, labeller: User, campaign: str | None, item_id: int, reason: str = "") -> Skip:
     """Pass on an item: it returns to the pool for others and never comes back to me."""
-    lease = _my_lease(labeller=labeller, item_id=item_id)
+    lease = leased_item_get_for_labeller(
+        labeller=labeller, item_id=item_id, campaign=campaign, for_update=True
+    ).lease
     text_check(reason, field="reason")
     skip = Skip(item=lease.item, labeller=labeller, reason=reason.strip()[:500])
     skip.full_clean(exclude=["item", "labeller"])
