@@ -4,11 +4,14 @@ import pytest
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
-from labelapp.models import CampaignStatus, LabellerProfile, Lease, Skip
+from labelapp.models import CampaignStatus, Item, LabellerProfile, Lease, Prompt, Skip
 from labelapp.selectors.items import item_shown_indices
+from labelapp.services import leases
+from labelapp.services.items import items_build
 from labelapp.services.labellers import labeller_suspend, labeller_unsuspend, user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import item_skip, lease_next, lease_renew
+from tests.factories import candidates_add
 
 
 def submit(item, labeller, choice="a"):
@@ -51,6 +54,34 @@ def test_partly_labelled_items_are_served_first(campaign, pairwise_items, labell
     started = lease_next(labeller=labeller, campaign=campaign)
     submit(started, labeller)
     assert lease_next(labeller=other_labeller, campaign=campaign) == started
+
+
+def test_a_labeller_past_the_look_gets_untouched_items_then_every_partly_labelled_one(
+    campaign, generator, labeller, other_labeller, monkeypatch
+):
+    """The queue's rule, bent for a labeller far ahead (README, queues): only the first STARTED_LOOK
+    partly labelled items with room are looked at before untouched items; the rest once none is left."""
+    monkeypatch.setattr(leases, "STARTED_LOOK", 2)
+    for number in range(5):
+        prompt = Prompt.objects.create(campaign=campaign, text=f"Question {number}?")
+        candidates_add(prompt, generator, [f"first {number}", f"second {number}"])
+    items_build(campaign=campaign, kind="pairwise", seed=1)
+    mine_first, mine_second, theirs, untouched, last = campaign.items.order_by("id")
+    for item, priority in ((mine_first, 9), (mine_second, 8), (theirs, 7), (untouched, 1), (last, 0)):
+        Item.objects.filter(pk=item.pk).update(priority=priority)
+    for item, who in ((mine_first, labeller), (mine_second, labeller), (theirs, other_labeller)):
+        Lease.objects.create(item=item, labeller=who, expires_at=timezone.now() + timedelta(minutes=5))
+        submit(item, who)
+
+    # The look (two items) holds only items I labelled: an untouched item, not the partly labelled one
+    # behind them, and so on while untouched items are left.
+    for expected in (untouched, last):
+        assert lease_next(labeller=labeller, campaign=campaign) == expected
+        submit(expected, labeller)
+    # None is left: every partly labelled item is looked at.
+    assert lease_next(labeller=labeller, campaign=campaign) == theirs
+    # For the others the look starts at the front of the same order: my items, partly labelled, first.
+    assert lease_next(labeller=other_labeller, campaign=campaign) == mine_first
 
 
 def test_an_expired_lease_returns_the_item_to_the_pool(campaign, pairwise_items, labeller, other_labeller):
