@@ -178,7 +178,9 @@ def through_service(labeller_id: int, campaign: str, calls: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=500, help="timed next-item calls per case and way")
     parser.add_argument("--small", type=int, default=20_000)
     parser.add_argument("--large", type=int, default=1_000_000)
