@@ -27,6 +27,7 @@ from labelapp.selectors.campaigns import (
     campaign_progress,
     campaigns_for_user,
     generation_jobs_for_campaign,
+    labeller_progress,
     user_is_labeller,
 )
 from labelapp.selectors.dashboard import campaign_dashboard
@@ -93,7 +94,7 @@ def _item_context(
         "campaign": campaign,
         "item": item,
         "error": error,
-        "progress": campaign_progress(campaign=campaign, user=request.user),
+        "progress": labeller_progress(campaign=campaign, user=request.user),
     }
     if item is not None:
         task_kind = kind_get(item.kind)

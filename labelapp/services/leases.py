@@ -120,7 +120,7 @@ def _room_sql(alias: str) -> str:
 
 
 class Look(Enum):
-    """Where `_lease_open_item` looks for an item, in this order (the README's queue section says it)."""
+    """Where `_open_items_locked` looks for an item, in this order (the README's queue section says it)."""
 
     STARTED = "started"  # the first STARTED_LOOK partly labelled items with room, in the queue's order
     UNTOUCHED = "untouched"  # items no one has labelled yet
@@ -149,24 +149,24 @@ def _open_items_sql(
         # takes its rows in their order (a nested loop on the primary key), rejecting mine.
         sql = f"""
             FROM {ITEM} i JOIN (
-                SELECT s.id, s.label_count, s.priority, s.order_key FROM {ITEM} s
-                WHERE s.campaign_id = %s AND s.is_gold = %s AND s.label_count >= 1 AND s.label_count < %s
-                    AND {_room_sql("s")}
-                ORDER BY s.label_count DESC, s.priority DESC, s.order_key LIMIT %s
+                SELECT p.id, p.label_count, p.priority, p.order_key FROM {ITEM} p
+                WHERE p.campaign_id = %s AND p.is_gold = %s AND p.label_count >= 1 AND p.label_count < %s
+                    AND {_room_sql("p")}
+                ORDER BY p.label_count DESC, p.priority DESC, p.order_key LIMIT %s
             ) look ON look.id = i.id
             WHERE i.label_count < %s AND {_not_mine_sql()}{not_passed}
             ORDER BY look.label_count DESC, look.priority DESC, look.order_key
         """
         return sql, [campaign.pk, False, k, _db_time(now), k, STARTED_LOOK, k, *mine]
-    started = "= 0" if look is Look.UNTOUCHED else "< %s"
+    labels = "= 0" if look is Look.UNTOUCHED else "< %s"
     sql = f"""
         FROM {ITEM} i
-        WHERE i.campaign_id = %s AND i.is_gold = %s AND i.label_count {started} AND {_room_sql("i")}
+        WHERE i.campaign_id = %s AND i.is_gold = %s AND i.label_count {labels} AND {_room_sql("i")}
             AND {_not_mine_sql()}{not_passed}
         ORDER BY i.label_count DESC, i.priority DESC, i.order_key
     """
-    limit = [] if look is Look.UNTOUCHED else [k]
-    return sql, [campaign.pk, False, *limit, _db_time(now), k, *mine]
+    below_k = [] if look is Look.UNTOUCHED else [k]
+    return sql, [campaign.pk, False, *below_k, _db_time(now), k, *mine]
 
 
 def _open_items_locked(campaign: Campaign, labeller: User, now: datetime, passed: list[int]) -> list[Item]:
