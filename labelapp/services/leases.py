@@ -122,9 +122,9 @@ def _room_sql(alias: str) -> str:
 class Look(Enum):
     """Where `_open_items_locked` looks for an item, in this order (the README's queue section says it)."""
 
-    STARTED = "started"  # the first STARTED_LOOK partly labelled items with room, in the queue's order
+    FRONT = "front"  # the first FRONT_LOOK items with room, in the queue's order
     UNTOUCHED = "untouched"  # items no one has labelled yet
-    EVERY = "every"  # every item with room, partly labelled ones first (the rule, unbounded)
+    EVERY = "every"  # every item with room, in the queue's order: partly labelled first (the rule, unbounded)
 
 
 # Why a bounded look: a labeller far ahead of the others has labelled most of the partly labelled items
@@ -132,8 +132,9 @@ class Look(Enum):
 # statement scanned them all (PostgreSQL: 90 ms at 10,000 such items, linear). The look examines at most
 # this many, so a next item costs the same whatever the backlog (bench/next_item.py); a labeller who has
 # labelled or skipped all of them gets an untouched item, and the partly labelled ones behind wait for the
-# others, whose own look starts at the front of the same order.
-STARTED_LOOK = 64
+# others, whose own look starts at the front of the same order. Everyone else finds their item in the
+# look's first rows: one statement, which stops there.
+FRONT_LOOK = 64
 
 
 def _open_items_sql(
@@ -144,20 +145,19 @@ def _open_items_sql(
     k = campaign.labels_per_item
     not_passed = f" AND i.id NOT IN ({', '.join(['%s'] * len(passed))})" if passed else ""
     mine = [labeller.pk, labeller.pk, *passed]
-    if look is Look.STARTED:
-        # The look is a subquery with its own LIMIT, so the rows it examines are bounded; the outer query
-        # takes its rows in their order (a nested loop on the primary key), rejecting mine.
+    if look is Look.FRONT:
+        # A subquery with its own LIMIT bounds the rows examined; the outer query takes them in its order (a
+        # nested loop on the primary key, no sort), so it stops at the first one that is mine to take.
         sql = f"""
             FROM {ITEM} i JOIN (
-                SELECT p.id, p.label_count, p.priority, p.order_key FROM {ITEM} p
-                WHERE p.campaign_id = %s AND p.is_gold = %s AND p.label_count >= 1 AND p.label_count < %s
-                    AND {_room_sql("p")}
-                ORDER BY p.label_count DESC, p.priority DESC, p.order_key LIMIT %s
-            ) look ON look.id = i.id
+                SELECT q.id, q.label_count, q.priority, q.order_key FROM {ITEM} q
+                WHERE q.campaign_id = %s AND q.is_gold = %s AND q.label_count < %s AND {_room_sql("q")}
+                ORDER BY q.label_count DESC, q.priority DESC, q.order_key LIMIT %s
+            ) front ON front.id = i.id
             WHERE i.label_count < %s AND {_not_mine_sql()}{not_passed}
-            ORDER BY look.label_count DESC, look.priority DESC, look.order_key
+            ORDER BY front.label_count DESC, front.priority DESC, front.order_key
         """
-        return sql, [campaign.pk, False, k, _db_time(now), k, STARTED_LOOK, k, *mine]
+        return sql, [campaign.pk, False, k, _db_time(now), k, FRONT_LOOK, k, *mine]
     labels = "= 0" if look is Look.UNTOUCHED else "< %s"
     sql = f"""
         FROM {ITEM} i

@@ -50,9 +50,9 @@ def test_the_htmx_submit_takes_a_fixed_number_of_queries(
     client = client_for(labeller)
     client.get("/label/prefs/")
     # session, user, standing, campaign, (savepoint), lease + item + campaign + shown order, label write
-    # (three statements on SQLite), my lease, partly labelled items (only mine), untouched items, lease
-    # insert, (release), my labels, labels, items, shown candidates, prompt
-    expected = 19 if connection.vendor == "sqlite" else 17
+    # (three statements on SQLite), my lease, open items, lease insert, (release), my labels, labels, items,
+    # shown candidates, prompt
+    expected = 18 if connection.vendor == "sqlite" else 16
     for number in range(2):
         item = labeller.leases.get().item
         with django_assert_num_queries(expected):

@@ -59,9 +59,9 @@ def test_partly_labelled_items_are_served_first(campaign, pairwise_items, labell
 def test_a_labeller_past_the_look_gets_untouched_items_then_every_partly_labelled_one(
     campaign, generator, labeller, other_labeller, monkeypatch
 ):
-    """The queue's rule, bent for a labeller far ahead (README, queues): only the first STARTED_LOOK
-    partly labelled items with room are looked at before untouched items; the rest once none is left."""
-    monkeypatch.setattr(leases, "STARTED_LOOK", 2)
+    """The queue's rule, bent for a labeller far ahead (README, queues): only the first FRONT_LOOK items
+    with room, partly labelled first, are looked at before untouched items; the rest once none is left."""
+    monkeypatch.setattr(leases, "FRONT_LOOK", 2)
     for number in range(5):
         prompt = Prompt.objects.create(campaign=campaign, text=f"Question {number}?")
         candidates_add(prompt, generator, [f"first {number}", f"second {number}"])
