@@ -508,6 +508,7 @@ def main() -> None:
     args = parser.parse_args()
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on kill as on Ctrl-C
+    args.load_before = os.getloadavg()[0]  # other work on the machine, for the record
     with (
         tempfile.TemporaryDirectory(prefix="labelapp-bench-") as folder,
         scratch_database(args.backend, Path(folder), admin_url=args.admin_url, name=args.db) as url,
@@ -611,7 +612,9 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
             f"CPU per label: {server_cpu} {cpu[1] * per_label:.1f} ms{database_cpu}; "
             f"non-2xx {non_2xx}, transport errors {sum(tally.transport_errors.values())}; "
             f"items over k: {over}; "
-            f"{'invariants OK' if ok else 'INVARIANTS BROKEN'}"
+            f"{'invariants OK' if ok else 'INVARIANTS BROKEN'}; machine load: 1-min load average "
+            f"{args.load_before:.2f} before the run, other processes {cpu[0] - cpu[1] - cpu[2] - postgres_seconds:.0f} "
+            f"core-s of the run's {elapsed * psutil.cpu_count():.0f}"
         )
         print(
             f"cpu over {elapsed:.1f} s wall x {psutil.cpu_count()} cores: machine busy {cpu[0]:.1f} s, of which "

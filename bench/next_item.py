@@ -190,6 +190,7 @@ def main() -> None:
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on kill as on Ctrl-C
+    load_before = os.getloadavg()[0]  # other work on the machine, for the record
     with (
         tempfile.TemporaryDirectory() as folder,
         scratch_database("postgres", Path(folder), admin_url=args.admin_url, name=args.db) as url,
@@ -251,7 +252,8 @@ def main() -> None:
         f"{args.calls} calls per case): (a) {args.small:,} items {api_a:.1f} ms; (b) {args.large:,} items "
         f"{api_b:.1f} ms ({api_b / api_a:.2f}x a); (c) {args.large:,} items, the labeller {args.ahead:,} labels "
         f"ahead {api_c:.1f} ms ({api_c / api_a:.2f}x a). In-process lease_next p99: (a) {service_a:.1f} ms, "
-        f"(b) {service_b:.1f} ms ({service_b / service_a:.2f}x), (c) {service_c:.1f} ms ({service_c / service_a:.2f}x)"
+        f"(b) {service_b:.1f} ms ({service_b / service_a:.2f}x), (c) {service_c:.1f} ms ({service_c / service_a:.2f}x); "
+        f"machine load: 1-min load average {load_before:.2f} before the run"
     )
     print(summary)
     if args.record:
