@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import cast
 
 from inference.batching import Batch, plan_batches
 from inference.errors import InferenceError
 from inference.model_spec import ModelSpec, resolve_model_location
-from inference.params import Completion, GenerationRequest, SamplingParams
+from inference.params import Completion, GenerationRequest, RequestResult, SamplingParams
 from inference.prompts import render_prompt
 from inference.stopping import trim_generation
 from inference.transformers_backend import (
@@ -199,6 +200,59 @@ def preload(spec: ModelSpec) -> None:
     preload_remote(spec)
 
 
+def _check_requests(requests: Sequence[GenerationRequest]) -> None:
+    for request in requests:
+        if not isinstance(request, GenerationRequest):
+            raise InferenceError(f"requests must be GenerationRequest instances, got {request!r}")
+
+
+def _remote_results(
+    spec: ModelSpec, requests: Sequence[GenerationRequest], params: SamplingParams
+) -> Generator[RequestResult, None, None]:
+    if spec.backend == "tgi":
+        from inference.tgi_backend import stream_tgi
+
+        return stream_tgi(spec=spec, requests=requests, params=params)
+    from inference.openai_backend import stream_openai
+
+    return stream_openai(spec=spec, requests=requests, params=params)
+
+
+def _local_results(
+    spec: ModelSpec, requests: Sequence[GenerationRequest], params: SamplingParams
+) -> Generator[RequestResult, None, None]:
+    by_request: dict[int, list[Completion]] = {index: [] for index in range(len(requests))}
+    for completion in _generate_locally(spec, requests, params, on_progress=None):
+        by_request[completion.request_index].append(completion)
+    for index, completions in by_request.items():
+        yield RequestResult(
+            request_index=index, completions=tuple(sorted(completions, key=lambda c: c.sample_index))
+        )
+
+
+def _no_results() -> Generator[RequestResult, None, None]:
+    yield from ()
+
+
+def generate_each(
+    *, spec: ModelSpec, requests: Sequence[GenerationRequest], params: SamplingParams
+) -> Generator[RequestResult, None, None]:
+    """Each request's params.n completions, as a RequestResult, in the order they are ready.
+
+    A remote backend yields each request as soon as its answer is in, with spec.concurrency requests in
+    flight; a request the server refuses (a 4xx answer) yields its refusal and the others go on. A transient
+    server failure raises InferenceUnavailable, anything else InferenceError. The local backend yields every
+    request once the whole call is done. Close the iterator (contextlib.closing) to stop early: requests not
+    yet sent are dropped.
+    """
+    _check_requests(requests)
+    if not requests:
+        return _no_results()
+    if spec.is_remote:
+        return _remote_results(spec, requests, params)
+    return _local_results(spec, requests, params)
+
+
 def generate(
     *,
     spec: ModelSpec,
@@ -209,21 +263,21 @@ def generate(
     """len(requests) * params.n completions ordered by (request_index, sample_index).
 
     on_progress(done_requests, total_requests) is called after each local batch, or after each remote request.
-    Remote backends raise InferenceUnavailable for transient server failures, InferenceError otherwise.
+    Remote backends raise InferenceUnavailable for transient server failures, InferenceError otherwise (a
+    refused request included).
     """
-    for request in requests:
-        if not isinstance(request, GenerationRequest):
-            raise InferenceError(f"requests must be GenerationRequest instances, got {request!r}")
+    _check_requests(requests)
     if not requests:
         return []
-    if spec.backend == "tgi":
-        from inference.tgi_backend import generate_tgi
-
-        completions = generate_tgi(spec=spec, requests=requests, params=params, on_progress=on_progress)
-    elif spec.backend in ("openai-chat", "openai-completions"):
-        from inference.openai_backend import generate_openai
-
-        completions = generate_openai(spec=spec, requests=requests, params=params, on_progress=on_progress)
-    else:
+    if not spec.is_remote:
         completions = _generate_locally(spec, requests, params, on_progress)
+        return sorted(completions, key=lambda c: (c.request_index, c.sample_index))
+    completions = []
+    with closing(_remote_results(spec, requests, params)) as results:
+        for done, result in enumerate(results, start=1):
+            if result.refusal is not None:
+                raise InferenceError(result.refusal)
+            completions.extend(result.completions)
+            if on_progress is not None:
+                on_progress(done, len(requests))
     return sorted(completions, key=lambda c: (c.request_index, c.sample_index))

@@ -33,7 +33,8 @@ class ModelSpec:
     /chat/completions or /completions, e.g. http://127.0.0.1:8000/v1). For them `model` is the name sent to
     the server (openai-*) and, where a text prompt must be rendered from chat messages, the tokenizer whose
     chat template renders it. `api_key` is the secret itself; it is sent as a bearer token and never shown
-    in repr. `concurrency` bounds parallel HTTP requests; `timeout_s` bounds each one.
+    in repr. `concurrency` bounds parallel HTTP requests; `timeout_s` bounds each one, its time queued in the
+    server included.
     """
 
     model: str
@@ -44,8 +45,10 @@ class ModelSpec:
     backend: str = TRANSFORMERS_BACKEND
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    concurrency: int = 8
-    timeout_s: float = 120
+    concurrency: int = 16
+    # A non-streamed answer arrives whole, so this bounds a request's time queued in the server as well:
+    # 16 requests of n=4 on a 4-slot llama.cpp server on CPU wait minutes for their turn.
+    timeout_s: float = 600
 
     @property
     def is_remote(self) -> bool:

@@ -114,12 +114,25 @@ class GenerationRequest:
 
 @dataclass(frozen=True)
 class Completion:
+    """One sample. logprob_sum and logprob_mean are None only for an empty sample whose server returned no
+    logprobs (llama.cpp, for a sample that stopped at its first token); its token_count is then 0."""
+
     request_index: int
     sample_index: int
     text: str
     rendered_prompt: str
     finish_reason: str
     token_count: int
-    logprob_sum: float
-    logprob_mean: float
+    logprob_sum: float | None
+    logprob_mean: float | None
     seed: int
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    """One request's n completions, or, when the server refused that request (a 4xx answer: a prompt too long
+    for its context, say), the server's message and no completions."""
+
+    request_index: int
+    completions: tuple[Completion, ...] = ()
+    refusal: str | None = None

@@ -13,13 +13,14 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import closing
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from inference.errors import InferenceError, InferenceUnavailable
 from inference.model_spec import ModelSpec, resolve_model_location
-from inference.params import MAX_SEED, GenerationRequest, SamplingParams
+from inference.params import MAX_SEED, Completion, GenerationRequest, RequestResult, SamplingParams
 from inference.prompts import chat_messages, render_chat_prompt, render_raw_prompt
 from inference.stopping import find_stop
 
@@ -142,31 +143,45 @@ class RemoteSession:
         raise InferenceUnavailable(failure) from cause
 
 
-def run_concurrently(
-    jobs: Sequence[Callable[[], T]],
-    *,
-    workers: int,
-    on_progress: Callable[[int, int], None] | None,
-) -> list[T]:
-    """Run jobs on up to `workers` threads; on_progress(done, len(jobs)) after each, in the calling thread.
+def stream_concurrently(
+    jobs: Sequence[Callable[[], T]], *, workers: int
+) -> Generator[tuple[int, T | ServerRejected], None, None]:
+    """Run jobs on up to `workers` threads and yield (job index, result) as each one finishes.
 
-    Results come back in completion order. The first failure cancels the jobs not yet started and is raised.
+    A job the server refused yields its ServerRejected in place of a result, and the other jobs go on; any
+    other failure is raised. A raised failure, or closing the iterator early, cancels the jobs not yet started.
     """
     if not jobs:
-        return []
+        return
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="inference-http")
+    futures = {pool.submit(job): index for index, job in enumerate(jobs)}
+    try:
+        for future in as_completed(futures):
+            try:
+                result: T | ServerRejected = future.result()
+            except ServerRejected as exc:
+                result = exc
+            yield futures[future], result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_concurrently(jobs: Sequence[Callable[[], T]], *, workers: int) -> list[T]:
+    """Run jobs on up to `workers` threads; results in completion order. The first failure, a refusal
+    included, cancels the jobs not yet started and is raised."""
     results: list[T] = []
-    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="inference-http") as pool:
-        futures = [pool.submit(job) for job in jobs]
-        try:
-            for done, future in enumerate(as_completed(futures), start=1):
-                results.append(future.result())
-                if on_progress is not None:
-                    on_progress(done, len(jobs))
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    with closing(stream_concurrently(jobs, workers=workers)) as stream:
+        for _, result in stream:
+            if isinstance(result, ServerRejected):
+                raise result
+            results.append(result)
     return results
+
+
+def request_result(index: int, outcome: Sequence[Completion] | ServerRejected) -> RequestResult:
+    if isinstance(outcome, ServerRejected):
+        return RequestResult(request_index=index, refusal=str(outcome))
+    return RequestResult(request_index=index, completions=tuple(outcome))
 
 
 def request_seeds(params: SamplingParams, count: int) -> list[int]:

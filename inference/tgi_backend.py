@@ -15,14 +15,15 @@ do_sample=false), top_p only below 1 (TGI refuses 1.0).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 from inference.errors import InferenceError
 from inference.model_spec import ModelSpec
-from inference.params import Completion, GenerationRequest, SamplingParams
+from inference.params import Completion, GenerationRequest, RequestResult, SamplingParams
 from inference.remote import (
     RemoteSession,
     ServerRejected,
@@ -30,8 +31,10 @@ from inference.remote import (
     logprob_totals,
     offset_seed,
     render_text_prompt,
+    request_result,
     request_seeds,
     run_concurrently,
+    stream_concurrently,
 )
 
 LABEL = "TGI"
@@ -220,24 +223,28 @@ class _TGIRequests:
             for k in range(params.n)
         ]
         # The session's semaphore, not this pool, bounds the requests in flight to spec.concurrency.
-        return run_concurrently(jobs, workers=params.n, on_progress=None)
+        return run_concurrently(jobs, workers=params.n)
 
 
-def generate_tgi(
-    *,
-    spec: ModelSpec,
-    requests: Sequence[GenerationRequest],
-    params: SamplingParams,
-    on_progress: Callable[[int, int], None] | None,
-) -> list[Completion]:
+def stream_tgi(
+    *, spec: ModelSpec, requests: Sequence[GenerationRequest], params: SamplingParams
+) -> Generator[RequestResult, None, None]:
+    """Each request's result as soon as its answer is in, spec.concurrency requests in flight."""
     prompts = [
         _Prompt(index=index, text=render_text_prompt(spec, request), seed=seed)
         for index, (request, seed) in enumerate(
             zip(requests, request_seeds(params, len(requests)), strict=True)
         )
     ]
+    return _stream(spec, params, prompts)
+
+
+def _stream(
+    spec: ModelSpec, params: SamplingParams, prompts: list[_Prompt]
+) -> Generator[RequestResult, None, None]:
     with RemoteSession(spec, LABEL) as session:
         tgi = _TGIRequests(session, f"{spec.base_url}/generate", params)
         jobs = [partial(tgi.completions, prompt) for prompt in prompts]
-        results = run_concurrently(jobs, workers=spec.concurrency, on_progress=on_progress)
-    return [completion for completions in results for completion in completions]
+        with closing(stream_concurrently(jobs, workers=spec.concurrency)) as results:
+            for index, outcome in results:
+                yield request_result(index, outcome)

@@ -47,6 +47,12 @@ def other_labeller(db) -> User:
 
 
 @pytest.fixture
+def raters(db) -> list[User]:
+    """Four labellers, rater0 to rater3, for tests that store their labels directly."""
+    return [user_upsert(username=f"rater{n}", password=PASSWORD) for n in range(4)]
+
+
+@pytest.fixture
 def staff(db) -> User:
     return user_upsert(username="admin", password=PASSWORD, staff=True)
 
@@ -62,17 +68,32 @@ def client_for():
 
 
 class FakeGenerate:
-    """Stands in for inference.generate: deterministic texts, with the real Completion shape."""
+    """Stands in for inference.generate and inference.generate_each: deterministic texts, with the real
+    Completion shape; a request whose prompt text is in `refuse` is refused as a model server refuses it."""
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
         self.fail_on_call: int | None = None
+        self.refuse: dict[str, str] = {}
+
+    def each(self, *, spec, requests, params):
+        completions = self(spec=spec, requests=requests, params=params)
+        for index, request in enumerate(requests):
+            refusal = self.refuse.get(request.prompt if request.prompt is not None else "")
+            if refusal is not None:
+                yield inference.RequestResult(request_index=index, refusal=refusal)
+                continue
+            yield inference.RequestResult(
+                request_index=index, completions=tuple(c for c in completions if c.request_index == index)
+            )
 
     def __call__(self, *, spec, requests, params, on_progress=None):
         self.calls.append({"spec": spec, "requests": list(requests), "params": params})
         if self.fail_on_call is not None and len(self.calls) == self.fail_on_call:
             raise RuntimeError("GPU fell over")
         completions = []
+        # A raw template puts the question another way, so the answers differ, as a real model's would.
+        form = " (raw)" if spec.prompt_format == "raw" else ""
         for index, request in enumerate(requests):
             question = request.prompt if request.prompt is not None else request.messages[-1]["content"]
             for sample in range(params.n):
@@ -80,7 +101,7 @@ class FakeGenerate:
                     inference.Completion(
                         request_index=index,
                         sample_index=sample,
-                        text=f"Answer {sample} to: {question}",
+                        text=f"Answer {sample}{form} to: {question}",
                         rendered_prompt=f"Q: {question}\nA:",
                         finish_reason="eos",
                         token_count=4,
@@ -96,6 +117,7 @@ class FakeGenerate:
 def fake_generate(monkeypatch) -> FakeGenerate:
     fake = FakeGenerate()
     monkeypatch.setattr(inference, "generate", fake)
+    monkeypatch.setattr(inference, "generate_each", fake.each)
     monkeypatch.setattr(inference, "preload", lambda spec: None)
     return fake
 

@@ -2,28 +2,27 @@
 
 Plain-text prompts give strings; chat prompts give the conversational form (the prompt's message list,
 and one assistant message each for chosen and rejected), as `trl.data_utils.is_conversational` expects.
+A campaign mixing the two is exported in the conversational form, a plain prompt as one user message.
 """
 
 from collections.abc import Iterator
 
 from labelapp.exporters import columns, pairs
-from labelapp.exporters.format import ExportContext, Format, Row
+from labelapp.exporters.format import Format, Record, Row, RowOptions
 
 _new = tuple.__new__  # Row's own constructor is a Python function; an export makes one per row
 
 
-def rows(context: ExportContext) -> Iterator[Row]:
-    for pair in pairs.preference_pairs(context):
+def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
+    conversational, answer_in = options.shape.conversational, pairs.answer_in
+    for pair in pairs.preference_pairs(records, options):
         prompt = pair.record.item.prompt
-        content: str | list[dict[str, str]]
-        chosen: str | list[dict[str, str]]
-        rejected: str | list[dict[str, str]]
-        if prompt.messages is None:
-            content, chosen, rejected = prompt.text, pair.chosen.text, pair.rejected.text
-        else:
-            content = prompt.messages
-            chosen, rejected = pairs.as_assistant(pair.chosen.text), pairs.as_assistant(pair.rejected.text)
-        values = {"id": pairs.pair_id(pair), "prompt": content, "chosen": chosen, "rejected": rejected}
+        values = {
+            "id": pairs.pair_id(pair),
+            "prompt": prompt.content_in(conversational),
+            "chosen": answer_in(pair.chosen.text, conversational),
+            "rejected": answer_in(pair.rejected.text, conversational),
+        }
         values.update(pairs.pair_metadata(pair))
         yield _new(Row, (prompt.key, values))
 

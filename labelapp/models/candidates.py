@@ -1,5 +1,7 @@
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+
+from labelapp.models.jobs import Job, JobStatus
 
 
 class GeneratorBackend(models.TextChoices):
@@ -43,6 +45,15 @@ class Generator(models.Model):
     default_params = models.JSONField(
         default=dict, blank=True, help_text="Sampling params used unless a job overrides them."
     )
+    # 16 requests of n=4 samples keep 64 sequences in flight: a full llama.cpp server with --parallel up to 64,
+    # and enough for vLLM, TGI and SGLang to batch a small model well; one lower than the server's slots
+    # would leave them idle, one far higher only queues requests there (each against the request timeout).
+    concurrency = models.PositiveSmallIntegerField(
+        default=16,
+        validators=[MinValueValidator(1)],
+        help_text="Remote backends: requests sent at once (each asks for n samples). Match the server's "
+        "batch: llama.cpp's --parallel divided by n, or more for vLLM, TGI and SGLang.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -58,19 +69,17 @@ class Generator(models.Model):
         return self.name
 
 
-class GenerationJobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
 class GenerationStrategy(models.TextChoices):
     SAMPLE = "sample", "Sample n answers"
     SELF_CRITIQUE = "self-critique", "Answer, critique the answer, revise it"
 
 
-class GenerationJob(models.Model):
+class GenerationJob(Job):
+    """Samples of a campaign's prompts from one generator with one set of params; progress counts prompts."""
+
+    KIND = "generation"
+    PROGRESS_UNIT = "prompts"
+
     campaign = models.ForeignKey(
         "labelapp.Campaign", on_delete=models.CASCADE, related_name="generation_jobs"
     )
@@ -79,26 +88,26 @@ class GenerationJob(models.Model):
     strategy = models.CharField(
         max_length=16, choices=GenerationStrategy.choices, default=GenerationStrategy.SAMPLE
     )
-    status = models.CharField(
-        max_length=16, choices=GenerationJobStatus.choices, default=GenerationJobStatus.QUEUED
-    )
-    prompts_total = models.PositiveIntegerField(default=0)
-    prompts_done = models.PositiveIntegerField(default=0)
     tokens_generated = models.PositiveBigIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    prompt_failures = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Prompts the model server refused in the last run, [{prompt: id, message}]; a retry runs them.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"job {self.pk} ({self.generator}, {self.status})"
+        return f"job {self.pk} ({self.generator}, {self.outcome})"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in {GenerationJobStatus.SUCCEEDED, GenerationJobStatus.FAILED}
+    def outcome(self) -> str:
+        """The status in words: "completed with 2 failed prompts" for a job the server refused prompts of."""
+        if self.status == JobStatus.PARTIAL:
+            count = len(self.prompt_failures)
+            return f"completed with {count} failed prompt{'s' if count != 1 else ''}"
+        return super().outcome
 
     @property
     def tokens_per_second(self) -> float | None:

@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from labelapp.errors import NotFoundError
-from labelapp.models import Campaign, CampaignStatus, GenerationJob, Item, Label, Lease
+from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease
 from labelapp.selectors.counts import related_count
 from labelapp.selectors.labellers import labeller_standing
 from labelapp.selectors.sql_rows import ModelColumns
@@ -125,7 +125,3 @@ def labeller_progress(*, campaign: Campaign, user: User) -> LabellerProgress:
         labels_total=labels.filter(item__is_gold=False).count(),
         labels_wanted=campaign.items.filter(is_gold=False).count() * campaign.labels_per_item,
     )
-
-
-def generation_jobs_for_campaign(*, campaign: Campaign) -> QuerySet[GenerationJob]:
-    return campaign.generation_jobs.select_related("generator").order_by("-created_at")[:20]

@@ -1,4 +1,10 @@
-"""The demo campaign that `make run` shows: real prompts, real candidates from the embedded model, items."""
+"""The demo campaign that `make run` shows: real prompts, real candidates from the embedded model, items.
+
+The embedded model answers each prompt twice over, as two generators: through its chat template, and
+through a raw "Q: ... A:" template as a base model is prompted. So the demo campaigns compare the same
+weights prompted two ways (base vs instruct), and the reports that compare generators (leaderboard,
+coherent-but-wrong, diversity) have two rows.
+"""
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -6,10 +12,9 @@ from typing import Any
 
 from django.db import transaction
 
-import inference
 from labelapp.kinds.base import BuildOptions
-from labelapp.models import Campaign, CampaignKind, Candidate, Generator
-from labelapp.services.generation import generation_job_run, generation_jobs_create
+from labelapp.models import Campaign, CampaignKind, Candidate, Generator, PromptFormat
+from labelapp.services.generation import generation_job_run, generation_jobs_create, sampling_params_for
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.prompts import prompt_import, prompt_rows_parse
@@ -17,6 +22,10 @@ from labelapp.services.prompts import prompt_import, prompt_rows_parse
 DEMO_PROMPTS = Path(__file__).resolve().parent.parent / "demo" / "prompts.jsonl"
 DEMO_LABELLERS = ("labeller1", "labeller2", "labeller3")
 EMBEDDED_GENERATOR = "smollm2-135m"
+RAW_GENERATOR = "smollm2-135m-raw"  # the same model through a "Q: ... A:" template, as a base model
+RAW_TEMPLATE = "Q: {prompt}\nA:"
+# Where the model would go on to ask itself the next question, or to list other answers as a quiz does.
+RAW_STOP = ("\nQ:", "\nB:")
 DEMO_INSTRUCTIONS = """\
 Read the prompt, then both responses.
 
@@ -27,6 +36,10 @@ Read the prompt, then both responses.
 
 Judge helpfulness and correctness first, style second.
 """
+
+
+# Six answers of a prompt make 15 pairs; three of them, drawn at random, keep the demo short.
+DEMO_PAIRWISE_OPTIONS = BuildOptions(max_per_prompt=3)
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,39 @@ def embedded_generator_get_or_create() -> Generator:
     return generator
 
 
+def raw_generator_get_or_create() -> Generator:
+    generator, _ = Generator.objects.get_or_create(
+        name=RAW_GENERATOR,
+        defaults={
+            "model": "embedded",
+            "prompt_format": PromptFormat.RAW,
+            "raw_template": RAW_TEMPLATE,
+            "default_params": {
+                "temperature": 0.8,
+                "top_p": 0.95,
+                "max_new_tokens": 96,
+                "stop": list(RAW_STOP),
+            },
+        },
+    )
+    return generator
+
+
+def _answers_generate(
+    campaign: Campaign, generator: Generator, *, samples_per_prompt: int, max_new_tokens: int
+) -> int:
+    """The generator's answers to the demo prompts, once: none if it has answered them already."""
+    if Candidate.objects.filter(prompt__campaign=campaign, generator=generator).exists():
+        return 0
+    params = sampling_params_for(
+        generator=generator,
+        overrides={"max_new_tokens": max_new_tokens, "n": samples_per_prompt, "seed": 1234},
+    )
+    (job,) = generation_jobs_create(campaign=campaign, generator=generator, params_list=[params])
+    generation_job_run(job_id=job.pk)
+    return job.candidates.count()
+
+
 def demo_seed(*, password: str, samples_per_prompt: int = 3, max_new_tokens: int = 96) -> DemoSeeded:
     """Idempotent: users get the password again; prompts, candidates and items are made only once."""
     with transaction.atomic():
@@ -111,21 +157,21 @@ def demo_seed(*, password: str, samples_per_prompt: int = 3, max_new_tokens: int
                 "instructions": DEMO_INSTRUCTIONS,
             },
         )
-        generator = embedded_generator_get_or_create()
+        generators = [embedded_generator_get_or_create(), raw_generator_get_or_create()]
         imported = 0
         if not campaign.prompts.exists():
             with DEMO_PROMPTS.open("rb") as lines:
                 rows = prompt_rows_parse(file_name=DEMO_PROMPTS.name, file=lines)
                 imported = prompt_import(campaign=campaign, rows=rows, source=DEMO_PROMPTS.name)
-    generated = 0
-    if not Candidate.objects.filter(prompt__campaign=campaign).exists():
-        params = inference.SamplingParams(
-            temperature=0.8, top_p=0.95, max_new_tokens=max_new_tokens, n=samples_per_prompt, seed=1234
+    generated = sum(
+        _answers_generate(
+            campaign, generator, samples_per_prompt=samples_per_prompt, max_new_tokens=max_new_tokens
         )
-        (job,) = generation_jobs_create(campaign=campaign, generator=generator, params_list=[params])
-        generation_job_run(job_id=job.pk)
-        generated = job.candidates.count()
-    built = items_build(campaign=campaign, kind=CampaignKind.PAIRWISE, seed=1234).created
+        for generator in generators
+    )
+    built = items_build(
+        campaign=campaign, kind=CampaignKind.PAIRWISE, options=DEMO_PAIRWISE_OPTIONS, seed=1234
+    ).created
     for demo in DEMO_KIND_CAMPAIGNS:
         other, _ = Campaign.objects.get_or_create(
             name=demo.name,

@@ -1,4 +1,4 @@
-"""Generation jobs: create them, run them a chunk of prompts at a time, record candidates and progress."""
+"""Generation jobs: create them, run them, record candidates, progress and the prompts a server refused."""
 
 import dataclasses
 import hashlib
@@ -6,11 +6,11 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import closing
 
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 import inference
 from inference.self_critique import critique_request, revision_request
@@ -20,15 +20,16 @@ from labelapp.models import (
     Candidate,
     CandidateStep,
     GenerationJob,
-    GenerationJobStatus,
     GenerationStrategy,
     Generator,
     Prompt,
     PromptFormat,
 )
+from labelapp.services.jobs import job_claim, job_succeed
 
 PROMPTS_PER_CHUNK = 4
 SEED_LIMIT = 2**31
+FAILURE_MESSAGE_LIMIT = 1000
 
 ProgressCallback = Callable[[GenerationJob], None]
 
@@ -58,6 +59,7 @@ def generator_model_spec(generator: Generator) -> inference.ModelSpec:
         raw_template=generator.raw_template,
         base_url=generator.base_url or None,
         api_key=api_key,
+        concurrency=generator.concurrency,
     )
 
 
@@ -118,58 +120,12 @@ def generation_jobs_create(
             generator=generator,
             params=params.to_dict(),
             strategy=strategy,
-            prompts_total=prompts_total,
+            progress_total=prompts_total,
         )
         job.full_clean()
         job.save()
         jobs.append(job)
     return jobs
-
-
-def generation_job_enqueue(*, job: GenerationJob) -> None:
-    """Send the job to the `inference` queue once the transaction commits.
-
-    A broker that cannot be reached fails the job with a message saying so, instead of leaving it queued
-    with nothing on the queue.
-    """
-    job_id = job.pk
-    transaction.on_commit(lambda: _job_send(job_id))
-
-
-def _job_send(job_id: int) -> None:
-    from labelapp.tasks import generation_job_run_task  # tasks.py imports this module
-
-    try:
-        generation_job_run_task.apply_async((job_id,), retry=True, retry_policy={"max_retries": 2})
-    except OperationalError as exc:
-        generation_job_fail(
-            job_id=job_id,
-            error=f"Could not queue the job: the broker is unreachable ({exc}). Retry the job once it is back.",
-        )
-
-
-@transaction.atomic
-def generation_job_requeue(*, job_id: int) -> GenerationJob:
-    """Make a failed or interrupted job runnable again; run or enqueue it next and it resumes where it stopped."""
-    job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
-    if job is None:
-        raise ApplicationError(f"Generation job {job_id} does not exist.", {"field": "job"})
-    if job.status == GenerationJobStatus.SUCCEEDED:
-        raise ApplicationError(f"Generation job {job.pk} has already succeeded.", {"field": "job"})
-    job.status, job.error, job.finished_at = GenerationJobStatus.QUEUED, "", None
-    job.save(update_fields=["status", "error", "finished_at"])
-    return job
-
-
-def _job_claim(job_id: int) -> GenerationJob | None:
-    """Move a queued (or interrupted, running) job to running; None if it has already finished."""
-    with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().select_related("generator", "campaign").get(pk=job_id)
-        if job.is_finished:
-            return None
-        job.status = GenerationJobStatus.RUNNING
-        job.save(update_fields=["status"])
-        return job
 
 
 def _prompts_pending(job: GenerationJob, key: str, n: int) -> list[Prompt]:
@@ -221,7 +177,8 @@ def candidate_bulk_create(
     critiques: Sequence[inference.Completion] = (),
     revisions: Sequence[inference.Completion] = (),
 ) -> list[Candidate]:
-    """Write one chunk's candidates; critiques[i] and revisions[i] belong to answers[i]."""
+    """Write the candidates of the prompts answered; answers[i].request_index indexes `prompts`, and
+    critiques[i] and revisions[i] belong to answers[i]."""
     created = Candidate.objects.bulk_create(
         _candidate(job, key, prompts[a.request_index], a, CandidateStep.ANSWER, sample_index=a.sample_index)
         for a in answers
@@ -247,11 +204,41 @@ def candidate_bulk_create(
             for crit, r in zip(critique_rows, revisions, strict=True)
         )
     GenerationJob.objects.filter(pk=job.pk).update(
-        prompts_done=F("prompts_done") + len(prompts),
+        progress_done=F("progress_done") + len({a.request_index for a in answers}),
         tokens_generated=F("tokens_generated")
         + sum(c.token_count for c in (*answers, *critiques, *revisions)),
     )
     return created
+
+
+class _Refusals:
+    """The prompts of a run that the model server refused, with its message, kept on the job as they come."""
+
+    def __init__(self, job: GenerationJob) -> None:
+        self.job_id = job.pk
+        self.failures: list[dict] = []
+
+    def add(self, prompt: Prompt, message: str) -> None:
+        self.failures.append({"prompt": prompt.pk, "message": message[:FAILURE_MESSAGE_LIMIT]})
+        GenerationJob.objects.filter(pk=self.job_id).update(prompt_failures=self.failures)
+
+
+def _completions_by_request(
+    spec: inference.ModelSpec,
+    requests: Sequence[inference.GenerationRequest],
+    params: inference.SamplingParams,
+    refused: dict[int, str],
+    owners: Sequence[int],
+) -> dict[int, list[inference.Completion]]:
+    """Each request's completions; a refused request puts its owner (owners[request index]) in `refused`."""
+    by_request: dict[int, list[inference.Completion]] = {}
+    with closing(inference.generate_each(spec=spec, requests=requests, params=params)) as results:
+        for result in results:
+            if result.refusal is not None:
+                refused.setdefault(owners[result.request_index], result.refusal)
+            else:
+                by_request[result.request_index] = sorted(result.completions, key=lambda c: c.sample_index)
+    return by_request
 
 
 def _generate_chunk(
@@ -260,34 +247,78 @@ def _generate_chunk(
     key: str,
     chunk: Sequence[Prompt],
     params: inference.SamplingParams,
+    refusals: _Refusals,
 ) -> None:
+    """Answers (and, for self-critique, their critiques and revisions) for a chunk of prompts; a prompt any of
+    whose requests the server refused is recorded as failed and gets no candidates."""
     requests = [_request_for(p) for p in chunk]
-    answers = inference.generate(spec=spec, requests=requests, params=params)
-    if job.strategy != GenerationStrategy.SELF_CRITIQUE:
-        candidate_bulk_create(job=job, key=key, prompts=chunk, answers=answers)
-        return
-    single = dataclasses.replace(params, n=1)
-    critiques = inference.generate(
-        spec=spec,
-        requests=[critique_request(requests[a.request_index], a.text) for a in answers],
-        params=single,
-    )
-    revisions = inference.generate(
-        spec=spec,
-        requests=[
-            revision_request(requests[a.request_index], a.text, c.text)
-            for a, c in zip(answers, critiques, strict=True)
-        ],
-        params=single,
-    )
-    candidate_bulk_create(
-        job=job, key=key, prompts=chunk, answers=answers, critiques=critiques, revisions=revisions
-    )
+    refused: dict[int, str] = {}
+    by_prompt = _completions_by_request(spec, requests, params, refused, owners=range(len(chunk)))
+    answers = [a for index in sorted(by_prompt) for a in by_prompt[index]]
+    critiques: list[inference.Completion] = []
+    revisions: list[inference.Completion] = []
+    if job.strategy == GenerationStrategy.SELF_CRITIQUE and answers:
+        single = dataclasses.replace(params, n=1)
+        owners = [a.request_index for a in answers]
+        critiqued = _completions_by_request(
+            spec,
+            [critique_request(requests[a.request_index], a.text) for a in answers],
+            single,
+            refused,
+            owners,
+        )
+        pairs = [(a, critiqued[i][0]) for i, a in enumerate(answers) if a.request_index not in refused]
+        revised = _completions_by_request(
+            spec,
+            [revision_request(requests[a.request_index], a.text, c.text) for a, c in pairs],
+            single,
+            refused,
+            [a.request_index for a, _ in pairs],
+        )
+        kept = [(a, c, revised[i][0]) for i, (a, c) in enumerate(pairs) if a.request_index not in refused]
+        answers = [a for a, _, _ in kept]
+        critiques = [c for _, c, _ in kept]
+        revisions = [r for _, _, r in kept]
+    answers = [a for a in answers if a.request_index not in refused]
+    if answers:
+        candidate_bulk_create(
+            job=job, key=key, prompts=chunk, answers=answers, critiques=critiques, revisions=revisions
+        )
+    for index, message in sorted(refused.items()):
+        refusals.add(chunk[index], message)
+
+
+def _generate_streaming(
+    job: GenerationJob,
+    spec: inference.ModelSpec,
+    key: str,
+    pending: Sequence[Prompt],
+    params: inference.SamplingParams,
+    refusals: _Refusals,
+    on_progress: ProgressCallback | None,
+) -> None:
+    """A remote backend's samples for every pending prompt, spec.concurrency requests in flight, each prompt's
+    candidates written as soon as its answer is in (so the server's batch never waits for a slow prompt)."""
+    requests = [_request_for(p) for p in pending]
+    with closing(inference.generate_each(spec=spec, requests=requests, params=params)) as results:
+        for result in results:
+            if result.refusal is not None:
+                refusals.add(pending[result.request_index], result.refusal)
+            else:
+                candidate_bulk_create(job=job, key=key, prompts=pending, answers=result.completions)
+            if on_progress:
+                job.refresh_from_db()
+                on_progress(job)
 
 
 def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> GenerationJob:
-    """Generate every pending prompt's samples, a chunk of prompts at a time; safe to run again after a crash."""
-    job = _job_claim(job_id)
+    """Generate every pending prompt's samples; safe to run again after a crash.
+
+    A remote backend streams all pending prompts (samples, not self-critique) through the server; otherwise
+    prompts go a chunk at a time. A prompt the server refuses is recorded on the job with the server's message
+    and the others go on: the job then ends "completed with N failed prompts", and a retry runs only those.
+    """
+    job = job_claim(model=GenerationJob, job_id=job_id, mark_started=False)
     if job is None:
         return GenerationJob.objects.get(pk=job_id)
     params = inference.SamplingParams.from_dict(job.params)
@@ -299,23 +330,22 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
     assert job_seed is not None, "a job always gets a seed (generation_jobs_create)"
     # started_at marks the end of model loading, so tokens/s measures generation alone.
     GenerationJob.objects.filter(pk=job.pk).update(
-        prompts_done=job.prompts_total - len(pending), started_at=job.started_at or timezone.now()
+        progress_done=job.progress_total - len(pending),
+        started_at=job.started_at or timezone.now(),
+        prompt_failures=[],
     )
-    for start in range(0, len(pending), PROMPTS_PER_CHUNK):
-        chunk = pending[start : start + PROMPTS_PER_CHUNK]
-        # A seed per chunk, derived from the first prompt: the same job reproduces the same samples.
-        _generate_chunk(job, spec, key, chunk, dataclasses.replace(params, seed=job_seed + chunk[0].pk))
-        if on_progress:
-            job.refresh_from_db()
-            on_progress(job)
-    GenerationJob.objects.filter(pk=job.pk).update(
-        status=GenerationJobStatus.SUCCEEDED, finished_at=timezone.now(), error=""
-    )
+    refusals = _Refusals(job)
+    if spec.is_remote and job.strategy == GenerationStrategy.SAMPLE:
+        # Request i of the run gets the seed job_seed + i * n (inference.remote.request_seeds).
+        _generate_streaming(job, spec, key, pending, params, refusals, on_progress)
+    else:
+        for start in range(0, len(pending), PROMPTS_PER_CHUNK):
+            chunk = pending[start : start + PROMPTS_PER_CHUNK]
+            # A seed per chunk, derived from the first prompt: the same job reproduces the same samples.
+            chunk_params = dataclasses.replace(params, seed=job_seed + chunk[0].pk)
+            _generate_chunk(job, spec, key, chunk, chunk_params, refusals)
+            if on_progress:
+                job.refresh_from_db()
+                on_progress(job)
     job.refresh_from_db()
-    return job
-
-
-def generation_job_fail(*, job_id: int, error: str) -> None:
-    GenerationJob.objects.filter(pk=job_id).exclude(status=GenerationJobStatus.SUCCEEDED).update(
-        status=GenerationJobStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
-    )
+    return job_succeed(job=job, partial=bool(refusals.failures))

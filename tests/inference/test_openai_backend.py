@@ -9,10 +9,15 @@ import pytest
 import inference.remote
 from inference import GenerationRequest, InferenceError, ModelSpec, SamplingParams, generate, render_prompt
 from tests.inference.recorded import (
+    LLAMA_CPP_COMPLETIONS,
+    LLAMA_CPP_EOS_TOKENS,
+    LLAMA_CPP_N_REFUSAL,
+    LLAMA_CPP_STOPPED_TOKENS,
     OPENAI_CHAT_EXAMPLE,
     OPENAI_CHAT_EXAMPLE_TOKENS,
     VLLM_COMPLETIONS_EXAMPLE,
     VLLM_STOPPED_CHOICE,
+    llama_cpp_entry,
 )
 from tests.inference.servers import ReceivedRequest, ScriptedServer
 
@@ -64,7 +69,7 @@ def test_chat_completions_request_and_parsing() -> None:
         "stop": ["\n\n"],
         "seed": 11,
         "logprobs": True,
-        "top_logprobs": 0,
+        "top_logprobs": 1,
     }
     assert received[1].body["messages"] == [{"role": "user", "content": "Hi there"}]
     assert received[1].body["seed"] == 13  # seed + request_index * n
@@ -145,3 +150,79 @@ def test_raw_prompt_format_is_refused_for_chat() -> None:
     spec = ModelSpec(model="m", backend="openai-chat", base_url="http://127.0.0.1:9", prompt_format="raw")
     with pytest.raises(InferenceError, match="openai-completions"):
         generate(spec=spec, requests=[GenerationRequest(prompt="x")], params=SamplingParams())
+
+
+def llama_cpp_chat(request: ReceivedRequest) -> tuple[int, object]:
+    """As llama.cpp's server answers chat: token logprobs only when top_logprobs (its n_probs) is above 0."""
+    body = request.body
+    if body["n"] > 2:  # its --parallel
+        refusal = copy.deepcopy(LLAMA_CPP_N_REFUSAL)
+        refusal["error"]["message"] = f"Field 'n': Value must be between 1 <= value <= 2, but got {body['n']}"
+        return 400, refusal
+    choice: dict = {"finish_reason": "stop", "message": {"role": "assistant", "content": "Blue."}}
+    if body.get("logprobs") and body.get("top_logprobs", 20) > 0:
+        entries = [
+            llama_cpp_entry(10159, "Blue", -0.4),
+            llama_cpp_entry(30, ".", -0.2),
+            llama_cpp_entry(2, "", -0.1),
+        ]
+        choice["logprobs"] = {"content": entries}
+    choices = [{**copy.deepcopy(choice), "index": index} for index in range(body["n"])]
+    return 200, {"choices": choices, "object": "chat.completion", "usage": {"completion_tokens": 3}}
+
+
+def test_llama_cpp_chat_returns_token_logprobs() -> None:
+    with ScriptedServer(llama_cpp_chat) as server:
+        spec = ModelSpec(model="m", backend="openai-chat", base_url=f"{server.url}/v1")
+        params = SamplingParams(n=2, seed=5, stop=("\n",))
+        completions = generate(spec=spec, requests=[GenerationRequest(prompt="Colour?")], params=params)
+    assert [(c.text, c.token_count, c.finish_reason, c.seed) for c in completions] == [
+        ("Blue.", 3, "eos", 5)
+    ] * 2
+    assert completions[0].logprob_sum == pytest.approx(-0.7)
+    assert [r.body["top_logprobs"] for r in server.received] == [1]
+
+
+def test_llama_cpp_refusing_n_gets_one_choice_per_request() -> None:
+    with ScriptedServer(llama_cpp_chat) as server:
+        spec = ModelSpec(model="m", backend="openai-chat", base_url=f"{server.url}/v1")
+        params = SamplingParams(n=3, seed=5)
+        completions = generate(spec=spec, requests=[GenerationRequest(prompt="Colour?")], params=params)
+    # n=3 is refused (llama.cpp allows n up to its --parallel): then one choice per request, seeds seed + k.
+    assert [(r.body["n"], r.body["seed"]) for r in server.received] == [(3, 5), (1, 5), (1, 6), (1, 7)]
+    assert [(c.sample_index, c.seed, c.token_count) for c in completions] == [(0, 5, 3), (1, 6, 3), (2, 7, 3)]
+
+
+def test_llama_cpp_empty_samples_and_its_finish_reasons(tiny_model_dir: Path) -> None:
+    with ScriptedServer(lambda request: (200, copy.deepcopy(LLAMA_CPP_COMPLETIONS))) as server:
+        spec = ModelSpec(
+            model="m", backend="openai-completions", base_url=f"{server.url}/v1", prompt_format="raw"
+        )
+        params = SamplingParams(n=3, seed=1, stop=("\n",), max_new_tokens=16)
+        request = GenerationRequest(prompt="What is the capital of France?")
+        stopped, empty, eos = generate(spec=spec, requests=[request], params=params)
+    assert (stopped.text, stopped.finish_reason, stopped.token_count) == (" Anglo-Saxon England", "stop", 4)
+    assert stopped.logprob_sum == pytest.approx(sum(lp for _, _, lp in LLAMA_CPP_STOPPED_TOKENS))
+    # Stopped at its first token: an empty sample with no tokens and no logprobs, not an error.
+    assert (empty.text, empty.finish_reason, empty.token_count, empty.logprob_sum, empty.logprob_mean) == (
+        "",
+        "stop",
+        0,
+        None,
+        None,
+    )
+    # Ended by the end-of-sequence token, which llama.cpp counts and lists.
+    assert (eos.text, eos.finish_reason, eos.token_count) == (" 72 égroines de Amazone d'Oda?", "eos", 16)
+    assert eos.logprob_mean == pytest.approx(sum(lp for _, _, lp in LLAMA_CPP_EOS_TOKENS) / 16)
+
+
+def test_text_without_logprobs_is_still_an_error() -> None:
+    def text_without_logprobs(request: ReceivedRequest) -> tuple[int, object]:
+        answer = copy.deepcopy(LLAMA_CPP_COMPLETIONS)
+        answer["choices"][0]["logprobs"] = None
+        return 200, answer
+
+    with ScriptedServer(text_without_logprobs) as server:
+        spec = ModelSpec(model="m", backend="openai-completions", base_url=server.url, prompt_format="raw")
+        with pytest.raises(InferenceError, match="no token logprobs for choice 0"):
+            generate(spec=spec, requests=[GenerationRequest(prompt="x")], params=SamplingParams(n=3))

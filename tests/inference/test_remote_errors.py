@@ -113,7 +113,7 @@ def test_retry_then_success_for_openai() -> None:
 def test_model_spec_remote_fields() -> None:
     spec = ModelSpec(model="m", backend="tgi", base_url="http://gpu-1:8080/", api_key="hf_secret_value")
     assert spec.base_url == "http://gpu-1:8080"
-    assert (spec.concurrency, spec.timeout_s) == (8, 120.0)
+    assert (spec.concurrency, spec.timeout_s) == (16, 600.0)
     assert "hf_secret_value" not in repr(spec)
     assert ModelSpec(model="m").backend == "transformers"
     with pytest.raises(InferenceError, match="backend must be one of"):

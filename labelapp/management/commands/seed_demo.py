@@ -8,13 +8,16 @@ from labelapp.services.demo import DEMO_KIND_CAMPAIGNS, DEMO_LABELLERS, demo_see
 
 class Command(BaseCommand):
     help = (
-        "Create (idempotently) the demo campaign with prompts, real candidates from the embedded model and "
-        "items, one campaign of each other task kind judging the same candidates, plus users admin, "
+        "Create (idempotently) the demo campaign with prompts, real candidates from the embedded model (through "
+        "its chat template and through a raw Q/A template, as two generators) and items, one campaign of each "
+        "other task kind judging the same candidates, plus users admin, "
         "labeller1..3 with the password in DEMO_PASSWORD (generated if unset)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--samples-per-prompt", type=int, default=3)
+        parser.add_argument(
+            "--samples-per-prompt", type=int, default=3, help="Answers per prompt from each demo generator."
+        )
         parser.add_argument("--max-new-tokens", type=int, default=96)
         parser.add_argument(
             "--url", default="http://127.0.0.1:8000", help="Where the app is served, for the printed links."
