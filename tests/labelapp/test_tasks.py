@@ -201,7 +201,7 @@ CONTINUED_CONVERSATION = """
 from labelapp.models import Campaign, Generator, Prompt
 from labelapp.selectors.items import item_shown_indices
 from labelapp.services.items import items_build
-from labelapp.services.labels import item_submit_label_and_lease_next
+from labelapp.services.labels import label_submit
 from labelapp.services.labellers import user_upsert
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
@@ -215,9 +215,9 @@ for form, seed, text in (("chat", 3, "Hi!"), ("raw", 4, "Hello.")):
 items_build(campaign=campaign, kind="pairwise", seed=1)
 labeller = user_upsert(username="l1", password="correct horse battery")
 item = lease_next(labeller=labeller, campaign=campaign)
-item_submit_label_and_lease_next(
-    item_id=item.pk, labeller=labeller, value={{"choice": "a", "next_message": "And bye?"}},
-    idempotency_key="k", campaign_name="c",
+label_submit(
+    labeller=labeller, campaign="c", item_id=item.pk, value={{"choice": "a", "next_message": "And bye?"}},
+    idempotency_key="k", lease_next=True,
 )
 """
 

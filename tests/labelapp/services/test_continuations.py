@@ -24,7 +24,7 @@ from labelapp.selectors.items import item_shown_indices
 from labelapp.services.continuations import continuation_run
 from labelapp.services.generation import generation_job_run
 from labelapp.services.items import items_build
-from labelapp.services.labels import item_submit_label_and_lease_next
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -70,12 +70,13 @@ def label(labeller, item, choice, message=None, key=None):
     if choice in ("a", "b"):
         choice = "ab"[item_shown_indices(item).index("ab".index(choice))]
     value = {"choice": choice} | ({"next_message": message} if message is not None else {})
-    return item_submit_label_and_lease_next(
-        item_id=item.pk,
+    return label_submit(
         labeller=labeller,
+        campaign=item.campaign.name,
+        item_id=item.pk,
         value=value,
         idempotency_key=key or f"{item.pk}-{labeller.pk}",
-        campaign_name=item.campaign.name,
+        lease_next=True,
     )
 
 
@@ -292,12 +293,13 @@ def test_campaign_wide_generation_leaves_the_next_turns_to_their_continuation(
 def test_a_next_message_is_refused_where_the_campaign_does_not_continue(campaign, pairwise_items, labeller):
     item = lease_next(labeller=labeller, campaign=campaign)
     with pytest.raises(ApplicationError) as refused:
-        item_submit_label_and_lease_next(
-            item_id=item.pk,
+        label_submit(
             labeller=labeller,
+            campaign=campaign.name,
+            item_id=item.pk,
             value={"choice": "a", "next_message": "Hello"},
             idempotency_key="k",
-            campaign_name=campaign.name,
+            lease_next=True,
         )
     assert refused.value.extra["field"] == "next_message"
 
