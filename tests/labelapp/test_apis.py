@@ -199,6 +199,26 @@ def test_a_retried_label_and_next_stores_one_label_and_answers_the_same_next_ite
     assert Label.objects.count() == 1 and Lease.objects.filter(labeller=labeller).count() == 1
 
 
+def test_a_label_with_the_next_message_records_one_continuation_of_the_conversation(
+    campaign, pairwise_items, labeller
+):
+    from labelapp.models import Continuation, JobStatus
+
+    client = api_as(labeller)
+    item_id = client.post("/api/v1/campaigns/prefs/next-item/").json()["item"]["id"]
+    sent = {"value": {"choice": "a", "next_message": "Why?"}, "idempotency_key": "k1"}
+    url = f"/api/v1/campaigns/prefs/items/{item_id}/label/?next=1"
+    refused = client.post(url, sent, format="json")
+    assert refused.status_code == 400 and refused.json()["extra"]["field"] == "next_message"
+
+    campaign.labels_per_item, campaign.continue_turns = 1, 1
+    campaign.save()
+    assert [client.post(url, sent, format="json").status_code for _ in range(2)] == [201, 200]
+    assert Label.objects.get(item_id=item_id).value["next_message"] == "Why?"
+    continuation = Continuation.objects.get()
+    assert (continuation.item_id, continuation.status) == (item_id, JobStatus.QUEUED)
+
+
 def test_label_and_next_on_an_item_of_another_campaign_is_404_and_stores_nothing(
     campaign, pairwise_items, labeller
 ):
