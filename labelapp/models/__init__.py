@@ -17,6 +17,7 @@ from labelapp.models.judge import JudgeLabel
 from labelapp.models.labellers import LABELLERS_GROUP, LabellerProfile, Lease
 from labelapp.models.labels import Label, Skip
 from labelapp.models.prompts import Prompt
+from labelapp.models.source_labels import SourceLabel
 
 __all__ = [
     "LABELLERS_GROUP",
@@ -44,4 +45,5 @@ __all__ = [
     "Prompt",
     "PromptFormat",
     "Skip",
+    "SourceLabel",
 ]

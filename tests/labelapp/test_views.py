@@ -152,7 +152,7 @@ def test_staff_import_generate_and_build_from_the_browser(
     client = client_for(staff)
     upload = SimpleUploadedFile("p.jsonl", b'{"prompt": "Name a colour."}\n{"prompt": "Name a fruit."}\n')
     page = client.post("/manage/prefs/import/", {"file": upload}, follow=True).content.decode()
-    assert "Imported 2 prompts from p.jsonl." in page
+    assert "Imported p.jsonl: 2 rows; new: 2 prompts." in page
 
     with django_capture_on_commit_callbacks(execute=True):
         page = client.post(

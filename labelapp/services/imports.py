@@ -1,0 +1,383 @@
+"""Import a dataset into a campaign: prompts, answers (candidates of `external` generators), items as the
+dataset grouped its answers, and the dataset's own verdicts as source labels.
+
+All or nothing, streaming, idempotent by content. The rows are read as they are consumed and written in
+batches of BATCH_ROWS, every batch in the one transaction of the whole file: memory holds one batch, and a
+bad row anywhere, found when its batch is read, leaves nothing behind. Each batch looks up what already
+exists by content key (prompts, answers) or by candidates (items: the same answers in an item of this
+campaign and kind, however it was built), so importing a file again adds nothing, and an answer repeated
+by the file (SHP's comments are in many pairs) is stored once.
+"""
+
+import itertools
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+
+from labelapp.errors import ApplicationError, TooLargeError
+from labelapp.importers import import_rows, importer_get
+from labelapp.importers.items import KINDS_FOR_GROUPS, PlannedItem, planned_items
+from labelapp.importers.records import RecordFile, SourceRecord
+from labelapp.importers.rows import ImportRow, origin_text
+from labelapp.kinds import KINDS
+from labelapp.models import (
+    Campaign,
+    Candidate,
+    Generator,
+    GeneratorBackend,
+    ItemCandidate,
+    Prompt,
+    SourceLabel,
+)
+from labelapp.services.items import ItemDraft, item_draft, items_create
+
+BATCH_ROWS = 2000
+SOURCE_MAX_CHARS = 200  # SourceLabel.source
+
+
+@dataclass
+class Counted:
+    new: int = 0
+    existing: int = 0
+
+
+@dataclass
+class DatasetImported:
+    """What an import created, what it found already there, and what it could not make an item of."""
+
+    file: str
+    rows: int = 0
+    prompts: Counted = field(default_factory=Counted)
+    candidates: Counted = field(default_factory=Counted)
+    items: Counted = field(default_factory=Counted)
+    source_labels: Counted = field(default_factory=Counted)
+    generators_created: list[str] = field(default_factory=list)
+    skipped_identical: int = 0  # groups whose answers are the same text, which the kind cannot compare
+    skipped_size: int = 0  # groups of more or fewer answers than the kind's items hold
+
+    @property
+    def new_count(self) -> int:
+        return sum(c.new for c in (self.prompts, self.candidates, self.items, self.source_labels))
+
+    def summary(self) -> str:
+        """One line: `hh.jsonl: 3 rows; new: 3 prompts, 6 candidates, 3 items, 3 source labels.`, and on a
+        second import `hh.jsonl: 3 rows; 0 new; already there: 3 prompts, ...`."""
+        kinds = (
+            ("prompt", self.prompts),
+            ("candidate", self.candidates),
+            ("item", self.items),
+            ("source label", self.source_labels),
+        )
+        new = [_counted(c.new, noun) for noun, c in kinds if c.new]
+        there = [_counted(c.existing, noun) for noun, c in kinds if c.existing]
+        parts = [_counted(self.rows, "row"), f"new: {', '.join(new)}" if new else "0 new"]
+        if there:
+            parts.append(f"already there: {', '.join(there)}")
+        if self.generators_created:
+            parts.append(f"new external generators: {', '.join(self.generators_created)}")
+        if self.skipped_identical:
+            parts.append(f"{_counted(self.skipped_identical, 'group')} of identical answers not made items")
+        if self.skipped_size:
+            parts.append(
+                f"{_counted(self.skipped_size, 'group')} of a size the campaign's kind cannot hold skipped"
+            )
+        return f"{self.file}: {'; '.join(parts)}."
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def dataset_import_check(*, campaign: Campaign, format: str) -> None:
+    """Refuse at once a format whose items the campaign's kind cannot hold."""
+    fits = KINDS_FOR_GROUPS[importer_get(format).GROUPS]
+    if campaign.kind not in fits:
+        raise ApplicationError(
+            f"Format '{format}' imports into {', '.join(fits[:-1])} or {fits[-1]} campaigns; '{campaign.name}' is a "
+            f"{campaign.kind} campaign.",
+            {"field": "format", "allowed_kinds": list(fits)},
+        )
+
+
+@transaction.atomic
+def dataset_import(
+    *,
+    campaign: Campaign,
+    format: str,
+    rows: Iterable[ImportRow],
+    source: str,
+    file_name: str,
+    seed: int | None = None,
+) -> DatasetImported:
+    """Import the rows (an importer's, parsed as they are read) into the campaign. `source` names the
+    dataset: its verdicts become that source's labels, and answers it attributes to no model that
+    generator's. Raises ApplicationError, naming the file, line and field, and stores nothing, on the
+    first bad row."""
+    dataset_import_check(campaign=campaign, format=format)
+    if not source.strip() or len(source) > SOURCE_MAX_CHARS:
+        raise ApplicationError(
+            f"Field 'source' must name the dataset in 1 to {SOURCE_MAX_CHARS} characters.",
+            {"field": "source"},
+        )
+    # One import into a campaign at a time: another waits here, then finds what this one stored.
+    Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+    writer = _BatchWriter(campaign, format, source, DatasetImported(file=file_name), random.Random(seed))
+    remaining = iter(rows)
+    while batch := list(itertools.islice(remaining, BATCH_ROWS)):
+        writer.write(batch)
+    return writer.done
+
+
+def dataset_upload_size_check(*, campaign: Campaign, content_length: str | None) -> None:
+    """An upload imports inside its request, so over LABELAPP_IMPORT_UPLOAD_MAX_BYTES it is refused by its
+    Content-Length, before its body is read, pointing to the command, which streams a file of any size."""
+    limit = settings.LABELAPP_IMPORT_UPLOAD_MAX_BYTES
+    size = int(content_length) if content_length and content_length.isdigit() else 0
+    if size > limit:
+        raise TooLargeError(
+            f"The upload is {size / 1e6:.1f} MB; files up to {limit / 1e6:.0f} MB import here. Import a larger "
+            f"one from the command line: python manage.py import_dataset FILE --campaign {campaign.name} "
+            "--format FORMAT",
+            {"field": "file", "max_bytes": limit},
+        )
+
+
+def dataset_file_import(
+    *,
+    campaign: Campaign,
+    format: str,
+    file: RecordFile,
+    source: str | None = None,
+    records: Iterable[SourceRecord] | None = None,
+) -> DatasetImported:
+    """Import an opened file (closed after) in `format`; `source` defaults to the format's name, and
+    `records` may replace the file's own (wrapped in a progress bar)."""
+    source = source or format
+    try:
+        dataset_import_check(campaign=campaign, format=format)
+        rows = import_rows(format=format, file=file, source=source, records=records)
+        return dataset_import(campaign=campaign, format=format, rows=rows, source=source, file_name=file.name)
+    finally:
+        file.close()
+
+
+class _BatchWriter:
+    def __init__(
+        self, campaign: Campaign, format: str, source: str, done: DatasetImported, rng: random.Random
+    ) -> None:
+        self.campaign, self.format, self.source, self.done, self.rng = campaign, format, source, done, rng
+        self.kind = KINDS[campaign.kind]
+        self.generators: dict[str, int] = {}
+
+    def write(self, rows: list[ImportRow]) -> None:
+        self.done.rows += len(rows)
+        prompt_ids = self._prompts(rows)
+        self._generators(rows)
+        candidate_ids = self._candidates(rows, prompt_ids)
+        if any(row.groups for row in rows):
+            self._items(rows, prompt_ids, candidate_ids)
+
+    def _prompts(self, rows: list[ImportRow]) -> dict[str, int]:
+        """Prompt key -> id, creating the prompts not there yet; a row may not give a prompt another
+        reference answer than it has."""
+        first: dict[str, ImportRow] = {}
+        for row in rows:
+            earlier = first.setdefault(row.prompt.key, row)
+            _reference_check(row, earlier.prompt.reference_answer, earlier.where.origin)
+        existing = {
+            key: (prompt_id, reference, origin)
+            for key, prompt_id, reference, origin in Prompt.objects.filter(
+                campaign=self.campaign, content_key__in=list(first)
+            ).values_list("content_key", "id", "reference_answer", "source")
+        }
+        for row in rows:
+            if row.prompt.key in existing:
+                _, reference, origin = existing[row.prompt.key]
+                _reference_check(row, reference, origin)
+        ids = {key: prompt_id for key, (prompt_id, _, _) in existing.items()}
+        new = [
+            Prompt(
+                campaign=self.campaign,
+                text=row.prompt.text,
+                messages=row.prompt.messages,
+                reference_answer=row.prompt.reference_answer,
+                metadata=row.prompt.metadata,
+                source=origin_text(row.where),
+                content_key=key,
+            )
+            for key, row in first.items()
+            if key not in existing
+        ]
+        for prompt in Prompt.objects.bulk_create(new):
+            ids[prompt.content_key] = prompt.pk
+        self.done.prompts.new += len(new)
+        self.done.prompts.existing += len(existing)
+        return ids
+
+    def _generators(self, rows: list[ImportRow]) -> None:
+        """Each model named for the first time becomes a generator of backend `external`; a name that is
+        a generator which runs is refused, so imported answers never pass for generated ones."""
+        wanted = {answer.model for row in rows for answer in row.candidates} - self.generators.keys()
+        if not wanted:
+            return
+        for generator in Generator.objects.filter(name__in=wanted):
+            if generator.backend != GeneratorBackend.EXTERNAL:
+                row = next(r for r in rows if any(a.model == generator.name for a in r.candidates))
+                raise row.where.error(
+                    f"'{generator.name}' is a {generator.backend} generator of this app; imported answers "
+                    "need a model name of their own",
+                    "model",
+                )
+            self.generators[generator.name] = generator.pk
+        for name in sorted(wanted - self.generators.keys()):
+            generator, created = Generator.objects.get_or_create(
+                name=name, defaults={"backend": GeneratorBackend.EXTERNAL, "model": name}
+            )
+            self.generators[name] = generator.pk
+            if created:
+                self.done.generators_created.append(name)
+
+    def _candidates(self, rows: list[ImportRow], prompt_ids: dict[str, int]) -> dict[str, int]:
+        """Answer key -> candidate id, creating the answers not there yet."""
+        first: dict[str, tuple[ImportRow, int]] = {}
+        for row in rows:
+            for index, key in enumerate(row.candidate_keys):
+                first.setdefault(key, (row, index))
+        if not first:
+            return {}
+        ids = dict(
+            Candidate.objects.filter(
+                prompt_id__in={prompt_ids[row.prompt.key] for row, _ in first.values()},
+                content_key__in=list(first),
+            ).values_list("content_key", "id")
+        )
+        new = [
+            _candidate(row, index, key, prompt_ids[row.prompt.key], self.generators)
+            for key, (row, index) in first.items()
+            if key not in ids
+        ]
+        self.done.candidates.existing += len(ids)
+        for candidate in Candidate.objects.bulk_create(new):
+            ids[candidate.content_key] = candidate.pk
+        self.done.candidates.new += len(new)
+        return ids
+
+    def _items(
+        self, rows: list[ImportRow], prompt_ids: dict[str, int], candidate_ids: dict[str, int]
+    ) -> None:
+        planned: list[tuple[ImportRow, PlannedItem, tuple[int, ...]]] = []
+        for row in rows:
+            for item in planned_items(row, self.campaign.kind):
+                if len(item.candidates) not in self.kind.CANDIDATE_COUNTS:
+                    self.done.skipped_size += 1
+                elif not self.kind.ALLOWS_IDENTICAL_TEXTS and _identical(row, item.candidates):
+                    self.done.skipped_identical += 1
+                else:
+                    ids = tuple(candidate_ids[row.candidate_keys[index]] for index in item.candidates)
+                    planned.append((row, item, ids))
+        item_ids = self._items_found(planned)
+        drafts: list[ItemDraft] = []
+        for row, _, ids in planned:
+            if frozenset(ids) not in item_ids:
+                item_ids[frozenset(ids)] = 0  # drafted: the same answers twice in the file make one item
+                drafts.append(
+                    item_draft(
+                        kind=self.campaign.kind,
+                        prompt_id=prompt_ids[row.prompt.key],
+                        candidate_ids=ids,
+                        rng=self.rng,
+                    )
+                )
+            else:
+                self.done.items.existing += 1
+        created = items_create(campaign=self.campaign, kind=self.campaign.kind, drafts=drafts)
+        for draft, made in zip(drafts, created, strict=True):
+            item_ids[frozenset(draft.candidate_ids)] = made.pk
+        self.done.items.new += len(drafts)
+        self._source_labels(planned, item_ids)
+
+    def _items_found(
+        self, planned: Sequence[tuple[ImportRow, PlannedItem, tuple[int, ...]]]
+    ) -> dict[frozenset[int], int]:
+        """Candidate set -> id of this campaign's items of its kind holding exactly those candidates."""
+        wanted = {candidate_id for _, _, ids in planned for candidate_id in ids}
+        if not wanted:
+            return {}
+        item_ids = set(
+            ItemCandidate.objects.filter(
+                item__campaign=self.campaign, item__kind=self.campaign.kind, candidate_id__in=wanted
+            ).values_list("item_id", flat=True)
+        )
+        members: dict[int, set[int]] = {}
+        for item_id, candidate_id in ItemCandidate.objects.filter(item_id__in=item_ids).values_list(
+            "item_id", "candidate_id"
+        ):
+            members.setdefault(item_id, set()).add(candidate_id)
+        return {frozenset(ids): item_id for item_id, ids in members.items()}
+
+    def _source_labels(
+        self,
+        planned: Sequence[tuple[ImportRow, PlannedItem, tuple[int, ...]]],
+        item_ids: dict[frozenset[int], int],
+    ) -> None:
+        """The dataset's verdict on each item, once per item and source: a row repeating an item keeps the
+        first verdict."""
+        verdicts: dict[int, tuple[ImportRow, PlannedItem]] = {}
+        for row, item, ids in planned:
+            if item.value is not None:
+                verdicts.setdefault(item_ids[frozenset(ids)], (row, item))
+        existing = set(
+            SourceLabel.objects.filter(item_id__in=list(verdicts), source=self.source).values_list(
+                "item_id", flat=True
+            )
+        )
+        new = [
+            SourceLabel(
+                item_id=item_id,
+                source=self.source,
+                format=self.format,
+                value=item.value,
+                raw=item.raw,
+                origin=origin_text(row.where),
+            )
+            for item_id, (row, item) in verdicts.items()
+            if item_id not in existing
+        ]
+        SourceLabel.objects.bulk_create(new)
+        self.done.source_labels.new += len(new)
+        self.done.source_labels.existing += len(existing)
+
+
+def _reference_check(row: ImportRow, reference: str, origin: str) -> None:
+    given = row.prompt.reference_answer
+    if given and reference and given != reference:
+        raise row.where.error(
+            f"the same prompt has another reference answer (from {origin}); a prompt has one",
+            "reference_answer",
+        )
+
+
+def _identical(row: ImportRow, members: Sequence[int]) -> bool:
+    texts = {row.candidates[index].text.strip() for index in members}
+    return len(texts) < len(members)
+
+
+def _candidate(row: ImportRow, index: int, key: str, prompt_id: int, generators: dict[str, int]) -> Candidate:
+    answer = row.candidates[index]
+    seed = answer.params.get("seed")
+    metadata = answer.metadata if answer.history is None else {**answer.metadata, "history": answer.history}
+    return Candidate(
+        prompt_id=prompt_id,
+        generator_id=generators[answer.model],
+        text=answer.text,
+        params=answer.params,
+        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 2**63 else None,
+        token_count=answer.logprobs.token_count if answer.logprobs else 0,
+        logprob_sum=answer.logprobs.total if answer.logprobs else None,
+        logprob_mean=answer.logprobs.mean if answer.logprobs else None,
+        metadata=metadata,
+        content_key=key,
+    )
