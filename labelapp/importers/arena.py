@@ -28,6 +28,7 @@ SUMMARY = "Chatbot Arena: model_a / model_b, conversation_a / conversation_b, wi
 GROUPS = "pairs"
 COLUMNS = (("model_a",), ("model_b",), ("conversation_a",), ("conversation_b",), ("winner",))
 WINNERS = {"model_a": "a", "model_b": "b", "tie": "tie", "tie (bothbad)": "both_bad"}
+READ_FIELDS = frozenset(("conversation_a", "conversation_b", "model_a", "model_b"))
 
 
 def _shared_length(first: list[dict[str, str]], second: list[dict[str, str]]) -> int:
@@ -71,7 +72,7 @@ def rows(records: Iterable[SourceRecord], *, source: str) -> Iterator[ImportRow]
                 Group(
                     candidates=(0, 1),
                     preference=WINNERS[winner],
-                    raw=fields.others(("conversation_a", "conversation_b", "model_a", "model_b")),
+                    raw=fields.others(READ_FIELDS),
                 ),
             ),
         )

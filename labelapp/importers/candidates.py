@@ -30,6 +30,7 @@ COLUMNS = (("prompt", "messages"),)
 PROMPT_FIELDS = ("prompt", "messages", "reference_answer", "metadata")
 ANSWER_FIELDS = ("response", "model", "params", "logprobs", "responses")
 RESPONSE_FIELDS = ("text", "model", "params", "logprobs", "metadata")
+ROW_FIELDS = frozenset((*PROMPT_FIELDS, *ANSWER_FIELDS))
 
 
 def prompt_read(fields: Fields) -> PromptSpec:
@@ -45,7 +46,7 @@ def prompt_read(fields: Fields) -> PromptSpec:
         text=text,
         messages=messages,
         reference_answer=fields.text("reference_answer", required=False, blank=True),
-        metadata={**fields.others((*PROMPT_FIELDS, *ANSWER_FIELDS)), **fields.mapping("metadata")},
+        metadata={**fields.others(ROW_FIELDS), **fields.mapping("metadata")},
     )
 
 

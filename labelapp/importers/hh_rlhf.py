@@ -23,6 +23,7 @@ NAME = "hh-rlhf"
 SUMMARY = 'Anthropic HH-RLHF: chosen / rejected transcripts of "\\n\\nHuman: …\\n\\nAssistant: …" turns'
 GROUPS = "pairs"
 COLUMNS = (("chosen",), ("rejected",))
+PAIR_FIELDS = frozenset(("chosen", "rejected"))
 TURN = re.compile(r"\n\n(Human|Assistant):")
 ROLE = {"Human": "user", "Assistant": "assistant"}
 
@@ -78,7 +79,7 @@ def rows(records: Iterable[SourceRecord], *, source: str) -> Iterator[ImportRow]
                     candidates=(0, 1),
                     preference="a",
                     verdict_in_order=True,
-                    raw=fields.others(("chosen", "rejected")),
+                    raw=fields.others(PAIR_FIELDS),
                 ),
             ),
         )

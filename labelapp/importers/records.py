@@ -19,7 +19,7 @@ from typing import IO, Any, cast
 import orjson
 
 from labelapp.errors import ApplicationError
-from labelapp.user_text import TOO_DEEP
+from labelapp.user_text import MAX_DEPTH, TOO_DEEP
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 CSV_FIELD_MAX_CHARS = 2**26  # csv's default, 131,072 characters, is less than a long conversation
@@ -60,6 +60,9 @@ class SourceRecord:
     fields: dict[str, Any]
     cells_are_text: bool = False
     progress: int = 0  # bytes or rows read so far, in the file's RecordFile.unit
+    # Known to hold nothing the text checks refuse: parsed by orjson (which refuses lone surrogates) from
+    # a line without a \u0000 escape and with too few brackets to nest deeper than MAX_DEPTH.
+    checked: bool = False
 
 
 @dataclass
@@ -92,16 +95,19 @@ def _decoded(raw: bytes, where: Where) -> str:
         raise where.error(f"not UTF-8 text (byte {exc.start} of the line)") from None
 
 
-def _json_line(raw: bytes, where: Where) -> Any:
-    """orjson first (fast); on a refusal, the standard parser names the problem or accepts what orjson
-    will not (a lone surrogate escape, which the text checks then name by field)."""
+def _json_line(raw: bytes, where: Where) -> tuple[Any, bool]:
+    """The line's JSON, and whether it is known to pass the text checks (SourceRecord.checked). orjson
+    first (fast); on a refusal, the standard parser names the problem or accepts what orjson will not (a
+    lone surrogate escape, which the text checks then name by field)."""
     try:
-        return orjson.loads(raw)
+        parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
         pass
+    else:
+        return parsed, b"\\u0000" not in raw and raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH
     text = _decoded(raw, where).rstrip("\r\n")  # an unterminated string's error is not about the newline
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant), False
     except ValueError as exc:
         if not isinstance(exc, json.JSONDecodeError):
             raise where.error(f"not valid JSON ({exc})") from None
@@ -117,7 +123,8 @@ def _no_constant(name: str) -> None:
 def _readable(lines: Iterable[bytes], name: str) -> Iterator[bytes]:
     """The lines, a damaged compressed file refused by name rather than failing the request."""
     try:
-        yield from lines
+        for line in lines:  # not `yield from`, which would close the file when a reader stops early
+            yield line
     except (OSError, EOFError, zlib.error) as exc:
         raise file_error(name, f"cannot be read ({exc})") from None
 
@@ -131,10 +138,10 @@ def _jsonl_records(lines: Iterable[bytes], name: str) -> Iterator[SourceRecord]:
         if not raw.strip():
             continue
         where = Where(name, number)
-        record = _json_line(raw, where)
+        record, checked = _json_line(raw, where)
         if not isinstance(record, dict):
             raise where.error("each line must be a JSON object")
-        yield SourceRecord(where, record, progress=read)
+        yield SourceRecord(where, record, progress=read, checked=checked)
 
 
 class _CountingLines:
@@ -177,13 +184,14 @@ def _csv_header(path_or_lines: Iterable[bytes], name: str) -> list[str]:
 
 def json_ready(value: Any) -> Any:
     """An Arrow value as JSON can hold it: times as ISO text, decimals as numbers, NaN as null, binary as
-    UTF-8 text (Arrow columns can hold what a JSON file cannot)."""
+    UTF-8 text (Arrow columns can hold what a JSON file cannot). A struct's null fields are left out:
+    Arrow gives every row every field of its column's struct, so null there is a field the row lacks."""
     if isinstance(value, str | int | bool) or value is None:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {key: json_ready(item) for key, item in value.items()}
+        return {key: json_ready(item) for key, item in value.items() if item is not None}
     if isinstance(value, list | tuple):
         return [json_ready(item) for item in value]
     if isinstance(value, datetime.date | datetime.time):

@@ -13,7 +13,7 @@ not another sample of the same text in the same record.
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -132,7 +132,8 @@ class Fields:
         self.where = record.where
         self.values = record.fields
         self.cells_are_text = record.cells_are_text
-        self._checked(self.values, "")
+        if not record.checked:
+            self._checked(self.values, "")
 
     def error(self, message: str, name: str | None = None) -> ApplicationError:
         return self.where.error(message, name)
@@ -231,10 +232,9 @@ class Fields:
         """A conversation: {role, content} messages, roles system, user, assistant."""
         return messages_checked(self.structured(name), self, name)
 
-    def others(self, known: Iterable[str]) -> dict[str, Any]:
+    def others(self, known: frozenset[str]) -> dict[str, Any]:
         """The record's other fields (kept as metadata), missing values left out; CSV cells as text."""
-        skip = set(known)
-        return {key: value for key, value in self.values.items() if key not in skip and value is not None}
+        return {key: value for key, value in self.values.items() if key not in known and value is not None}
 
 
 def messages_checked(value: Any, fields: Fields, name: str) -> list[dict[str, str]]:

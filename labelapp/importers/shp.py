@@ -28,6 +28,7 @@ NUMBERS = (
     "score_ratio",
 )
 LABELS = {1: "a", 0: "b"}
+READ_FIELDS = frozenset(("history", "human_ref_A", "human_ref_B", *PROMPT_FIELDS))
 
 
 def _numbers(fields: Fields) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def rows(records: Iterable[SourceRecord], *, source: str) -> Iterator[ImportRow]
             text=fields.text("history"),
             metadata={name: fields.raw(name) for name in PROMPT_FIELDS if fields.has(name)},
         )
-        raw = {**fields.others(("history", "human_ref_A", "human_ref_B", *PROMPT_FIELDS)), **numbers}
+        raw = {**fields.others(READ_FIELDS), **numbers}
         raw["labels"] = 1 if preference == "a" else 0
         yield ImportRow(
             where=record.where,

@@ -28,6 +28,7 @@ SUMMARY = (
 )
 GROUPS = "pairs"
 COLUMNS = (("chosen",), ("rejected",))
+PAIR_FIELDS = frozenset(("prompt", "chosen", "rejected"))
 
 
 def is_conversational(value: Any) -> bool:
@@ -120,6 +121,6 @@ def rows(records: Iterable[SourceRecord], *, source: str) -> Iterator[ImportRow]
             candidates=(0, 1),
             preference="a",
             verdict_in_order=True,
-            raw=fields.others(("prompt", "chosen", "rejected")),
+            raw=fields.others(PAIR_FIELDS),
         )
         yield ImportRow(where=record.where, prompt=prompt, candidates=answers, groups=(group,))

@@ -11,11 +11,15 @@ by the file (SHP's comments are in many pairs) is stored once.
 
 import itertools
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import DateTimeField, Field, JSONField, Model
+from django.utils import timezone
 
 from labelapp.errors import ApplicationError, TooLargeError
 from labelapp.importers import import_rows, importer_get
@@ -26,6 +30,7 @@ from labelapp.kinds import KINDS
 from labelapp.models import (
     Campaign,
     Candidate,
+    CandidateStep,
     Generator,
     GeneratorBackend,
     ItemCandidate,
@@ -34,7 +39,8 @@ from labelapp.models import (
 )
 from labelapp.services.items import ItemDraft, item_draft, items_create
 
-BATCH_ROWS = 2000
+BATCH_ROWS = 5000
+SQLITE_CACHE_KIB = 64 * 1024
 SOURCE_MAX_CHARS = 200  # SourceLabel.source
 
 
@@ -126,9 +132,29 @@ def dataset_import(
     Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
     writer = _BatchWriter(campaign, format, source, DatasetImported(file=file_name), random.Random(seed))
     remaining = iter(rows)
-    while batch := list(itertools.islice(remaining, BATCH_ROWS)):
-        writer.write(batch)
+    with _sqlite_page_cache(SQLITE_CACHE_KIB):
+        while batch := list(itertools.islice(remaining, BATCH_ROWS)):
+            writer.write(batch)
     return writer.done
+
+
+@contextmanager
+def _sqlite_page_cache(kib: int) -> Iterator[None]:
+    """SQLite caches 2 MB of pages by default: an import's indexes outgrow that within a few hundred
+    thousand rows, and every batch then rewrites pages to disk, several times slower under I/O
+    contention (bench/import_candidates.py). The connection's own size comes back after."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def dataset_upload_size_check(*, campaign: Campaign, content_length: str | None) -> None:
@@ -176,46 +202,49 @@ class _BatchWriter:
         self.done.rows += len(rows)
         prompt_ids = self._prompts(rows)
         self._generators(rows)
-        candidate_ids = self._candidates(rows, prompt_ids)
-        if any(row.groups for row in rows):
+        grouped = any(row.groups for row in rows)
+        candidate_ids = self._candidates(rows, prompt_ids, ids_wanted=grouped)
+        if grouped:
             self._items(rows, prompt_ids, candidate_ids)
 
     def _prompts(self, rows: list[ImportRow]) -> dict[str, int]:
-        """Prompt key -> id, creating the prompts not there yet; a row may not give a prompt another
-        reference answer than it has."""
+        """Prompt key -> id, storing the prompts not there yet (a prompt already there is skipped by its
+        unique content key); a row may not give a prompt another reference answer than it has."""
         first: dict[str, ImportRow] = {}
         for row in rows:
             earlier = first.setdefault(row.prompt.key, row)
             _reference_check(row, earlier.prompt.reference_answer, earlier.where.origin)
-        existing = {
+        now = self.now()
+        stored = PROMPT_INSERT.run(
+            [
+                [
+                    self.campaign.pk,
+                    row.prompt.text,
+                    row.prompt.messages,
+                    row.prompt.reference_answer,
+                    row.prompt.metadata,
+                    origin_text(row.where),
+                    key,
+                    now,
+                ]
+                for key, row in first.items()
+            ]
+        )
+        self.done.prompts.new += stored
+        self.done.prompts.existing += len(first) - stored
+        found = {
             key: (prompt_id, reference, origin)
             for key, prompt_id, reference, origin in Prompt.objects.filter(
                 campaign=self.campaign, content_key__in=list(first)
             ).values_list("content_key", "id", "reference_answer", "source")
         }
         for row in rows:
-            if row.prompt.key in existing:
-                _, reference, origin = existing[row.prompt.key]
-                _reference_check(row, reference, origin)
-        ids = {key: prompt_id for key, (prompt_id, _, _) in existing.items()}
-        new = [
-            Prompt(
-                campaign=self.campaign,
-                text=row.prompt.text,
-                messages=row.prompt.messages,
-                reference_answer=row.prompt.reference_answer,
-                metadata=row.prompt.metadata,
-                source=origin_text(row.where),
-                content_key=key,
-            )
-            for key, row in first.items()
-            if key not in existing
-        ]
-        for prompt in Prompt.objects.bulk_create(new):
-            ids[prompt.content_key] = prompt.pk
-        self.done.prompts.new += len(new)
-        self.done.prompts.existing += len(existing)
-        return ids
+            _, reference, origin = found[row.prompt.key]
+            _reference_check(row, reference, origin)
+        return {key: prompt_id for key, (prompt_id, _, _) in found.items()}
+
+    def now(self) -> Any:
+        return DateTimeField().get_db_prep_save(timezone.now(), connection)
 
     def _generators(self, rows: list[ImportRow]) -> None:
         """Each model named for the first time becomes a generator of backend `external`; a name that is
@@ -240,30 +269,33 @@ class _BatchWriter:
             if created:
                 self.done.generators_created.append(name)
 
-    def _candidates(self, rows: list[ImportRow], prompt_ids: dict[str, int]) -> dict[str, int]:
-        """Answer key -> candidate id, creating the answers not there yet."""
+    def _candidates(
+        self, rows: list[ImportRow], prompt_ids: dict[str, int], *, ids_wanted: bool
+    ) -> dict[str, int]:
+        """Store the answers not there yet (an answer already there is skipped by its unique content key);
+        with `ids_wanted`, answer key -> candidate id of every answer of the batch."""
         first: dict[str, tuple[ImportRow, int]] = {}
         for row in rows:
             for index, key in enumerate(row.candidate_keys):
                 first.setdefault(key, (row, index))
         if not first:
             return {}
-        ids = dict(
+        now = self.now()
+        values = [
+            _candidate(row, index, key, prompt_ids[row.prompt.key], self.generators, now)
+            for key, (row, index) in first.items()
+        ]
+        stored = CANDIDATE_INSERT.run(values)
+        self.done.candidates.new += stored
+        self.done.candidates.existing += len(values) - stored
+        if not ids_wanted:
+            return {}
+        return dict(
             Candidate.objects.filter(
                 prompt_id__in={prompt_ids[row.prompt.key] for row, _ in first.values()},
                 content_key__in=list(first),
             ).values_list("content_key", "id")
         )
-        new = [
-            _candidate(row, index, key, prompt_ids[row.prompt.key], self.generators)
-            for key, (row, index) in first.items()
-            if key not in ids
-        ]
-        self.done.candidates.existing += len(ids)
-        for candidate in Candidate.objects.bulk_create(new):
-            ids[candidate.content_key] = candidate.pk
-        self.done.candidates.new += len(new)
-        return ids
 
     def _items(
         self, rows: list[ImportRow], prompt_ids: dict[str, int], candidate_ids: dict[str, int]
@@ -365,19 +397,89 @@ def _identical(row: ImportRow, members: Sequence[int]) -> bool:
     return len(texts) < len(members)
 
 
-def _candidate(row: ImportRow, index: int, key: str, prompt_id: int, generators: dict[str, int]) -> Candidate:
+class _Insert:
+    """One INSERT statement run for many rows (executemany), each a list of column values. Django's
+    bulk_create compiles every value through its field, which took several times the database's own time
+    here (bench/import_candidates.py); these values are already what the columns hold, JSON aside. No
+    model's save() or signal exists for these tables to skip; the values are checked by the importers.
+    `skip_existing`: a row whose unique content key is taken is left out (ON CONFLICT DO NOTHING, which
+    SQLite and PostgreSQL both speak), instead of looking each one up first."""
+
+    def __init__(self, model: type[Model], names: Sequence[str], *, skip_existing: bool = False) -> None:
+        meta = model._meta
+        self.fields = [cast(Field, meta.get_field(name)) for name in names]
+        self.json = [index for index, field in enumerate(self.fields) if isinstance(field, JSONField)]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(cast(str, field.column)) for field in self.fields)
+        self.sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
+        if skip_existing:
+            self.sql += " ON CONFLICT DO NOTHING"
+
+    def run(self, rows: list[list[Any]]) -> int:
+        """Insert the rows; how many were stored."""
+        if not rows:
+            return 0
+        adapt = connection.ops.adapt_json_value  # as JSONField saves: SQLite compares JSON as this text
+        for row in rows:
+            for index in self.json:
+                if row[index] is not None:  # None is SQL NULL, as JSONField saves it, not JSON null
+                    row[index] = adapt(row[index], None)
+        with connection.cursor() as cursor:
+            cursor.executemany(self.sql, rows)
+            return cursor.rowcount
+
+
+PROMPT_INSERT = _Insert(
+    Prompt,
+    ("campaign", "text", "messages", "reference_answer", "metadata", "source", "content_key", "created_at"),
+    skip_existing=True,
+)
+CANDIDATE_INSERT = _Insert(
+    Candidate,
+    (
+        "prompt",
+        "generator",
+        "step",
+        "params_key",
+        "sample_index",
+        "text",
+        "rendered_prompt",
+        "params",
+        "seed",
+        "finish_reason",
+        "token_count",
+        "logprob_sum",
+        "logprob_mean",
+        "metadata",
+        "content_key",
+        "created_at",
+    ),
+    skip_existing=True,
+)
+
+
+def _candidate(
+    row: ImportRow, index: int, key: str, prompt_id: int, generators: dict[str, int], now: Any
+) -> list[Any]:
+    """CANDIDATE_INSERT's values for one answer."""
     answer = row.candidates[index]
     seed = answer.params.get("seed")
-    metadata = answer.metadata if answer.history is None else {**answer.metadata, "history": answer.history}
-    return Candidate(
-        prompt_id=prompt_id,
-        generator_id=generators[answer.model],
-        text=answer.text,
-        params=answer.params,
-        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 2**63 else None,
-        token_count=answer.logprobs.token_count if answer.logprobs else 0,
-        logprob_sum=answer.logprobs.total if answer.logprobs else None,
-        logprob_mean=answer.logprobs.mean if answer.logprobs else None,
-        metadata=metadata,
-        content_key=key,
-    )
+    logprobs = answer.logprobs
+    return [
+        prompt_id,
+        generators[answer.model],
+        CandidateStep.ANSWER.value,
+        "",
+        0,
+        answer.text,
+        "",
+        answer.params,
+        seed if isinstance(seed, int) and not isinstance(seed, bool) and abs(seed) < 2**63 else None,
+        "",
+        logprobs.token_count if logprobs else 0,
+        logprobs.total if logprobs else None,
+        logprobs.mean if logprobs else None,
+        answer.metadata if answer.history is None else {**answer.metadata, "history": answer.history},
+        key,
+        now,
+    ]

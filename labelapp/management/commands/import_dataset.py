@@ -54,7 +54,14 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Imported into campaign '{campaign}': {imported.summary()}"))
 
 
+PROGRESS_EVERY = 1000  # records: tqdm's update costs more than reading a record
+
+
 def _progress(file: RecordFile, bar: tqdm) -> Iterator[SourceRecord]:
-    for record in file.records():
-        bar.update(record.progress - bar.n)
+    record = None
+    for count, record in enumerate(file.records(), start=1):
+        if count % PROGRESS_EVERY == 0:
+            bar.update(record.progress - bar.n)
         yield record
+    if record is not None:
+        bar.update(record.progress - bar.n)
