@@ -47,7 +47,7 @@ SOURCE_MAX_CHARS = 200  # SourceLabel.source
 @dataclass
 class Counted:
     new: int = 0
-    existing: int = 0
+    existing: int = 0  # seen before: in the campaign already, imported before or by an earlier row
 
 
 @dataclass
@@ -70,7 +70,8 @@ class DatasetImported:
 
     def summary(self) -> str:
         """One line: `hh.jsonl: 3 rows; new: 3 prompts, 6 candidates, 3 items, 3 source labels.`, and on a
-        second import `hh.jsonl: 3 rows; 0 new; already there: 3 prompts, ...`."""
+        second import `hh.jsonl: 3 rows; 0 new; seen before: 3 prompts, ...`. Seen before: found in the
+        campaign, imported before or by an earlier row of the file (a prompt several rows answer)."""
         kinds = (
             ("prompt", self.prompts),
             ("candidate", self.candidates),
@@ -81,7 +82,7 @@ class DatasetImported:
         there = [_counted(c.existing, noun) for noun, c in kinds if c.existing]
         parts = [_counted(self.rows, "row"), f"new: {', '.join(new)}" if new else "0 new"]
         if there:
-            parts.append(f"already there: {', '.join(there)}")
+            parts.append(f"seen before: {', '.join(there)}")
         if self.generators_created:
             parts.append(f"new external generators: {', '.join(self.generators_created)}")
         if self.skipped_identical:

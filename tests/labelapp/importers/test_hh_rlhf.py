@@ -41,7 +41,7 @@ def test_the_same_file_again_or_as_parquet_adds_nothing(campaign_of, tmp_path):
     campaign = campaign_of("pairwise")
     import_file(FILES / "hh-rlhf.jsonl", campaign, "hh-rlhf")
     again = import_file(FILES / "hh-rlhf.jsonl", campaign, "hh-rlhf")
-    assert "3 rows; 0 new; already there: 3 prompts, 6 candidates, 3 items, 3 source labels." in again
+    assert "3 rows; 0 new; seen before: 3 prompts, 6 candidates, 3 items, 3 source labels." in again
     as_parquet = import_file(parquet_copy("hh-rlhf.jsonl", tmp_path), campaign, "hh-rlhf")
     assert "hh-rlhf.parquet: 3 rows; 0 new;" in as_parquet
     assert Candidate.objects.count() == 6
