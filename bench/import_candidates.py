@@ -74,7 +74,12 @@ def child(file: Path) -> None:
         with open(os.devnull, "w") as quiet:
             started = time.perf_counter()
             call_command(
-                "import_dataset", str(file), campaign=CAMPAIGN, format="candidates", stdout=quiet, stderr=quiet
+                "import_dataset",
+                str(file),
+                campaign=CAMPAIGN,
+                format="candidates",
+                stdout=quiet,
+                stderr=quiet,
             )
             timings.append(time.perf_counter() - started)
     print(
@@ -123,7 +128,9 @@ def measure(backend: str, rows: int, args: argparse.Namespace) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", nargs="+", type=int, default=[1_000_000])
     parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgres"], default=["sqlite"])
     parser.add_argument("--admin-url", default="postgres://labelapp:labelapp@127.0.0.1:5432/postgres")

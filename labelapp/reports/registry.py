@@ -309,17 +309,6 @@ REPORTS: dict[str, ReportKind] = {
             charts=_judge_charts,
         ),
         ReportKind(
-            name="source-agreement",
-            title="Dataset source agreement",
-            summary="Cohen's kappa between each imported dataset's own verdicts (source labels: HH-RLHF's "
-            "chosen answer, SHP's upvotes, an Arena vote, UltraFeedback's scores) and the labellers' majority "
-            "on the same items, the counts behind it, and the items where they differ.",
-            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.RANKING, CampaignKind.SETWISE),
-            template="labelapp/reports/source_agreement.html",
-            build=lambda campaign, options: source_agreement_report_for(campaign=campaign),
-            charts=_source_agreement_charts,
-        ),
-        ReportKind(
             name="coherent-but-wrong",
             title="Coherent but wrong",
             summary="Per generator, the answers labellers found incoherent, coherent but wrong, and correct, "
@@ -354,6 +343,17 @@ REPORTS: dict[str, ReportKind] = {
             build=lambda campaign, options: diversity_report_for(campaign=campaign),
             charts=_diversity_charts,
             prepare=_embed_missing,
+        ),
+        ReportKind(
+            name="source-agreement",
+            title="Dataset source agreement",
+            summary="Cohen's kappa between each imported dataset's own verdicts (source labels: HH-RLHF's "
+            "chosen answer, SHP's upvotes, an Arena vote, UltraFeedback's scores) and the labellers' majority "
+            "on the same items, the counts behind it, and the items where they differ.",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.RANKING, CampaignKind.SETWISE),
+            template="labelapp/reports/source_agreement.html",
+            build=lambda campaign, options: source_agreement_report_for(campaign=campaign),
+            charts=_source_agreement_charts,
         ),
     )
 }

@@ -165,7 +165,7 @@ def dataset_upload_size_check(*, campaign: Campaign, content_length: str | None)
     size = int(content_length) if content_length and content_length.isdigit() else 0
     if size > limit:
         raise TooLargeError(
-            f"The upload is {size / 1e6:.1f} MB; files up to {limit / 1e6:.0f} MB import here. Import a larger "
+            f"The upload is {size / 1e6:.1f} MB; files up to {limit / 1e6:g} MB import here. Import a larger "
             f"one from the command line: python manage.py import_dataset FILE --campaign {campaign.name} "
             "--format FORMAT",
             {"field": "file", "max_bytes": limit},

@@ -47,7 +47,10 @@ def test_a_bad_row_in_a_later_batch_leaves_nothing_from_the_batches_before(campa
     )
     assert not Prompt.objects.exists() and not Candidate.objects.exists() and not Generator.objects.exists()
     said = import_file(answers_file(path, 45), campaign, "candidates")
-    assert "45 rows; new: 23 prompts, 45 candidates; seen before: 4 prompts; new external generators: acme." in said
+    assert (
+        "45 rows; new: 23 prompts, 45 candidates; seen before: 4 prompts; new external generators: acme."
+        in said
+    )
 
 
 def test_a_database_refusal_midway_leaves_nothing(campaign, tmp_path, monkeypatch):
