@@ -123,7 +123,7 @@ def _no_constant(name: str) -> None:
 def _readable(lines: Iterable[bytes], name: str) -> Iterator[bytes]:
     """The lines, a damaged compressed file refused by name rather than failing the request."""
     try:
-        for line in lines:  # not `yield from`, which would close the file when a reader stops early
+        for line in lines:  # noqa: UP028  # `yield from` would close the file when a reader stops early
             yield line
     except (OSError, EOFError, zlib.error) as exc:
         raise file_error(name, f"cannot be read ({exc})") from None
