@@ -27,7 +27,7 @@ BATCH_ROWS = 1024  # Parquet and Arrow rows decoded at a time
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: see SourceRecord
 class Where:
     """A record's place: `file, line 3` (JSONL, CSV) or `file, row 3` (Parquet, datasets folders)."""
 
@@ -51,10 +51,14 @@ class Where:
         )
 
 
-@dataclass(frozen=True)
+@dataclass
 class SourceRecord:
     """One record of an input file. `cells_are_text`: read from CSV, where every value is text and a
-    list or object is written as JSON."""
+    list or object is written as JSON.
+
+    Not frozen, like the other classes made once per record (Where, and rows.PromptSpec, CandidateSpec and
+    ImportRow): a frozen dataclass sets each field through object.__setattr__, three times slower, which
+    a million-row import feels. None of them is changed once made."""
 
     where: Where
     fields: dict[str, Any]

@@ -33,7 +33,7 @@ def content_key(*parts: Any) -> str:
     return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: see records.SourceRecord
 class PromptSpec:
     """A prompt as an import creates it: plain text, or chat messages ending with a user turn."""
 
@@ -57,7 +57,7 @@ class Logprobs:
     mean: float
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: see records.SourceRecord
 class CandidateSpec:
     """An answer: its text, the model that wrote it (a generator of backend `external`), the sampling
     params, its token logprobs when known, and what else the dataset says of it (`metadata`).
@@ -95,7 +95,7 @@ class Group:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: see records.SourceRecord
 class ImportRow:
     where: Where
     prompt: PromptSpec

@@ -80,6 +80,16 @@ def test_importing_again_adds_nothing_and_says_so(campaign, tmp_path):
     assert Candidate.objects.count() == 6
 
 
+def test_lookups_in_short_lists_find_every_item_again(campaign, monkeypatch):
+    """However many answers a batch holds, what is there already is found (SQLite takes at most 32,766
+    parameters in one statement: lookups go in lists of IN_LIST_MAX)."""
+    monkeypatch.setattr(imports, "IN_LIST_MAX", 2)
+    first = import_file(FILES / "ultrafeedback.jsonl", campaign, "ultrafeedback")
+    assert "new: 2 prompts, 7 candidates, 9 items, 9 source labels" in first
+    again = import_file(FILES / "ultrafeedback.jsonl", campaign, "ultrafeedback")
+    assert "0 new; seen before: 2 prompts, 7 candidates, 9 items, 9 source labels." in again
+
+
 def test_import_prompts_and_import_dataset_share_prompts(campaign, tmp_path):
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text('{"prompt": "Question 0?"}\n{"prompt": "Question 1?", "reference_answer": "1"}\n')
