@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
             name='SourceLabel',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(help_text="The dataset it came from: the import's source name, by default the format.", max_length=200)),
+                ('source', models.CharField(help_text="The dataset it came from: the import's source name, by default the format.", max_length=100)),
                 ('format', models.CharField(help_text='The import format that read it, e.g. hh-rlhf.', max_length=32)),
                 ('value', models.JSONField()),
                 ('raw', models.JSONField(blank=True, default=dict)),

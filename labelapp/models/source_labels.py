@@ -13,7 +13,7 @@ class SourceLabel(models.Model):
 
     item = models.ForeignKey("labelapp.Item", on_delete=models.CASCADE, related_name="source_labels")
     source = models.CharField(
-        max_length=200, help_text="The dataset it came from: the import's source name, by default the format."
+        max_length=100, help_text="The dataset it came from: the import's source name, by default the format."
     )
     format = models.CharField(max_length=32, help_text="The import format that read it, e.g. hh-rlhf.")
     value = models.JSONField()

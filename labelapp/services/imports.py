@@ -28,7 +28,7 @@ from labelapp.errors import ApplicationError, TooLargeError
 from labelapp.importers import import_rows, importer_get
 from labelapp.importers.items import KINDS_FOR_GROUPS, PlannedItem, planned_items
 from labelapp.importers.records import RecordFile, SourceRecord
-from labelapp.importers.rows import ImportRow, origin_text
+from labelapp.importers.rows import MODEL_MAX_CHARS, ImportRow, origin_text
 from labelapp.kinds import KINDS
 from labelapp.models import (
     Campaign,
@@ -46,7 +46,7 @@ BATCH_ROWS = 5000
 SQLITE_CACHE_KIB = 64 * 1024
 IN_LIST_MAX = 10_000
 JSON_TEXTS_REMEMBERED = 10_000
-SOURCE_MAX_CHARS = 200  # SourceLabel.source
+SOURCE_MAX_CHARS = MODEL_MAX_CHARS  # it names the generator of answers the dataset attributes to no model
 
 
 @dataclass
@@ -68,10 +68,6 @@ class DatasetImported:
     generators_created: list[str] = field(default_factory=list)
     skipped_identical: int = 0  # groups whose answers are the same text, which the kind cannot compare
     skipped_size: int = 0  # groups of more or fewer answers than the kind's items hold
-
-    @property
-    def new_count(self) -> int:
-        return sum(c.new for c in (self.prompts, self.candidates, self.items, self.source_labels))
 
     def summary(self) -> str:
         """One line: `hh.jsonl: 3 rows; new: 3 prompts, 6 candidates, 3 items, 3 source labels.`, and on a
