@@ -15,7 +15,6 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import orjson
@@ -41,11 +40,12 @@ class PromptSpec:
     messages: list[dict[str, str]] | None = None
     reference_answer: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Frozen in migration 0010 (prompt_content_key), which fills it for prompts imported before. Set when
+    # made: functools.cached_property takes a lock on every read (Python 3.11), a million times an import.
+    key: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def key(self) -> str:
-        """Frozen in migration 0010 (prompt_content_key), which fills it for prompts imported before."""
-        return content_key(
+    def __post_init__(self) -> None:
+        self.key = content_key(
             *(("messages", self.messages) if self.messages is not None else ("prompt", self.text))
         )
 
@@ -101,11 +101,11 @@ class ImportRow:
     prompt: PromptSpec
     candidates: tuple[CandidateSpec, ...] = ()
     groups: tuple[Group, ...] = ()
+    # Each answer's content key; a text repeated by one model with the same params in this record is
+    # another sample (the second has occurrence 1), not the same answer.
+    candidate_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def candidate_keys(self) -> tuple[str, ...]:
-        """Each answer's content key; a text repeated by one model with the same params in this record is
-        another sample (the second has occurrence 1), not the same answer."""
+    def __post_init__(self) -> None:
         seen: dict[tuple[str, str, str], int] = {}
         keys = []
         for answer in self.candidates:
@@ -117,7 +117,7 @@ class ImportRow:
             occurrence = seen.get(same, 0)
             seen[same] = occurrence + 1
             keys.append(answer.key(self.prompt.key, occurrence))
-        return tuple(keys)
+        self.candidate_keys = tuple(keys)
 
 
 class Fields:
