@@ -59,7 +59,7 @@ test-engines: engines
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy \
-	  && $(PY) manage.py makemigrations --check --dry-run
+	  && $(VENV)/bin/lint-imports && $(PY) manage.py makemigrations --check --dry-run
 
 # Production on one machine (README, "Scaling out"): PostgreSQL and Redis from Debian's packages
 # (apt-get install postgresql redis-server), gunicorn for the web, a Celery worker for the default queue

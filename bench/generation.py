@@ -46,7 +46,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     job = GenerationJob.objects.get()
     line = (
-        f"generate_candidates: {job.prompts_total} demo prompts x n={args.n}, max {args.max_new_tokens} new tokens: "
+        f"generate_candidates: {job.progress_total} demo prompts x n={args.n}, max {args.max_new_tokens} new tokens: "
         f"{job.tokens_generated} tokens, {job.tokens_per_second:.1f} tokens/s generating, "
         f"{wall:.1f} s wall including model load"
     )

@@ -80,7 +80,7 @@ def app_job(
 ) -> tuple[int, float]:
     """(tokens, seconds) of generation_job_run for a fresh campaign of `texts`."""
     import inference
-    from labelapp.models import Campaign, GenerationJobStatus, Generator, Prompt
+    from labelapp.models import Campaign, Generator, JobStatus, Prompt
     from labelapp.services.generation import generation_job_run, generation_jobs_create
 
     campaign = Campaign.objects.create(name=f"bench-{run}")
@@ -101,7 +101,7 @@ def app_job(
     started = time.perf_counter()
     job = generation_job_run(job_id=job.pk)
     seconds = time.perf_counter() - started
-    if job.status != GenerationJobStatus.SUCCEEDED:
+    if job.status != JobStatus.SUCCEEDED:
         raise SystemExit(f"the app's job {job.outcome}: {job.error or job.prompt_failures}")
     return job.tokens_generated, seconds
 

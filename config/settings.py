@@ -276,8 +276,8 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DI
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ROUTES = {
     "labelapp.tasks.generation_job_run_task": {"queue": "inference"},
-    "labelapp.tasks.items_judge_task": {"queue": "inference"},
-    "labelapp.tasks.candidate_embeddings_task": {"queue": "inference"},  # loads the embedding model
+    "labelapp.tasks.judge_job_run_task": {"queue": "inference"},
+    "labelapp.tasks.embedding_job_run_task": {"queue": "inference"},  # loads the embedding model
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ACKS_LATE = True

@@ -16,11 +16,14 @@ from labelapp.models import (
     Campaign,
     CampaignStatus,
     Candidate,
+    EmbeddingJob,
     Export,
     GenerationJob,
     Generator,
     Item,
     ItemCandidate,
+    Job,
+    JudgeJob,
     JudgeLabel,
     Label,
     LabellerProfile,
@@ -31,9 +34,9 @@ from labelapp.models import (
 )
 from labelapp.services.audit import audit_record, row_snapshot
 from labelapp.services.campaigns import campaigns_set_status
-from labelapp.services.generation import generation_job_enqueue, generation_job_requeue
 from labelapp.services.gold import items_mark_gold, items_unmark_gold
 from labelapp.services.items import items_priority_shift
+from labelapp.services.jobs import job_enqueue, job_requeue
 from labelapp.services.labellers import labeller_suspend, labeller_unsuspend
 from labelapp.services.leases import leases_release
 
@@ -158,43 +161,65 @@ class GeneratorAdmin(AuditedAdmin):
     list_display = ["name", "backend", "model", "base_url", "prompt_format", "concurrency"]
 
 
-@admin.register(GenerationJob)
-class GenerationJobAdmin(AuditedAdmin):
+class JobAdmin(AuditedAdmin):
+    """A kind of background job: its progress, and a retry for the failed or partly completed ones."""
+
     actions = ["retry"]
+    list_filter = ["status", "campaign"]
+    job_fields = [
+        "status",
+        "progress_done",
+        "progress_total",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
 
     @admin.action(
-        description="Retry the selected failed, stuck or partly completed jobs (they run only the prompts "
-        "without candidates)"
+        description="Retry the selected failed or partly completed jobs (they do only what is left)"
     )
-    def retry(self, request: HttpRequest, jobs: QuerySet[GenerationJob]) -> None:
+    def retry(self, request: HttpRequest, jobs: QuerySet[Job]) -> None:
         for job in jobs:
             try:
-                generation_job_enqueue(job=generation_job_requeue(job_id=job.pk))
+                job_enqueue(job=job_requeue(model=type(job), job_id=job.pk))
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
             else:
-                self.message_user(request, f"Job {job.pk} queued again.", messages.SUCCESS)
+                self.message_user(request, f"{job.display_name} queued again.", messages.SUCCESS)
 
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(JobAdmin):
     list_display = [
         "id",
         "campaign",
         "generator",
         "status",
-        "prompts_done",
-        "prompts_total",
+        "progress_done",
+        "progress_total",
         "tokens_generated",
         "created_at",
     ]
-    list_filter = ["status", "campaign"]
-    readonly_fields = [
-        "prompts_done",
-        "prompts_total",
-        "tokens_generated",
-        "started_at",
-        "finished_at",
-        "error",
-        "prompt_failures",
-    ]
+    readonly_fields = [*JobAdmin.job_fields, "tokens_generated", "prompt_failures"]
+
+
+@admin.register(JudgeJob)
+class JudgeJobAdmin(JobAdmin):
+    list_display = ["id", "campaign", "generator", "status", "progress_done", "progress_total", "created_at"]
+    readonly_fields = [*JobAdmin.job_fields, "parse_errors", "items_remaining"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # started by judge_items (or a worker, with --enqueue)
+
+
+@admin.register(EmbeddingJob)
+class EmbeddingJobAdmin(JobAdmin):
+    list_display = ["id", "campaign", "model", "status", "progress_done", "progress_total", "created_at"]
+    readonly_fields = [*JobAdmin.job_fields, "model", "already"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # started from the diversity report page or by `report --kind diversity`
 
 
 @admin.register(Candidate)
@@ -321,7 +346,7 @@ class SourceLabelAdmin(AuditedAdmin):
 
 
 @admin.register(Export)
-class ExportAdmin(AuditedAdmin):
+class ExportAdmin(JobAdmin):
     list_display = ["id", "campaign", "format", "output", "status", "rows", "download_link", "created_at"]
     list_filter = ["status", "format", "campaign"]
     readonly_fields = [f.name for f in Export._meta.fields]

@@ -30,6 +30,8 @@ from labelapp.errors import (
     DatabaseUnavailableError,
     TooLargeError,
 )
+from labelapp.exporters import FORMATS
+from labelapp.exporters.options import NAMES, NUMBER, OPTIONS, SWITCH, Option
 from labelapp.importers import FORMATS as IMPORT_FORMATS
 from labelapp.importers.records import record_file_upload
 from labelapp.kinds import KINDS, kind_get, reference_answer_shown
@@ -39,8 +41,9 @@ from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.exports import export_download_path, export_get
 from labelapp.selectors.items import item_text
 from labelapp.selectors.labellers import labeller_standing_remember, user_for_api_token
-from labelapp.services.exports import export_download_record, export_job_create, export_job_enqueue
+from labelapp.services.exports import export_download_record, export_job_create
 from labelapp.services.imports import SOURCE_MAX_CHARS, dataset_file_import, dataset_upload_size_check
+from labelapp.services.jobs import job_enqueue
 from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
 from labelapp.services.leases import item_skip, lease_next
 from labelapp.user_text import TOO_DEEP, json_check
@@ -391,27 +394,25 @@ class CampaignDashboardApi(StaffApi):
         return Response(self.OutputSerializer(campaign_dashboard(campaign=found)).data)
 
 
+def _export_option_field(option: Option) -> serializers.Field:
+    if option.kind == NUMBER:
+        number = serializers.IntegerField if option.cast is int else serializers.FloatField
+        return number(required=False, allow_null=True, help_text=option.help)
+    if option.kind == NAMES:
+        return serializers.ListField(child=serializers.CharField(), required=False, help_text=option.help)
+    if option.kind == SWITCH:
+        return serializers.BooleanField(required=False, help_text=option.help)
+    return serializers.CharField(required=False, allow_null=True, help_text=option.help)
+
+
 class ExportOptionsInputSerializer(serializers.Serializer):
-    min_labels = serializers.IntegerField(required=False, allow_null=True)
-    min_agreement = serializers.FloatField(required=False, allow_null=True)
-    exclude_labellers = serializers.ListField(child=serializers.CharField(), required=False)
-    exclude_below_gold_accuracy = serializers.FloatField(required=False, allow_null=True)
-    include_ties = serializers.BooleanField(required=False)
-    generators = serializers.ListField(child=serializers.CharField(), required=False)
-    since = serializers.CharField(required=False, allow_null=True, help_text="ISO date or date-time.")
-    test_fraction = serializers.FloatField(required=False, allow_null=True)
-    seed = serializers.IntegerField(required=False, allow_null=True)
-    kto_from = serializers.ListField(
-        child=serializers.CharField(),
-        required=False,
-        help_text='kto only: the campaign\'s kind, ["pairwise"] or ["correctness"].',
-    )
-    expand_pairs = serializers.BooleanField(
-        required=False, help_text="ranking only: write dpo rows, one per consensus pair."
-    )
+    """One field per export option (labelapp.exporters.options), checked by `export_options_parse`."""
 
     class Meta:
         ref_name = "ExportOptionsInput"
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {option.name: _export_option_field(option) for option in OPTIONS}
 
 
 class ExportOutputSerializer(serializers.Serializer):
@@ -449,7 +450,7 @@ class ExportOutputSerializer(serializers.Serializer):
 
 class ExportStartApi(StaffApi):
     class InputSerializer(serializers.Serializer):
-        format = serializers.CharField(help_text="dpo, rm, kto, hh-rlhf or raw.")
+        format = serializers.CharField(help_text=f"One of {', '.join(FORMATS)}.")
         output = serializers.CharField(
             default="jsonl", help_text="jsonl, parquet or dataset (a zipped folder)."
         )
@@ -472,7 +473,7 @@ class ExportStartApi(StaffApi):
             options=payload.validated_data.get("options", {}),
             created_by=request.user,
         )
-        export_job_enqueue(export=export)
+        job_enqueue(job=export)
         body = ExportOutputSerializer(export, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -13,7 +13,8 @@ from labelapp.reports.registry import (
     report_kinds_for,
 )
 from labelapp.selectors.campaigns import campaign_get
-from labelapp.services.embeddings import candidate_embeddings_enqueue
+from labelapp.services.embeddings import embedding_job_create
+from labelapp.services.jobs import job_enqueue
 from labelapp.views import staff_required
 
 
@@ -58,8 +59,11 @@ def report_embeddings(request: HttpRequest, campaign: str) -> HttpResponse:
     """Queue the embedding of a set-wise campaign's candidates for a worker; the diversity page reads them."""
     found = campaign_get(name=campaign)
     report_kind_get("diversity", campaign=found)
-    candidate_embeddings_enqueue(campaign=found)
+    job = embedding_job_create(campaign=found)
+    job_enqueue(job=job)
     messages.success(
-        request, "Queued: a worker on queue 'inference' embeds the candidates. Reload this page to see them."
+        request,
+        f"Queued: a worker on queue 'inference' embeds the candidates ({job.display_name.lower()}, on the "
+        "manage page). Reload this page to see them.",
     )
     return redirect("report", campaign=found.name, kind="diversity")

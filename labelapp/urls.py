@@ -63,6 +63,11 @@ urlpatterns = [
     path("manage/<name:campaign>/reports/<name:kind>/", report_views.report_page, name="report"),
     path("manage/<name:campaign>/export/", views.manage_export, name="manage-export"),
     path(
+        "manage/<name:campaign>/jobs/<slug:job_kind>/<id:job_id>/retry/",
+        views.manage_job_retry,
+        name="manage-job-retry",
+    ),
+    path(
         "manage/<name:campaign>/reports/diversity/embeddings/",
         report_views.report_embeddings,
         name="report-embeddings",

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
-from labelapp.exporters import FORMATS
+from labelapp.exporters import FORMATS, options_for
+from labelapp.exporters.options import CAMPAIGN_KIND, GENERATOR_CHOICE, NAMES, OPTIONS, SWITCH, Option
 from labelapp.importers import FORMATS as IMPORT_FORMATS
 from labelapp.importers import candidates
 from labelapp.importers.records import record_file_upload
@@ -30,17 +31,17 @@ from labelapp.selectors.campaigns import (
     campaign_get_for_user,
     campaign_progress,
     campaigns_for_user,
-    generation_jobs_for_campaign,
     user_is_labeller,
 )
 from labelapp.selectors.dashboard import campaign_dashboard
-from labelapp.selectors.exports import exports_for_campaign
 from labelapp.selectors.items import item_candidates_shown, item_in_campaign
-from labelapp.services.exports import export_job_create, export_job_enqueue
-from labelapp.services.generation import generation_job_enqueue, generation_jobs_create, sampling_params_sweep
+from labelapp.selectors.jobs import job_get, jobs_for_campaign
+from labelapp.services.exports import export_job_create
+from labelapp.services.generation import generation_jobs_create, sampling_params_sweep
 from labelapp.services.gold import gold_import
 from labelapp.services.imports import dataset_file_import, dataset_upload_size_check
 from labelapp.services.items import items_build
+from labelapp.services.jobs import job_enqueue, job_retry
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import item_skip, lease_next, lease_renew
 from labelapp.templatetags.markdown_text import markdown_html
@@ -208,17 +209,16 @@ def label_heartbeat(request: SignedInRequest, campaign: str, item_id: int) -> Ht
 
 
 def _manage_context(campaign: Campaign, request: SignedInRequest) -> dict[str, Any]:
-    jobs = list(generation_jobs_for_campaign(campaign=campaign))
-    exports = list(exports_for_campaign(campaign=campaign))
+    jobs = jobs_for_campaign(campaign=campaign)
     return {
         "campaign": campaign,
         "progress": campaign_progress(campaign=campaign, user=request.user),
         "jobs": jobs,
-        "exports": exports,
-        "jobs_running": not all(job.is_finished for job in jobs) or not all(e.is_finished for e in exports),
+        "jobs_running": not all(job.is_finished for job in jobs),
         "export_formats": FORMATS.values(),
         "import_formats": IMPORT_FORMATS.values(),
         "import_max_megabytes": round(settings.LABELAPP_IMPORT_UPLOAD_MAX_BYTES / 1e6),
+        "export_options": options_for(campaign.kind),
         "export_outputs": ExportOutput.choices,
         "generators": Generator.objects.all(),
         "strategies": GenerationStrategy.choices,
@@ -337,9 +337,9 @@ def manage_generate(request: SignedInRequest, campaign: str) -> HttpResponse:
             strategy=request.POST.get("strategy") or GenerationStrategy.SAMPLE,
         )
         for job in jobs:
-            generation_job_enqueue(job=job)
+            job_enqueue(job=job)
         numbers = ", ".join(str(job.pk) for job in jobs)
-        return f"Queued generation job(s) {numbers}: {jobs[0].prompts_total} prompts × {params_list[0].n} samples each."
+        return f"Queued generation job(s) {numbers}: {jobs[0].progress_total} prompts × {params_list[0].n} samples each."
 
     return _manage_action(request, campaign, run)
 
@@ -385,38 +385,46 @@ def manage_dashboard(request: SignedInRequest, campaign: str) -> HttpResponse:
     return render(request, template, context)
 
 
-def _names(request: SignedInRequest, name: str) -> list[str]:
-    return request.POST.get(name, "").replace(",", " ").split()
+def _export_option_posted(request: SignedInRequest, option: Option, campaign: Campaign) -> Any:
+    """An export option as the manage page's form posts it (its fields: manage.html's export form)."""
+    if option.kind == SWITCH:
+        return request.POST.get(option.name) == "on"
+    if option.kind != NAMES:
+        return request.POST.get(option.name, "").strip() or None
+    if option.form == CAMPAIGN_KIND:
+        return [campaign.kind] if request.POST.get("format") in option.formats else []
+    if option.form == GENERATOR_CHOICE:
+        return request.POST.getlist(option.name)
+    return request.POST.get(option.name, "").replace(",", " ").split()
 
 
 @require_POST
 @staff_required
 def manage_export(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
-        options = {
-            "min_labels": _optional_number(request, "min_labels", int),
-            "min_agreement": _optional_number(request, "min_agreement", float),
-            "exclude_labellers": _names(request, "exclude_labellers"),
-            "exclude_below_gold_accuracy": _optional_number(request, "exclude_below_gold_accuracy", float),
-            "include_ties": request.POST.get("include_ties") == "on",
-            "generators": request.POST.getlist("generators"),
-            "since": request.POST.get("since") or None,
-            "test_fraction": _optional_number(request, "test_fraction", float),
-            "seed": _optional_number(request, "seed", int),
-            # A kto export reads the campaign's own labels (pairwise winners / losers, or verdicts).
-            "kto_from": [found.kind] if request.POST.get("format") == "kto" else [],
-            "expand_pairs": request.POST.get("expand_pairs") == "on",
-        }
         export = export_job_create(
             campaign=found,
             format=request.POST.get("format", ""),
             output=request.POST.get("output") or ExportOutput.JSONL,
-            options=options,
+            options={option.name: _export_option_posted(request, option, found) for option in OPTIONS},
             created_by=request.user,
         )
-        export_job_enqueue(export=export)
+        job_enqueue(job=export)
         return (
             f"Queued export {export.pk} ({export.format}); its download link appears below when it is done."
         )
 
     return _manage_action(request, campaign, run)
+
+
+@require_POST
+@staff_required
+def manage_job_retry(request: SignedInRequest, campaign: str, job_kind: str, job_id: int) -> HttpResponse:
+    """Queue a failed or partly completed job again; it does only what is left. A second click while it
+    is queued or running is told so and changes nothing."""
+    job = job_get(campaign=campaign_get(name=campaign), kind=job_kind, job_id=job_id)
+    return _manage_action(
+        request,
+        campaign,
+        lambda found: f"{job_retry(job=job, actor=request.user).display_name} queued again.",
+    )

@@ -47,6 +47,12 @@ def other_labeller(db) -> User:
 
 
 @pytest.fixture
+def raters(db) -> list[User]:
+    """Four labellers, rater0 to rater3, for tests that store their labels directly."""
+    return [user_upsert(username=f"rater{n}", password=PASSWORD) for n in range(4)]
+
+
+@pytest.fixture
 def staff(db) -> User:
     return user_upsert(username="admin", password=PASSWORD, staff=True)
 

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from labelapp.exporters.columns import Shape, column_description
-from labelapp.exporters.format import Format
-from labelapp.exporters.records import CandidateFacts, Record
+from labelapp.exporters.format import CandidateFacts, Format, Record
 
 PARAMS_SHOWN_PER_GENERATOR = 12
 _labeller_id = attrgetter("labeller_id")  # map(_labeller_id, labels): no comprehension per item

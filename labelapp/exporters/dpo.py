@@ -8,14 +8,14 @@ A campaign mixing the two is exported in the conversational form, a plain prompt
 from collections.abc import Iterator
 
 from labelapp.exporters import columns, pairs
-from labelapp.exporters.format import ExportContext, Format, Row
+from labelapp.exporters.format import Format, Record, Row, RowOptions
 
 _new = tuple.__new__  # Row's own constructor is a Python function; an export makes one per row
 
 
-def rows(context: ExportContext) -> Iterator[Row]:
-    conversational, answer_in = context.conversational, pairs.answer_in
-    for pair in pairs.preference_pairs(context):
+def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
+    conversational, answer_in = options.shape.conversational, pairs.answer_in
+    for pair in pairs.preference_pairs(records, options):
         prompt = pair.record.item.prompt
         values = {
             "id": pairs.pair_id(pair),

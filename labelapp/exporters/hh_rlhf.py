@@ -8,8 +8,7 @@ system messages are put at the head of the next Human turn, separated by a blank
 from collections.abc import Iterator
 
 from labelapp.exporters import columns, pairs
-from labelapp.exporters.format import ExportContext, Format, Row
-from labelapp.exporters.records import PromptFacts
+from labelapp.exporters.format import Format, PromptFacts, Record, Row, RowOptions
 
 HUMAN, ASSISTANT = "\n\nHuman: ", "\n\nAssistant: "
 
@@ -31,8 +30,8 @@ def _prompt_turns(prompt: PromptFacts) -> str:
     return "".join(turns)
 
 
-def rows(context: ExportContext) -> Iterator[Row]:
-    for pair in pairs.preference_pairs(context):
+def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
+    for pair in pairs.preference_pairs(records, options):
         head = _prompt_turns(pair.record.item.prompt)
         yield Row(
             pair.group,

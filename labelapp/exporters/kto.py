@@ -1,13 +1,13 @@
 """`kto`: TRL's unpaired preference format: prompt, completion, label (true: desirable).
 
-Rows come from the label sources the export names (`kto_from`, e.g. --kto-from-pairwise); each source
-is one function in SOURCES turning a kind's records into judged completions:
+Rows come from the label source the export names (`kto_from`, e.g. --kto-from-pairwise), which must be
+the campaign's task kind; each source is one function in SOURCES turning that kind's records into judged
+completions:
 - pairwise: a pair's winner is desirable and its loser undesirable; a both-bad majority makes both
   undesirable; ties and split votes say nothing about either answer and give no row. A candidate judged
   in several items gives one row per item (as TRL's `unpair_preference_dataset` does).
 - correctness: an answer whose majority verdict is correct is desirable, incorrect undesirable; can't
   tell and split verdicts give no row.
-An export reads one campaign, so the source must be the campaign's task kind.
 """
 
 from collections.abc import Callable, Iterator
@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from labelapp.errors import ApplicationError
 from labelapp.exporters import columns, pairs
-from labelapp.exporters.format import ExportContext, Format, Row
+from labelapp.exporters.format import CandidateFacts, Format, Record, Row, RowOptions
 from labelapp.exporters.options import ExportOptions
-from labelapp.exporters.records import CandidateFacts, Record
 from labelapp.kinds import correctness, pairwise
 
 
@@ -28,8 +27,8 @@ class Judged:
     desirable: bool
 
 
-def _from_pairwise(context: ExportContext) -> Iterator[Judged]:
-    for record in context.records(pairwise.NAME):
+def _from_pairwise(records: Iterator[Record]) -> Iterator[Judged]:
+    for record in records:
         first, second = record.item.candidates
         choice = record.aggregate.choice
         if choice in {"a", "b"}:
@@ -44,14 +43,14 @@ def _from_pairwise(context: ExportContext) -> Iterator[Judged]:
 VERDICT_LABELS = {"correct": True, "incorrect": False}
 
 
-def _from_correctness(context: ExportContext) -> Iterator[Judged]:
-    for record in context.records(correctness.NAME):
+def _from_correctness(records: Iterator[Record]) -> Iterator[Judged]:
+    for record in records:
         desirable = VERDICT_LABELS.get(record.aggregate.verdict)
         if desirable is not None:
             yield Judged(record, record.item.candidates[0], desirable)
 
 
-SOURCES: dict[str, Callable[[ExportContext], Iterator[Judged]]] = {
+SOURCES: dict[str, Callable[[Iterator[Record]], Iterator[Judged]]] = {
     pairwise.NAME: _from_pairwise,
     correctness.NAME: _from_correctness,
 }
@@ -64,12 +63,6 @@ def check(options: ExportOptions, kind: str) -> None:
             "losers as undesirable) or --kto-from-correctness (correct answers desirable, incorrect not).",
             {"field": "kto_from"},
         )
-    unknown = sorted(set(options.kto_from) - set(SOURCES))
-    if unknown:
-        raise ApplicationError(
-            f"Unknown kto source(s) {', '.join(unknown)}; known: {', '.join(sorted(SOURCES))}.",
-            {"field": "kto_from"},
-        )
     other = [source for source in options.kto_from if source != kind]
     if other:
         flags = ", ".join(f"--kto-from-{source}" for source in other)
@@ -80,28 +73,27 @@ def check(options: ExportOptions, kind: str) -> None:
         )
 
 
-def rows(context: ExportContext) -> Iterator[Row]:
-    conversational = context.conversational
-    for source in context.options.kto_from:
-        for judged in SOURCES[source](context):
-            item = judged.record.item
-            yield Row(
-                item.prompt.key,
-                {
-                    "id": f"{judged.record.campaign}-{item.id}-{judged.candidate.id}",
-                    "prompt": item.prompt.content_in(conversational),
-                    "completion": pairs.answer_in(judged.candidate.text, conversational),
-                    "label": judged.desirable,
-                    "prompt_id": item.prompt.id,
-                    "item_id": item.id,
-                    "candidate_id": judged.candidate.id,
-                    "generator": judged.candidate.generator,
-                    "params": judged.candidate.params,
-                    "source": source,
-                    "agreement": round(judged.record.agreement, 4),
-                    "label_count": len(item.labels),
-                },
-            )
+def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
+    conversational, source = options.shape.conversational, options.shape.kind  # `check`: kto_from is the kind
+    for judged in SOURCES[source](records):
+        item = judged.record.item
+        yield Row(
+            item.prompt.key,
+            {
+                "id": f"{judged.record.campaign}-{item.id}-{judged.candidate.id}",
+                "prompt": item.prompt.content_in(conversational),
+                "completion": pairs.answer_in(judged.candidate.text, conversational),
+                "label": judged.desirable,
+                "prompt_id": item.prompt.id,
+                "item_id": item.id,
+                "candidate_id": judged.candidate.id,
+                "generator": judged.candidate.generator,
+                "params": judged.candidate.params,
+                "source": source,
+                "agreement": round(judged.record.agreement, 4),
+                "label_count": len(item.labels),
+            },
+        )
 
 
 FORMAT = Format(

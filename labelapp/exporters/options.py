@@ -1,69 +1,264 @@
 """What an export is asked for: filters, aggregation thresholds, split and format switches.
 
-One plain, JSON-serialisable value, parsed from the command line, the API and the manage page alike;
-`export_options_parse` names the field of any bad value.
+Each option is declared once, as a field of `ExportOptions`: its type, default, bounds, help, command-line
+flag, form label, the formats it applies to and how the dataset card says it. Everything else is made from
+those declarations (`OPTIONS`): the command's flags, the API's serializer, the manage page's form,
+`export_options_parse` (which all three go through, and which names the field of any bad value), and the
+card's settings in words and its reproducible command (`labelapp.selectors.exports.ExportPlan`).
 """
 
 import dataclasses
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from labelapp.errors import ApplicationError
+from labelapp.kinds import correctness, pairwise
+
+T = TypeVar("T")
+
+# What an option's value is.
+NUMBER = "number"  # an int or a float (`cast`), within bounds
+NAMES = "names"  # a list of names, each once
+SWITCH = "switch"  # true or false; on the command line a flag without a value
+MOMENT = "moment"  # an ISO date or date-time, kept as given
+
+# How the manage page's form asks for a list of names.
+TYPED = "typed"  # typed in one box, separated by commas or spaces
+GENERATOR_CHOICE = "generators"  # chosen among the generators
+CAMPAIGN_KIND = "campaign_kind"  # not asked: the campaign's own task kind, for the formats it applies to
+
+
+@dataclass(frozen=True)
+class Option:
+    kind: str  # NUMBER, NAMES, SWITCH or MOMENT
+    flag: str  # the command line's spelling; "{}" stands for each of `choices` (one flag each)
+    help: str  # one sentence: the command's --help, the API's schema, the form's tooltip
+    label: str = ""  # the form's label; empty: not on the form
+    cast: type = str  # NUMBER: int or float
+    low: float | None = None  # NUMBER: the smallest value allowed
+    high: float | None = None  # NUMBER: the largest value allowed
+    below: float | None = None  # NUMBER: values must be below this
+    choices: Mapping[str, str] = field(default_factory=dict)  # NAMES: the allowed names, each with its help
+    formats: tuple[str, ...] = ()  # the formats it applies to; empty: every format
+    kinds: tuple[str, ...] = ()  # the task kinds of the campaigns it applies to; empty: every kind
+    metavar: str | None = None  # the command's --help: what the value is
+    form: str = TYPED  # NAMES: TYPED, GENERATOR_CHOICE or CAMPAIGN_KIND
+    placeholder: str = ""  # the form's hint; NUMBER: its default unless given
+    # The card's line while the value differs from the default, and while it is the default (an empty
+    # line is left out). "{value}" is the value in words; "{options.seed}" another option's value.
+    words: str = ""
+    words_at_default: str = ""
+    private: bool = False  # names of people: the card and a shared command show them by pseudonym
+    name: str = ""  # the field's name, filled in by OPTIONS
+    default: Any = None  # the field's default, filled in by OPTIONS
+
+    @property
+    def step(self) -> str:
+        """NUMBER: the form's step between values."""
+        return "1" if self.cast is int else "any"
+
+    @property
+    def flags(self) -> list[str]:
+        """Every command-line flag of the option: one, or one per choice."""
+        return [self.flag.format(choice) for choice in self.choices] if "{}" in self.flag else [self.flag]
+
+    def applies_to(self, *, format: str, kind: str) -> bool:
+        return (not self.formats or format in self.formats) and (not self.kinds or kind in self.kinds)
+
+    def in_words(self, value: Any, options: "ExportOptions") -> str:
+        template = self.words if value != self.default else self.words_at_default
+        shown = ", ".join(value) if isinstance(value, tuple) else value
+        return template.format(value=shown, options=options)
+
+
+def _declared(default: T, kind: str, **declaration: Any) -> T:
+    """A field of ExportOptions, its Option in the field's metadata."""
+    return field(default=default, metadata={"option": Option(kind, **declaration)})
 
 
 @dataclass(frozen=True)
 class ExportOptions:
-    min_labels: int = 1
-    min_agreement: float = 0.0
-    exclude_labellers: tuple[str, ...] = ()
-    exclude_below_gold_accuracy: float | None = None
-    include_ties: bool = False
-    generators: tuple[str, ...] = ()
-    since: str | None = None  # ISO date or datetime; only labels given at or after it count
-    test_fraction: float = 0.0
-    seed: int = 0
-    kto_from: tuple[str, ...] = ()  # label sources of kto rows (see labelapp.exporters.kto.SOURCES)
-    expand_pairs: bool = False  # ranking: write one dpo row per consensus pair instead
+    min_labels: int = _declared(
+        1,
+        NUMBER,
+        cast=int,
+        low=1,
+        flag="--min-labels",
+        help="Leave out items with fewer labels (default 1).",
+        label="Min labels per item",
+        words="Items with fewer than {value} labels left out.",
+    )
+    min_agreement: float = _declared(
+        0.0,
+        NUMBER,
+        cast=float,
+        low=0.0,
+        high=1.0,
+        flag="--min-agreement",
+        help="Leave out items where fewer than this fraction of labels agree with the majority (0-1).",
+        label="Min agreement",
+        words="Items whose agreement is below {value} left out.",
+    )
+    exclude_labellers: tuple[str, ...] = _declared(
+        (),
+        NAMES,
+        flag="--exclude-labeller",
+        metavar="USERNAME",
+        help="Leave out the labels of these labellers, by username.",
+        label="Exclude labellers",
+        placeholder="usernames",
+        private=True,  # the card lists the labellers left out, by pseudonym (ExportPlan.excluded)
+    )
+    exclude_below_gold_accuracy: float | None = _declared(
+        None,
+        NUMBER,
+        cast=float,
+        low=0.0,
+        high=1.0,
+        flag="--exclude-below-gold-accuracy",
+        metavar="X",
+        help="Leave out the labels of labellers whose gold accuracy in this campaign is below X (0-1).",
+        label="Exclude below gold accuracy",
+        placeholder="keep all",
+    )
+    include_ties: bool = _declared(
+        False,
+        SWITCH,
+        flag="--include-ties",
+        help="Keep tied items as rows flagged tie=true (dpo, rm, hh-rlhf); never as two opposite pairs.",
+        label="Keep ties (flagged)",
+        formats=("dpo", "rm", "hh-rlhf"),
+        kinds=(pairwise.NAME,),
+        words="Ties: kept as rows flagged `tie: true`.",
+        words_at_default="Ties: left out (no `--include-ties`).",
+    )
+    generators: tuple[str, ...] = _declared(
+        (),
+        NAMES,
+        flag="--generator",
+        metavar="NAME",
+        help="Only items whose candidates all come from these generators.",
+        label="Only generators",
+        form=GENERATOR_CHOICE,
+        words="Only items whose candidates all come from: {value}.",
+    )
+    since: str | None = _declared(
+        None,
+        MOMENT,
+        flag="--since",
+        help="Only labels given at or after this ISO date or date-time.",
+        label="Labels since",
+        words="Only labels given at or after {value}.",
+    )
+    test_fraction: float = _declared(
+        0.0,
+        NUMBER,
+        cast=float,
+        low=0.0,
+        below=1.0,
+        flag="--test-fraction",
+        help="Put this fraction of prompts (all their rows) in a test split (0 <= F < 1).",
+        label="Test fraction (by prompt)",
+        placeholder="0: no split",
+        words="Split by prompt content: test fraction {value} (on average), seed {options.seed}; "
+        "all rows of a prompt are in one split.",
+    )
+    seed: int = _declared(
+        0,
+        NUMBER,
+        cast=int,
+        low=0,
+        flag="--seed",
+        help="Seed of the train/test split (default 0).",
+        label="Split seed",
+    )
+    kto_from: tuple[str, ...] = _declared(
+        (),
+        NAMES,
+        flag="--kto-from-{}",
+        choices={
+            pairwise.NAME: "kto: pairwise winners become desirable rows, losers (and both-bad pairs) undesirable.",
+            correctness.NAME: "kto: answers judged correct by the majority become desirable rows, incorrect "
+            "ones undesirable (can't tell and split verdicts are left out).",
+        },
+        help="kto only: the label source, the campaign's task kind: pairwise or correctness.",
+        formats=("kto",),
+        form=CAMPAIGN_KIND,
+        words="KTO rows from: {value} labels.",
+    )
+    expand_pairs: bool = _declared(
+        False,
+        SWITCH,
+        flag="--expand-pairs",
+        help="ranking only: write one dpo row (prompt, chosen, rejected) per consensus pair instead.",
+        label="ranking: one dpo row per consensus pair",
+        formats=("ranking",),
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in vars(self).items()}
 
     @property
     def since_datetime(self) -> datetime.datetime | None:
-        return _since_parse(self.since) if self.since else None
+        return _moment_parse(self.since, "since") if self.since else None
 
 
-def _number(data: Mapping[str, Any], name: str, cast: type, low: float, high: float | None = None) -> Any:
-    raw = data[name]
+OPTIONS: tuple[Option, ...] = tuple(
+    dataclasses.replace(f.metadata["option"], name=f.name, default=f.default)
+    for f in dataclasses.fields(ExportOptions)
+)
+
+
+def _number(option: Option, raw: Any) -> Any:
+    name = option.name
     try:
         if isinstance(raw, bool):
             raise ValueError
-        value = cast(raw)
-        if cast is int and value != float(raw):
+        value = option.cast(raw)
+        if option.cast is int and value != float(raw):
             raise ValueError
     except (TypeError, ValueError):
         raise ApplicationError(f"Field '{name}' must be a number, not {raw!r}.", {"field": name}) from None
-    if value < low or (high is not None and value > high):
+    low, high = option.low, option.high
+    if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ApplicationError(f"Field '{name}' must be {bounds}, not {value}.", {"field": name})
+    if option.below is not None and value >= option.below:
+        raise ApplicationError(f"Field '{name}' must be below {option.below:g}.", {"field": name})
     return value
 
 
-def _names(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    raw = data[name]
+def _names(option: Option, raw: Any) -> tuple[str, ...]:
+    name = option.name
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list | tuple) or not all(isinstance(item, str) and item for item in raw):
         raise ApplicationError(f"Field '{name}' must be a list of names.", {"field": name})
+    unknown = [item for item in raw if option.choices and item not in option.choices]
+    if unknown:
+        raise ApplicationError(
+            f"Field '{name}' takes {', '.join(option.choices)}, not {', '.join(unknown)}.", {"field": name}
+        )
     return tuple(dict.fromkeys(raw))
 
 
-def _since_parse(raw: str) -> datetime.datetime:
+def _switch(option: Option, raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise ApplicationError(f"Field '{option.name}' must be true or false.", {"field": option.name})
+    return raw
+
+
+def _moment(option: Option, raw: Any) -> str:
+    _moment_parse(str(raw), option.name)
+    return str(raw)
+
+
+def _moment_parse(raw: str, name: str) -> datetime.datetime:
     try:
         moment = parse_datetime(raw)
         if moment is None and (day := parse_date(raw)) is not None:
@@ -72,43 +267,25 @@ def _since_parse(raw: str) -> datetime.datetime:
         moment = None
     if moment is None:
         raise ApplicationError(
-            f"Field 'since' must be an ISO date or date-time (2026-11-01 or 2026-11-01T09:00), not {raw!r}.",
-            {"field": "since"},
+            f"Field '{name}' must be an ISO date or date-time (2026-11-01 or 2026-11-01T09:00), not {raw!r}.",
+            {"field": name},
         )
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment, datetime.UTC)
 
 
+PARSERS = {NUMBER: _number, NAMES: _names, SWITCH: _switch, MOMENT: _moment}
+
+
 def export_options_parse(data: Mapping[str, Any]) -> ExportOptions:
     """Options from a mapping of field names (missing or None fields keep their defaults)."""
-    known = {f.name for f in dataclasses.fields(ExportOptions)}
-    unknown = sorted(set(data) - known)
+    known = {option.name: option for option in OPTIONS}
+    unknown = sorted(set(data) - set(known))
     if unknown:
         raise ApplicationError(
             f"Unknown export option(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}.",
             {"field": unknown[0]},
         )
-    given = {key: value for key, value in data.items() if value is not None}
-    parsed: dict[str, Any] = {}
-    if "min_labels" in given:
-        parsed["min_labels"] = _number(given, "min_labels", int, 1)
-    for name in ("min_agreement", "exclude_below_gold_accuracy"):
-        if name in given:
-            parsed[name] = _number(given, name, float, 0.0, 1.0)
-    if "test_fraction" in given:
-        parsed["test_fraction"] = _number(given, "test_fraction", float, 0.0, 1.0)
-        if parsed["test_fraction"] == 1.0:
-            raise ApplicationError("Field 'test_fraction' must be below 1.", {"field": "test_fraction"})
-    if "seed" in given:
-        parsed["seed"] = _number(given, "seed", int, 0)
-    for name in ("exclude_labellers", "generators", "kto_from"):
-        if name in given:
-            parsed[name] = _names(given, name)
-    for name in ("include_ties", "expand_pairs"):
-        if name in given:
-            if not isinstance(given[name], bool):
-                raise ApplicationError(f"Field '{name}' must be true or false.", {"field": name})
-            parsed[name] = given[name]
-    if "since" in given:
-        _since_parse(str(given["since"]))
-        parsed["since"] = str(given["since"])
+    parsed = {
+        name: PARSERS[known[name].kind](known[name], raw) for name, raw in data.items() if raw is not None
+    }
     return ExportOptions(**parsed)

@@ -18,8 +18,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from labelapp.exporters import columns
-from labelapp.exporters.format import ExportContext
-from labelapp.exporters.records import CandidateFacts, Record
+from labelapp.exporters.format import CandidateFacts, Record, RowOptions
 from labelapp.kinds import pairwise, ranking
 
 
@@ -36,10 +35,11 @@ class Pair(NamedTuple):  # a tuple: an export makes one per row
         return self.record.item.prompt.key
 
 
-def preference_pairs(context: ExportContext) -> Iterator[Pair]:
-    if context.kind == ranking.NAME:
-        return _ranking_pairs(context)
-    return _pairwise_pairs(context)
+def preference_pairs(records: Iterator[Record], options: RowOptions) -> Iterator[Pair]:
+    """The pairs of a pairwise or a ranking campaign's records."""
+    if options.shape.kind == ranking.NAME:
+        return _ranking_pairs(records)
+    return _pairwise_pairs(records, options.shape.criteria, options.asked.include_ties)
 
 
 AS_WRITTEN: dict[str, dict[str | None, str]] = {
@@ -58,9 +58,8 @@ def _criteria(aggregate: pairwise.PairwiseAggregate, names: tuple[str, ...], cho
 _new = tuple.__new__  # Pair's own constructor is a Python function; an export makes one per row
 
 
-def _pairwise_pairs(context: ExportContext) -> Iterator[Pair]:
-    names, ties = context.criteria, context.options.include_ties
-    for record in context.records(pairwise.NAME):
+def _pairwise_pairs(records: Iterator[Record], names: tuple[str, ...], ties: bool) -> Iterator[Pair]:
+    for record in records:
         aggregate = record.aggregate
         choice, strength = aggregate.choice, aggregate.strength
         first, second = record.item.candidates
@@ -72,8 +71,8 @@ def _pairwise_pairs(context: ExportContext) -> Iterator[Pair]:
             yield _new(Pair, (record, second, first, False, strength, criteria))
 
 
-def _ranking_pairs(context: ExportContext) -> Iterator[Pair]:
-    for record in context.records(ranking.NAME):
+def _ranking_pairs(records: Iterator[Record]) -> Iterator[Pair]:
+    for record in records:
         if record.aggregate.all_flawed:
             continue
         candidates = record.item.candidates

@@ -10,12 +10,13 @@ export writes dpo rows instead, one per pair (see labelapp.exporters.pairs).
 from collections.abc import Iterator
 
 from labelapp.exporters import columns, dpo
-from labelapp.exporters.format import ExportContext, Format, Row
+from labelapp.exporters.format import Format, Record, Row, RowOptions
 from labelapp.kinds import ranking
 
 
-def rows(context: ExportContext) -> Iterator[Row]:
-    for record in context.records(ranking.NAME):
+def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
+    conversational = options.shape.conversational
+    for record in records:
         item, aggregate = record.item, record.aggregate
         ordered = [item.candidates[index] for index in aggregate.order]
         place = {index: rank for rank, index in enumerate(aggregate.order)}
@@ -23,7 +24,7 @@ def rows(context: ExportContext) -> Iterator[Row]:
             item.prompt.key,
             {
                 "id": f"{record.campaign}-{item.id}",
-                "prompt": item.prompt.content_in(context.conversational),
+                "prompt": item.prompt.content_in(conversational),
                 "completions": [c.text for c in ordered],
                 "pairs": [
                     {"chosen": place[winner], "rejected": place[loser], "margin": margin}

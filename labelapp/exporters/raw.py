@@ -6,20 +6,24 @@ the seconds spent and when it was given, and the item's aggregate. The export's 
 (excluded labellers, --since, --generator, --min-labels, --min-agreement); gold items never appear.
 """
 
+import functools
 from collections.abc import Iterator
 
 from labelapp.exporters import columns
-from labelapp.exporters.format import ExportContext, Format, Row
+from labelapp.exporters.format import Format, Record, Row, RowOptions
+from labelapp.exporters.pseudonyms import labeller_pseudonym
 
 
-def rows(context: ExportContext) -> Iterator[Row]:
-    for record in context.records(context.kind):
+def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
+    conversational = options.shape.conversational
+    pseudonym = functools.lru_cache(maxsize=None)(labeller_pseudonym)  # a labeller has many labels
+    for record in records:
         item = record.item
         shared = {
             "item_id": item.id,
             "kind": item.kind,
             "prompt_id": item.prompt.id,
-            "prompt": item.prompt.content_in(context.conversational),
+            "prompt": item.prompt.content_in(conversational),
             "candidate_ids": [c.id for c in item.candidates],
             "completions": [c.text for c in item.candidates],
             "generators": [c.generator for c in item.candidates],
@@ -35,7 +39,7 @@ def rows(context: ExportContext) -> Iterator[Row]:
                     "id": f"{record.campaign}-label-{label.id}",
                     "label_id": label.id,
                     **shared,
-                    "labeller": context.pseudonym(label.labeller_id),
+                    "labeller": pseudonym(label.labeller_id),
                     "value": label.value,
                     "seconds_spent": label.seconds_spent,
                     "labelled_at": label.created_at.isoformat(),

@@ -11,8 +11,7 @@ strength given (or a tie) 0.
 from collections.abc import Iterator
 
 from labelapp.exporters import columns, pairs
-from labelapp.exporters.format import ExportContext, Format, Row
-from labelapp.exporters.records import PromptFacts
+from labelapp.exporters.format import Format, PromptFacts, Record, Row, RowOptions
 
 MARGINS = {"strong": 1.0, "clear": round(2 / 3, 4), "slight": round(1 / 3, 4), None: 0.0}
 TEXT_SEPARATOR = "\n\n"
@@ -24,9 +23,9 @@ def _full(prompt: PromptFacts, answer: str, conversational: bool) -> str | list[
     return f"{prompt.text}{TEXT_SEPARATOR}{answer}"
 
 
-def rows(context: ExportContext) -> Iterator[Row]:
-    conversational = context.conversational
-    for pair in pairs.preference_pairs(context):
+def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
+    conversational = options.shape.conversational
+    for pair in pairs.preference_pairs(records, options):
         prompt = pair.record.item.prompt
         metadata = pairs.pair_metadata(pair)
         yield Row(

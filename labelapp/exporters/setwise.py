@@ -10,18 +10,19 @@ holds one generator's samples with one sampling setting: `generator` and `params
 from collections.abc import Iterator
 
 from labelapp.exporters import columns
-from labelapp.exporters.format import ExportContext, Format, Row
+from labelapp.exporters.format import Format, Record, Row, RowOptions
 from labelapp.kinds import setwise
 
 
-def rows(context: ExportContext) -> Iterator[Row]:
-    for record in context.records(setwise.NAME):
+def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
+    conversational = options.shape.conversational
+    for record in records:
         item, aggregate = record.item, record.aggregate
         yield Row(
             item.prompt.key,
             {
                 "id": f"{record.campaign}-{item.id}",
-                "prompt": item.prompt.content_in(context.conversational),
+                "prompt": item.prompt.content_in(conversational),
                 "completions": [c.text for c in item.candidates],
                 "diversity": round(aggregate.diversity_mean, 4),
                 "diversity_median": aggregate.diversity_median,

@@ -40,7 +40,7 @@ class PromptSpec:
     messages: list[dict[str, str]] | None = None
     reference_answer: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
-    # Frozen in migration 0010 (prompt_content_key), which fills it for prompts imported before. Set when
+    # Frozen in migration 0011 (prompt_content_key), which fills it for prompts imported before. Set when
     # made: functools.cached_property takes a lock on every read (Python 3.11), a million times an import.
     key: str = field(init=False, repr=False, compare=False)
 

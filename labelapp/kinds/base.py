@@ -1,35 +1,16 @@
-"""What every task kind module provides, and the small pieces they share.
-
-A kind is a module under `labelapp/kinds/` with:
-
-- `NAME`, `TEMPLATE` (its controls, included in the label form after the prompt, with `item`, `campaign`,
-  `shown`), `POSITION_NAMES`;
-- `CANDIDATE_COUNTS`: the values `per_item` may take (candidates per item; set-vs-set: per side);
-- `AGREEMENT_FIELDS`: the canonical value's keys Krippendorff's alpha is computed on (the first one also
-  defines "agreement with the majority" on the dashboard); may be empty;
-- `VALUE_HELP`: the value's JSON shape, for the API documentation;
-- `value_from_form(data)`: the submitted form (a QueryDict) as a value in shown positions;
-- `label_validate(value, *, shape)`: the cleaned value, or ApplicationError naming the field and the
-  allowed values;
-- `label_to_canonical(value, shown_indices)`: positions shown -> canonical candidate indices;
-- `gold_matches(value, gold_value)` and `gold_value_from(aggregate)`: gold scoring, and the known answer
-  an admin's "mark gold" takes from the labels' consensus (None when there is none);
-- `aggregate(values)`: several labellers' canonical values -> one record with `agreement`, `label_count`;
-- `options_check(options)`, then `candidate_groups(candidates, *, options, rng)`: which of one prompt's
-  candidates (critiques included, oldest first) go together in an item; `ALLOWS_IDENTICAL_TEXTS`: whether
-  a group may hold two identical texts (False where labellers compare them);
-- `shuffled_positions(count, rng)`: where each canonical index is shown;
-- optionally `HIDES_REFERENCE_ANSWER = True`: never show the prompt's reference answer, whatever the
-  campaign's `show_reference_answer` says (labellers who are not meant to judge the facts).
-"""
+"""What every task kind module provides (`TaskKind`, which mypy checks each module against in
+`labelapp/kinds/__init__.py`), and the small pieces the kinds share."""
 
 import random
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+
+from django.http import QueryDict
 
 from labelapp.errors import ApplicationError
+from labelapp.models import Candidate
 from labelapp.user_text import text_check
 
 POSITION_NAMES = tuple("ABCDEFGHIJ")
@@ -61,6 +42,79 @@ class BuildOptions:
     max_per_prompt: int | None = None
     pairing: str = "within-prompt"  # pairwise only
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Aggregate(Protocol):
+    """Several labellers' canonical values of one item combined: each kind adds its own answer fields."""
+
+    @property
+    def agreement(self) -> float: ...
+    @property
+    def label_count(self) -> int: ...
+
+
+class TaskKind(Protocol):
+    """A task kind: a module under `labelapp/kinds/`, one template, and one line in `kinds.KINDS`.
+
+    Read-only properties here are plain module constants there (`NAME = "pairwise"`); methods are module
+    functions, without `self`.
+    """
+
+    @property
+    def NAME(self) -> str: ...
+    @property
+    def TEMPLATE(self) -> str:
+        """Its controls, included in the label form after the prompt, with `item`, `campaign`, `shown`."""
+
+    @property
+    def POSITION_NAMES(self) -> tuple[str, ...]: ...
+    @property
+    def CANDIDATE_COUNTS(self) -> range:
+        """The values `per_item` may take (candidates per item; set-vs-set: per side)."""
+
+    @property
+    def AGREEMENT_FIELDS(self) -> tuple["AgreementField", ...]:
+        """The canonical value's keys Krippendorff's alpha is computed on (the first one also defines
+        "agreement with the majority" on the dashboard); may be empty."""
+
+    @property
+    def VALUE_HELP(self) -> str:
+        """The value's JSON shape, for the API documentation."""
+
+    @property
+    def ALLOWS_IDENTICAL_TEXTS(self) -> bool:
+        """Whether an item may hold two identical texts (False where labellers compare them)."""
+
+    @property
+    def HIDES_REFERENCE_ANSWER(self) -> bool:
+        """Never show the prompt's reference answer, whatever the campaign's `show_reference_answer` says
+        (labellers who are not meant to judge the facts)."""
+
+    def value_from_form(self, data: QueryDict) -> dict[str, Any]:
+        """The submitted form as a value in shown positions."""
+
+    def label_validate(self, value: Any, *, shape: "ItemShape") -> dict[str, Any]:
+        """The cleaned value, or ApplicationError naming the field and the allowed values."""
+
+    def label_to_canonical(self, value: Mapping[str, Any], shown_indices: Sequence[int]) -> dict[str, Any]:
+        """Positions shown -> canonical candidate indices."""
+
+    def gold_matches(self, value: Mapping[str, Any], gold_value: Mapping[str, Any] | None) -> bool: ...
+
+    def aggregate(self, values: Sequence[Mapping[str, Any]]) -> Aggregate: ...
+
+    def gold_value_from(self, consensus: Any) -> dict[str, Any] | None:
+        """The known answer an admin's "mark gold" takes from the kind's aggregate (None without one)."""
+
+    def options_check(self, options: "BuildOptions") -> None: ...
+
+    def candidate_groups(
+        self, candidates: Sequence[Candidate], *, options: "BuildOptions", rng: random.Random
+    ) -> Iterable[tuple[Candidate, ...]]:
+        """Which of one prompt's candidates (critiques included, oldest first) go together in an item."""
+
+    def shuffled_positions(self, count: int, rng: random.Random) -> list[int]:
+        """Where each canonical index is shown."""
 
 
 def shuffled(count: int, rng: random.Random) -> list[int]:

@@ -18,6 +18,7 @@ TEMPLATE = "labelapp/kinds/correctness.html"
 POSITION_NAMES = verdict.POSITION_NAMES
 CANDIDATE_COUNTS = verdict.CANDIDATE_COUNTS
 ALLOWS_IDENTICAL_TEXTS = verdict.ALLOWS_IDENTICAL_TEXTS
+HIDES_REFERENCE_ANSWER = False
 
 VERDICTS = ("correct", "incorrect", "cant_tell")
 CONFIDENCES = ("certain", "probably", "guessing")  # an ordinal scale, most sure first

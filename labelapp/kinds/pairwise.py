@@ -32,6 +32,7 @@ TEMPLATE = "labelapp/kinds/pairwise.html"
 POSITION_NAMES = ("A", "B")
 CANDIDATE_COUNTS = range(2, 3)
 ALLOWS_IDENTICAL_TEXTS = False  # nobody can prefer one of two identical texts
+HIDES_REFERENCE_ANSWER = False
 
 CHOICES = ("a", "b", "tie", "both_bad")
 STRENGTHS = ("slight", "clear", "strong")

@@ -29,6 +29,7 @@ CANDIDATE_COUNTS = range(2, 10)
 POSITION_NAMES = base.POSITION_NAMES[: CANDIDATE_COUNTS.stop - 1]
 DEFAULT_PER_ITEM = 4
 ALLOWS_IDENTICAL_TEXTS = False  # nobody can order two copies of one text
+HIDES_REFERENCE_ANSWER = False
 
 AGREEMENT_FIELDS = (
     AgreementField("top", "nominal", tuple(range(CANDIDATE_COUNTS.stop - 1))),

@@ -37,6 +37,7 @@ POSITION_NAMES = tuple(f"{side}{n}" for side in "LR" for n in range(1, SIDE_SLOT
 CANDIDATE_COUNTS = range(2, SIDE_SLOTS + 1)  # samples per side: `per_item` counts one set
 DEFAULT_PER_SIDE = 3
 ALLOWS_IDENTICAL_TEXTS = True  # identical samples within a set are the collapse being judged
+HIDES_REFERENCE_ANSWER = False
 
 FIELDS = ("preferred", "more_diverse")
 SIDES = ("left", "right", "tie")

@@ -43,6 +43,7 @@ TEMPLATE = "labelapp/kinds/setwise.html"
 CANDIDATE_COUNTS = range(2, 11)
 DEFAULT_PER_ITEM = 4
 ALLOWS_IDENTICAL_TEXTS = True  # identical samples are mode collapse, the thing this kind measures
+HIDES_REFERENCE_ANSWER = False
 
 DIVERSITY = (1, 2, 3, 4, 5)
 GOLD_DIVERSITY_TOLERANCE = 1

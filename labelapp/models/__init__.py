@@ -4,22 +4,28 @@ from labelapp.models.candidates import (
     Candidate,
     CandidateStep,
     GenerationJob,
-    GenerationJobStatus,
     GenerationStrategy,
     Generator,
     GeneratorBackend,
     PromptFormat,
 )
-from labelapp.models.embeddings import CandidateEmbedding
-from labelapp.models.exports import Export, ExportOutput, ExportStatus
+from labelapp.models.embeddings import CandidateEmbedding, EmbeddingJob
+from labelapp.models.exports import Export, ExportOutput
 from labelapp.models.items import Item, ItemCandidate
-from labelapp.models.judge import JudgeLabel
+from labelapp.models.jobs import Job, JobStatus
+from labelapp.models.judge import JudgeJob, JudgeLabel
 from labelapp.models.labellers import LABELLERS_GROUP, LabellerProfile, Lease
 from labelapp.models.labels import Label, Skip
 from labelapp.models.prompts import Prompt
 from labelapp.models.source_labels import SourceLabel
 
+# Every kind of background job, by the name URLs and the CLI give it.
+JOB_MODELS: dict[str, type[Job]] = {
+    model.KIND: model for model in (GenerationJob, Export, JudgeJob, EmbeddingJob)
+}
+
 __all__ = [
+    "JOB_MODELS",
     "LABELLERS_GROUP",
     "AuditEntry",
     "Campaign",
@@ -28,16 +34,18 @@ __all__ = [
     "Candidate",
     "CandidateEmbedding",
     "CandidateStep",
+    "EmbeddingJob",
     "Export",
     "ExportOutput",
-    "ExportStatus",
     "GenerationJob",
-    "GenerationJobStatus",
     "GenerationStrategy",
     "Generator",
     "GeneratorBackend",
     "Item",
     "ItemCandidate",
+    "Job",
+    "JobStatus",
+    "JudgeJob",
     "JudgeLabel",
     "Label",
     "LabellerProfile",

@@ -1,6 +1,8 @@
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from labelapp.models.jobs import Job, JobStatus
+
 
 class GeneratorBackend(models.TextChoices):
     TRANSFORMERS = "transformers", "Local transformers (CPU or GPU)"
@@ -68,20 +70,17 @@ class Generator(models.Model):
         return self.name
 
 
-class GenerationJobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    PARTIAL = "partial", "Completed with failed prompts"
-    FAILED = "failed", "Failed"
-
-
 class GenerationStrategy(models.TextChoices):
     SAMPLE = "sample", "Sample n answers"
     SELF_CRITIQUE = "self-critique", "Answer, critique the answer, revise it"
 
 
-class GenerationJob(models.Model):
+class GenerationJob(Job):
+    """Samples of a campaign's prompts from one generator with one set of params; progress counts prompts."""
+
+    KIND = "generation"
+    PROGRESS_UNIT = "prompts"
+
     campaign = models.ForeignKey(
         "labelapp.Campaign", on_delete=models.CASCADE, related_name="generation_jobs"
     )
@@ -90,21 +89,12 @@ class GenerationJob(models.Model):
     strategy = models.CharField(
         max_length=16, choices=GenerationStrategy.choices, default=GenerationStrategy.SAMPLE
     )
-    status = models.CharField(
-        max_length=16, choices=GenerationJobStatus.choices, default=GenerationJobStatus.QUEUED
-    )
-    prompts_total = models.PositiveIntegerField(default=0)
-    prompts_done = models.PositiveIntegerField(default=0)
     tokens_generated = models.PositiveBigIntegerField(default=0)
-    error = models.TextField(blank=True)
     prompt_failures = models.JSONField(
         default=list,
         blank=True,
         help_text="Prompts the model server refused in the last run, [{prompt: id, message}]; a retry runs them.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -113,20 +103,12 @@ class GenerationJob(models.Model):
         return f"job {self.pk} ({self.generator}, {self.outcome})"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in {
-            GenerationJobStatus.SUCCEEDED,
-            GenerationJobStatus.PARTIAL,
-            GenerationJobStatus.FAILED,
-        }
-
-    @property
     def outcome(self) -> str:
         """The status in words: "completed with 2 failed prompts" for a job the server refused prompts of."""
-        if self.status == GenerationJobStatus.PARTIAL:
+        if self.status == JobStatus.PARTIAL:
             count = len(self.prompt_failures)
             return f"completed with {count} failed prompt{'s' if count != 1 else ''}"
-        return self.get_status_display().lower()
+        return super().outcome
 
     @property
     def tokens_per_second(self) -> float | None:

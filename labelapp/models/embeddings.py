@@ -1,5 +1,7 @@
 from django.db import models
 
+from labelapp.models.jobs import Job
+
 
 class CandidateEmbedding(models.Model):
     """A candidate's sentence embedding, computed once and read by the diversity report.
@@ -23,3 +25,21 @@ class CandidateEmbedding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} embedding of candidate {self.candidate_id}"
+
+
+class EmbeddingJob(Job):
+    """Embedding the candidates of a campaign's set-wise items that have no current embedding; progress
+    counts candidates embedded, `already` those whose stored embedding was current when it started."""
+
+    KIND = "embeddings"
+    PROGRESS_UNIT = "candidates"
+
+    campaign = models.ForeignKey("labelapp.Campaign", on_delete=models.CASCADE, related_name="embedding_jobs")
+    model = models.CharField(max_length=100, help_text="The embedding model, e.g. all-MiniLM-L6-v2.")
+    already = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"embedding job {self.pk} ({self.model} on {self.campaign_id}, {self.outcome})"

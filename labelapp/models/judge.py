@@ -1,5 +1,7 @@
 from django.db import models
 
+from labelapp.models.jobs import Job
+
 
 class JudgeLabel(models.Model):
     """A generator's verdict on an item, acting as an AI judge.
@@ -32,3 +34,25 @@ class JudgeLabel(models.Model):
 
     def __str__(self) -> str:
         return f"judge label by {self.generator_id} on item {self.item_id}"
+
+
+class JudgeJob(Job):
+    """A generator judging a campaign's items it has not judged yet, at most `limit` of them; progress counts
+    items judged (an answer that does not parse counts too, in `parse_errors` as well)."""
+
+    KIND = "judge"
+    PROGRESS_UNIT = "items"
+
+    campaign = models.ForeignKey("labelapp.Campaign", on_delete=models.CASCADE, related_name="judge_jobs")
+    generator = models.ForeignKey("labelapp.Generator", on_delete=models.PROTECT, related_name="judge_jobs")
+    limit = models.PositiveIntegerField(null=True, blank=True, help_text="Judge at most this many items.")
+    parse_errors = models.PositiveIntegerField(default=0)
+    items_remaining = models.PositiveIntegerField(
+        default=0, help_text="Items of the campaign still without a verdict from this judge when it finished."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"judge job {self.pk} ({self.generator_id} on {self.campaign_id}, {self.outcome})"

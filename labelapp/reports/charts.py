@@ -3,12 +3,35 @@ drawing library)."""
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from django.utils import timezone
 
 from labelapp.reports.calibration import ReliabilityBin
-from labelapp.selectors.dashboard import CampaignDashboard, HourBucket
+
+
+class HourCount(Protocol):
+    """Labels given in one clock hour (selectors.dashboard.HourBucket)."""
+
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def labels(self) -> int: ...
+
+
+class ItemCounts(Protocol):
+    """A campaign's items by how far along they are (selectors.dashboard.CampaignDashboard)."""
+
+    @property
+    def items_total(self) -> int: ...
+    @property
+    def items_complete(self) -> int: ...
+    @property
+    def items_in_progress(self) -> int: ...
+    @property
+    def items_untouched(self) -> int: ...
+
 
 HOUR_CHART = {"width": 600, "height": 250, "left": 50, "right": 10, "top": 22, "bottom": 52}
 
@@ -20,7 +43,7 @@ def _nice_step(peak: int) -> int:
     return max(1, round(next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)))
 
 
-def hour_chart(buckets: tuple[HourBucket, ...]) -> dict[str, Any]:
+def hour_chart(buckets: Sequence[HourCount]) -> dict[str, Any]:
     size = HOUR_CHART
     peak = max((bucket.labels for bucket in buckets), default=0)
     step = _nice_step(peak)
@@ -59,7 +82,7 @@ def hour_chart(buckets: tuple[HourBucket, ...]) -> dict[str, Any]:
     }
 
 
-def progress_segments(dashboard: CampaignDashboard) -> list[dict[str, Any]]:
+def progress_segments(dashboard: ItemCounts) -> list[dict[str, Any]]:
     """Complete / in progress / untouched items as consecutive stretches of a bar, in percent."""
     total, start, segments = dashboard.items_total, 0.0, []
     for css, name, count in (

@@ -5,12 +5,14 @@ network and no hub cache. The model loads on first use and stays for the life of
 here is imported by web views, so web processes never load torch for it.
 """
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 _lock = threading.Lock()
 _model: Any = None
 
@@ -33,3 +35,16 @@ def text_embeddings(texts: Sequence[str]) -> np.ndarray:
     return _loaded_model().encode(
         list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
     )
+
+
+def text_sha256(text: str) -> str:
+    """What a stored embedding remembers of its text: one whose hash no longer matches is stale."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def vector_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def vector_from_bytes(data: bytes | memoryview) -> np.ndarray:
+    return np.frombuffer(bytes(data), dtype="<f4")

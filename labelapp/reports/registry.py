@@ -64,9 +64,9 @@ class ReportKind:
     template: str  # the section, shared by the page and the standalone file
     build: Callable[[Campaign, ReportOptions], Any]
     charts: Callable[[Any], dict[str, Any]]  # the template's chart geometry, from the built report
-    # Slow work the command does before building (embedding texts) and a page leaves to a worker; it
-    # reports progress as (done, total) and returns what it did, in words.
-    prepare: Callable[[Campaign, Callable[[int, int], None] | None], str] | None = None
+    # Reads stored candidate embeddings: the command embeds what is missing first, a page leaves it to a
+    # worker (an embedding job).
+    reads_embeddings: bool = False
 
 
 def _percent(share: float | None) -> str:
@@ -275,13 +275,6 @@ def _diversity_charts(report: CampaignDiversity) -> dict[str, Any]:
     }
 
 
-def _embed_missing(campaign: Campaign, on_progress: Callable[[int, int], None] | None) -> str:
-    from labelapp.services.embeddings import EMBEDDING_MODEL, candidate_embeddings_compute
-
-    run = candidate_embeddings_compute(campaign=campaign, on_progress=on_progress)
-    return f"Embedded {run.embedded} candidates with {EMBEDDING_MODEL} ({run.already} already were)."
-
-
 REPORTS: dict[str, ReportKind] = {
     kind.name: kind
     for kind in (
@@ -342,7 +335,7 @@ REPORTS: dict[str, ReportKind] = {
             template="labelapp/reports/diversity.html",
             build=lambda campaign, options: diversity_report_for(campaign=campaign),
             charts=_diversity_charts,
-            prepare=_embed_missing,
+            reads_embeddings=True,
         ),
         ReportKind(
             name="source-agreement",

@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from labelapp.errors import NotFoundError
-from labelapp.models import Campaign, CampaignStatus, GenerationJob, Item, Label, Lease
+from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease
 from labelapp.selectors.counts import related_count
 from labelapp.selectors.labellers import labeller_standing
 from labelapp.selectors.sql_rows import ModelColumns
@@ -105,7 +105,3 @@ def campaign_progress(*, campaign: Campaign, user: User) -> CampaignProgress:
         labels_wanted=totals["total"] * campaign.labels_per_item,
         my_labels=Label.objects.filter(item__campaign=campaign, labeller=user).count(),
     )
-
-
-def generation_jobs_for_campaign(*, campaign: Campaign) -> QuerySet[GenerationJob]:
-    return campaign.generation_jobs.select_related("generator").order_by("-created_at")[:20]

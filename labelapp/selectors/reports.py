@@ -35,11 +35,11 @@ from labelapp.reports.calibration import (
 )
 from labelapp.reports.coherence import CandidateVerdicts, GeneratorCoherence, coherence_report
 from labelapp.reports.diversity import CompletionSet, DiversityReport, diversity_report
+from labelapp.reports.embeddings import EMBEDDING_MODEL, text_sha256, vector_from_bytes
 from labelapp.reports.judge import CORRECTNESS_CHOICES, PAIRWISE_CHOICES, JudgeAgreement, judge_agreement
 from labelapp.reports.leaderboard import LeaderboardReport, PairOutcome, Player, leaderboard_report
 from labelapp.reports.source_agreement import HumanAnswer, SourceAgreement, source_agreement
 from labelapp.selectors.judgements import candidate_judgements
-from labelapp.services.embeddings import EMBEDDING_MODEL, text_sha256, vector_from_bytes
 
 PAIRWISE = "pairwise"
 JUDGED_FIELDS = {PAIRWISE: "choice", correctness.NAME: "verdict"}  # the label field a judge answers

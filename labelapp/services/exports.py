@@ -1,246 +1,35 @@
-"""Dataset exports: check the request, stream records through a format into staged files, record it.
+"""Dataset exports: plan the request, write its rows in parts into staged files, add the card, record it.
 
-`dataset_export` runs an export now (the command line); `export_job_create` + `export_job_enqueue`
-queue one for a Celery worker (the manage page and the API), which calls `export_job_run`.
+The plan is `selectors.exports.export_plan`; the parts are made by `labelapp.export_parts`, each reading
+its records (`selectors.records`) and handing them to the plan's format. `dataset_export` runs an export
+now (the command line); `export_job_create` + `job_enqueue` queue one for a Celery worker (the
+manage page and the API), which calls `export_job_run`.
 """
 
 import importlib.metadata
-import shlex
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError
-from labelapp.exporters import FORMATS, format_get
+from labelapp.export_parts import default_workers, export_parts_write
 from labelapp.exporters.card import CardFacts, ExportStats, card_render
-from labelapp.exporters.columns import TEXT_OR_MESSAGES, Shape
-from labelapp.exporters.format import Format
 from labelapp.exporters.options import ExportOptions, export_options_parse
-from labelapp.exporters.pseudonyms import labeller_pseudonym
-from labelapp.exporters.records import AGGREGATION_IN_WORDS, RECORDS, Selection
 from labelapp.exporters.splits import split_names
 from labelapp.exporters.writers import DATASET, JSONL, StagedOutput, output_kind
-from labelapp.models import Campaign, Export, ExportOutput, ExportStatus, Generator, Label, Prompt
+from labelapp.models import Campaign, Export, ExportOutput, JobStatus
+from labelapp.selectors.exports import ExportPlan, export_plan
 from labelapp.services.audit import audit_record
-from labelapp.services.export_parts import default_workers, export_parts_write
+from labelapp.services.jobs import job_claim, job_fail, job_progress, job_succeed
 
 ProgressCallback = Callable[[int], None]  # rows written so far
 SUFFIXES = {ExportOutput.JSONL: ".jsonl", ExportOutput.PARQUET: ".parquet", ExportOutput.DATASET: ""}
-
-
-def _rows_format(export_format: Format, options: ExportOptions) -> Format:
-    """The format whose rows are written: the requested one, or what --expand-pairs expands it to."""
-    if options.expand_pairs and export_format.expanded is not None:
-        return export_format.expanded
-    return export_format
-
-
-@dataclass(frozen=True)
-class ExportPlan:
-    """A checked export request: everything the writing needs, and nothing left to validate."""
-
-    campaign: Campaign
-    format: Format
-    options: ExportOptions
-    out: Path
-    selection: Selection
-    shape: Shape
-    excluded: dict[int, str]  # labeller id -> why their labels are left out
-    plain_prompts_as_messages: int = 0  # where the campaign mixes plain-text and chat prompts
-
-    @property
-    def rows_format(self) -> Format:
-        return _rows_format(self.format, self.options)
-
-    def command(self, *, redact: bool) -> str:
-        """The export_dataset command that makes this export; `redact` shows excluded labellers by pseudonym."""
-        o = self.options
-        words = ["python", "manage.py", "export_dataset", "--campaign", self.campaign.name]
-        words += ["--format", self.format.name, "--out", str(self.out)]
-        if o.min_labels != 1:
-            words += ["--min-labels", str(o.min_labels)]
-        if o.min_agreement:
-            words += ["--min-agreement", str(o.min_agreement)]
-        for name in o.exclude_labellers:
-            words += ["--exclude-labeller", _pseudonym_of_name(name) if redact else name]
-        if o.exclude_below_gold_accuracy is not None:
-            words += ["--exclude-below-gold-accuracy", str(o.exclude_below_gold_accuracy)]
-        if o.include_ties:
-            words.append("--include-ties")
-        for name in o.generators:
-            words += ["--generator", name]
-        if o.since:
-            words += ["--since", o.since]
-        if o.test_fraction:
-            words += ["--test-fraction", str(o.test_fraction), "--seed", str(o.seed)]
-        for source in o.kto_from:
-            words.append(f"--kto-from-{source}")
-        if o.expand_pairs:
-            words.append("--expand-pairs")
-        return shlex.join(words)
-
-    def settings_in_words(self) -> list[str]:
-        o = self.options
-        lines = [
-            f"Aggregation: {AGGREGATION_IN_WORDS[self.campaign.kind]}",
-            f"Items with fewer than {o.min_labels} label(s) left out"
-            + (f"; items whose agreement is below {o.min_agreement} left out." if o.min_agreement else "."),
-            "Gold (check) items are never exported.",
-        ]
-        if self.plain_prompts_as_messages:
-            lines.append(
-                f"Prompts: {self.plain_prompts_as_messages} plain-text prompt(s) written as one user message "
-                "each, because the campaign mixes plain-text and chat prompts."
-            )
-        if self.rows_format.name in {"dpo", "rm", "hh-rlhf"} and self.campaign.kind == "pairwise":
-            lines.append(
-                "Ties: kept as rows flagged `tie: true`."
-                if o.include_ties
-                else "Ties: left out (no `--include-ties`)."
-            )
-        if self.excluded:
-            described = ", ".join(
-                f"{labeller_pseudonym(i)} ({why})" for i, why in sorted(self.excluded.items())
-            )
-            lines.append(f"Labels of {len(self.excluded)} labeller(s) left out: {described}.")
-        if o.generators:
-            lines.append(f"Only items whose candidates all come from: {', '.join(o.generators)}.")
-        if o.since:
-            lines.append(f"Only labels given at or after {o.since}.")
-        if o.test_fraction:
-            lines.append(
-                f"Split by prompt content: test fraction {o.test_fraction} (on average), seed {o.seed}; "
-                "all rows of a prompt are in one split."
-            )
-        if o.kto_from:
-            lines.append(f"KTO rows from: {', '.join(o.kto_from)} labels.")
-        if self.campaign.kind == "ranking" and self.rows_format.name in {"dpo", "rm", "hh-rlhf"}:
-            lines.append(
-                "Pairs: every pair the consensus order keeps by a majority of labellers (ranked pairs); "
-                "items the majority flagged all flawed give no pairs."
-            )
-        return lines
-
-
-def _pseudonym_of_name(username: str) -> str:
-    user = get_user_model().objects.filter(username=username).first()
-    return labeller_pseudonym(user.pk) if user else "unknown-labeller"
-
-
-def _excluded_labellers(campaign: Campaign, options: ExportOptions) -> dict[int, str]:
-    excluded: dict[int, str] = {}
-    if options.exclude_labellers:
-        found = dict(
-            get_user_model()
-            .objects.filter(username__in=options.exclude_labellers)
-            .values_list("username", "pk")
-        )
-        missing = [name for name in options.exclude_labellers if name not in found]
-        if missing:
-            raise ApplicationError(
-                f"No labeller named {', '.join(repr(name) for name in missing)}.",
-                {"field": "exclude_labellers"},
-            )
-        excluded.update((pk, "excluded by name") for pk in found.values())
-    threshold = options.exclude_below_gold_accuracy
-    if threshold is not None:
-        scored = (
-            Label.objects.filter(item__campaign=campaign, gold_correct__isnull=False)
-            .values("labeller_id")
-            .annotate(scored=Count("pk"), correct=Count("pk", filter=Q(gold_correct=True)))
-        )
-        for row in scored:
-            accuracy = row["correct"] / row["scored"]
-            if accuracy < threshold:
-                excluded.setdefault(
-                    row["labeller_id"],
-                    f"gold accuracy {accuracy:.0%} below {threshold:.0%}, {row['scored']} gold labels",
-                )
-    return excluded
-
-
-def _generators_check(names: tuple[str, ...]) -> None:
-    known = set(Generator.objects.filter(name__in=names).values_list("name", flat=True))
-    missing = [name for name in names if name not in known]
-    if missing:
-        every = ", ".join(Generator.objects.values_list("name", flat=True)[:20]) or "none yet"
-        raise ApplicationError(
-            f"No generator named {', '.join(repr(n) for n in missing)} (known: {every}).",
-            {"field": "generators"},
-        )
-
-
-def _exported_prompts(campaign: Campaign) -> QuerySet[Prompt]:
-    """The prompts of the campaign's items: its own, or those of the campaign it judges (--source-campaign)."""
-    return Prompt.objects.filter(items__campaign=campaign)
-
-
-def _shape(campaign: Campaign) -> Shape:
-    """One shape per export: conversational as soon as one prompt is chat messages, every row alike."""
-    chat = _exported_prompts(campaign).filter(messages__isnull=False).exists()
-    return Shape(conversational=chat, kind=campaign.kind, criteria=tuple(campaign.criteria))
-
-
-def _plain_prompts_as_messages(campaign: Campaign, export_format: Format, shape: Shape) -> int:
-    """How many plain-text prompts a conversational export writes as one user message each."""
-    if not shape.conversational or TEXT_OR_MESSAGES not in export_format.columns.values():
-        return 0
-    return _exported_prompts(campaign).filter(messages__isnull=True).values("pk").distinct().count()
-
-
-def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOptions) -> ExportPlan:
-    """Check everything that can be checked before writing; raise ApplicationError naming the field."""
-    export_format = format_get(format)
-    output_kind(out)
-    if campaign.kind not in RECORDS:
-        raise ApplicationError(
-            f"Campaign '{campaign.name}' has task kind '{campaign.kind}', which no exporter reads yet.",
-            {"field": "campaign"},
-        )
-    if export_format.kinds and campaign.kind not in export_format.kinds:
-        readers = sorted(f.name for f in FORMATS.values() if not f.kinds or campaign.kind in f.kinds)
-        raise ApplicationError(
-            f"The {export_format.name} format reads {' and '.join(export_format.kinds)} campaigns; campaign "
-            f"'{campaign.name}' is a {campaign.kind} campaign (its formats: {', '.join(readers)}).",
-            {"field": "format"},
-        )
-    if options.expand_pairs and export_format.expanded is None:
-        raise ApplicationError(
-            f"--expand-pairs applies to --format ranking only, not {export_format.name}"
-            " (dpo, rm and hh-rlhf read a ranking campaign as its consensus pairs already).",
-            {"field": "expand_pairs"},
-        )
-    export_format.check(options, campaign.kind)
-    _generators_check(options.generators)
-    excluded = _excluded_labellers(campaign, options)
-    shape = _shape(campaign)
-    return ExportPlan(
-        campaign=campaign,
-        format=export_format,
-        options=options,
-        out=out,
-        selection=Selection(
-            min_labels=options.min_labels,
-            min_agreement=options.min_agreement,
-            excluded_labeller_ids=frozenset(excluded),
-            since=options.since_datetime,
-            generators=frozenset(options.generators),
-            audit_trail=export_format.audit_trail,
-        ),
-        shape=shape,
-        excluded=excluded,
-        plain_prompts_as_messages=_plain_prompts_as_messages(
-            campaign, _rows_format(export_format, options), shape
-        ),
-    )
 
 
 def _app_version() -> str:
@@ -309,7 +98,7 @@ def dataset_export(
         format=format,
         output=output_kind(out),
         options=plan.options.to_dict(),
-        status=ExportStatus.RUNNING,
+        status=JobStatus.RUNNING,
         path=str(out.resolve()),
         command=plan.command(redact=False),
         created_by=created_by,
@@ -319,17 +108,19 @@ def dataset_export(
     try:
         written = export_write(plan, on_progress=on_progress, workers=workers)
     except BaseException as exc:
-        export_job_fail(export_id=export.pk, error=f"{type(exc).__name__}: {exc}")
+        job_fail(model=Export, job_id=export.pk, error=f"{type(exc).__name__}: {exc}")
         raise
     return _export_succeed(export, written, download_path="")
 
 
 def _export_succeed(export: Export, written: Written, *, download_path: str) -> Export:
-    export.status, export.rows, export.finished_at = ExportStatus.SUCCEEDED, written.rows, timezone.now()
-    export.files = [str(path.resolve()) for path in written.files]
-    export.download_path, export.error = download_path, ""
-    export.save(update_fields=["status", "rows", "finished_at", "files", "download_path", "error"])
-    return export
+    return job_succeed(
+        job=export,
+        progress_done=written.rows,
+        progress_total=written.rows,
+        files=[str(path.resolve()) for path in written.files],
+        download_path=download_path,
+    )
 
 
 @transaction.atomic
@@ -387,22 +178,6 @@ def export_download_record(*, export: Export, part: str, actor: User) -> None:
     )
 
 
-def export_job_enqueue(*, export: Export) -> None:
-    from labelapp.tasks import export_run_task  # tasks.py imports this module
-
-    export_run_task.delay_on_commit(export.pk)
-
-
-def _export_claim(export_id: int) -> Export | None:
-    with transaction.atomic():
-        export = Export.objects.select_for_update().select_related("campaign").filter(pk=export_id).first()
-        if export is None or export.is_finished:
-            return None
-        export.status, export.started_at, export.rows = ExportStatus.RUNNING, timezone.now(), 0
-        export.save(update_fields=["status", "started_at", "rows"])
-        return export
-
-
 def _bundle(files: list[Path], out: Path) -> Path:
     """One file to download: the data file itself, or a .zip of the data files (or folder) and the card."""
     if len(files) == 2 and files[0].is_file():
@@ -424,16 +199,17 @@ def _bundle(files: list[Path], out: Path) -> Path:
 
 def export_job_run(*, export_id: int, on_progress: ProgressCallback | None = None) -> Export | None:
     """Run a queued export; None when there is nothing to run (already finished, or deleted)."""
-    export = _export_claim(export_id)
+    export = job_claim(model=Export, job_id=export_id)
     if export is None:
         return None
+    job_progress(job=export, done=0)  # a run after a crash writes every row again
     out = Path(export.path)
     plan = export_plan(
         campaign=export.campaign, format=export.format, out=out, options=export_options_parse(export.options)
     )
 
     def progress(rows: int) -> None:
-        Export.objects.filter(pk=export.pk).update(rows=rows)
+        job_progress(job=export, done=rows)
         if on_progress is not None:
             on_progress(rows)
 
@@ -442,9 +218,3 @@ def export_job_run(*, export_id: int, on_progress: ProgressCallback | None = Non
     if bundle not in written.files:
         written.files.append(bundle)
     return _export_succeed(export, written, download_path=str(bundle))
-
-
-def export_job_fail(*, export_id: int, error: str) -> None:
-    Export.objects.filter(pk=export_id).exclude(status=ExportStatus.SUCCEEDED).update(
-        status=ExportStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
-    )

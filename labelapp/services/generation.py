@@ -11,7 +11,6 @@ from contextlib import closing
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 import inference
 from inference.self_critique import critique_request, revision_request
@@ -21,13 +20,13 @@ from labelapp.models import (
     Candidate,
     CandidateStep,
     GenerationJob,
-    GenerationJobStatus,
     GenerationStrategy,
     Generator,
     GeneratorBackend,
     Prompt,
     PromptFormat,
 )
+from labelapp.services.jobs import job_claim, job_succeed
 
 PROMPTS_PER_CHUNK = 4
 SEED_LIMIT = 2**31
@@ -134,59 +133,12 @@ def generation_jobs_create(
             generator=generator,
             params=params.to_dict(),
             strategy=strategy,
-            prompts_total=prompts_total,
+            progress_total=prompts_total,
         )
         job.full_clean()
         job.save()
         jobs.append(job)
     return jobs
-
-
-def generation_job_enqueue(*, job: GenerationJob) -> None:
-    """Send the job to the `inference` queue once the transaction commits.
-
-    A broker that cannot be reached fails the job with a message saying so, instead of leaving it queued
-    with nothing on the queue.
-    """
-    job_id = job.pk
-    transaction.on_commit(lambda: _job_send(job_id))
-
-
-def _job_send(job_id: int) -> None:
-    from labelapp.tasks import generation_job_run_task  # tasks.py imports this module
-
-    try:
-        generation_job_run_task.apply_async((job_id,), retry=True, retry_policy={"max_retries": 2})
-    except OperationalError as exc:
-        generation_job_fail(
-            job_id=job_id,
-            error=f"Could not queue the job: the broker is unreachable ({exc}). Retry the job once it is back.",
-        )
-
-
-@transaction.atomic
-def generation_job_requeue(*, job_id: int) -> GenerationJob:
-    """Make a failed, interrupted or partly completed job runnable again; run or enqueue it next and it
-    generates only the prompts that have no candidates yet (the failed ones, for a partly completed job)."""
-    job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
-    if job is None:
-        raise ApplicationError(f"Generation job {job_id} does not exist.", {"field": "job"})
-    if job.status == GenerationJobStatus.SUCCEEDED:
-        raise ApplicationError(f"Generation job {job.pk} has already succeeded.", {"field": "job"})
-    job.status, job.error, job.finished_at = GenerationJobStatus.QUEUED, "", None
-    job.save(update_fields=["status", "error", "finished_at"])
-    return job
-
-
-def _job_claim(job_id: int) -> GenerationJob | None:
-    """Move a queued (or interrupted, running) job to running; None if it has already finished."""
-    with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().select_related("generator", "campaign").get(pk=job_id)
-        if job.is_finished:
-            return None
-        job.status = GenerationJobStatus.RUNNING
-        job.save(update_fields=["status"])
-        return job
 
 
 def _prompts_pending(job: GenerationJob, key: str, n: int) -> list[Prompt]:
@@ -265,7 +217,7 @@ def candidate_bulk_create(
             for crit, r in zip(critique_rows, revisions, strict=True)
         )
     GenerationJob.objects.filter(pk=job.pk).update(
-        prompts_done=F("prompts_done") + len({a.request_index for a in answers}),
+        progress_done=F("progress_done") + len({a.request_index for a in answers}),
         tokens_generated=F("tokens_generated")
         + sum(c.token_count for c in (*answers, *critiques, *revisions)),
     )
@@ -379,7 +331,7 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
     prompts go a chunk at a time. A prompt the server refuses is recorded on the job with the server's message
     and the others go on: the job then ends "completed with N failed prompts", and a retry runs only those.
     """
-    job = _job_claim(job_id)
+    job = job_claim(model=GenerationJob, job_id=job_id, mark_started=False)
     if job is None:
         return GenerationJob.objects.get(pk=job_id)
     params = inference.SamplingParams.from_dict(job.params)
@@ -391,7 +343,7 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
     assert job_seed is not None, "a job always gets a seed (generation_jobs_create)"
     # started_at marks the end of model loading, so tokens/s measures generation alone.
     GenerationJob.objects.filter(pk=job.pk).update(
-        prompts_done=job.prompts_total - len(pending),
+        progress_done=job.progress_total - len(pending),
         started_at=job.started_at or timezone.now(),
         prompt_failures=[],
     )
@@ -408,16 +360,5 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
             if on_progress:
                 job.refresh_from_db()
                 on_progress(job)
-    GenerationJob.objects.filter(pk=job.pk).update(
-        status=GenerationJobStatus.PARTIAL if refusals.failures else GenerationJobStatus.SUCCEEDED,
-        finished_at=timezone.now(),
-        error="",
-    )
     job.refresh_from_db()
-    return job
-
-
-def generation_job_fail(*, job_id: int, error: str) -> None:
-    GenerationJob.objects.filter(pk=job_id).exclude(status=GenerationJobStatus.SUCCEEDED).update(
-        status=GenerationJobStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
-    )
+    return job_succeed(job=job, partial=bool(refusals.failures))

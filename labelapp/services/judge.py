@@ -17,12 +17,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+
 import inference
 from labelapp.errors import ApplicationError
 from labelapp.kinds import correctness, pairwise, reference_answer_shown
 from labelapp.kinds.base import ItemShape
-from labelapp.models import Campaign, Generator, Item, ItemCandidate, JudgeLabel
+from labelapp.models import Campaign, Generator, Item, ItemCandidate, JudgeJob, JudgeLabel
 from labelapp.services.generation import generator_model_spec
+from labelapp.services.jobs import job_claim, job_progress, job_run_inline, job_succeed
 
 JUDGE_PARAMS = inference.SamplingParams(temperature=0.0, max_new_tokens=16, stop=("\n",), seed=0)
 ITEMS_PER_CALL = 8
@@ -49,7 +52,7 @@ CORRECTNESS_TEMPLATE = """You are checking whether an answer to a prompt is corr
 Is the answer correct? Answer with exactly one line and nothing else: "Verdict: correct" or "Verdict: incorrect"."""
 REFERENCE_BLOCK = "\n[Reference answer]\n{reference}\n"
 
-ProgressCallback = Callable[[int], None]
+ProgressCallback = Callable[[JudgeJob], None]
 
 
 @dataclass(frozen=True)
@@ -70,13 +73,6 @@ FORMATS = {
         'Expected exactly one line: "Verdict: correct" or "Verdict: incorrect".',
     ),
 }
-
-
-@dataclass(frozen=True)
-class JudgeRun:
-    judged: int  # items this run gave a verdict (or a parse error) to
-    parse_errors: int
-    remaining: int  # items of the campaign still without a verdict from this judge
 
 
 def judge_prompt(*, prompt: str, shown_texts: Sequence[str]) -> str:
@@ -151,19 +147,10 @@ def _judge_label(
     )
 
 
-def items_judge(
-    *,
-    campaign: Campaign,
-    generator: Generator,
-    limit: int | None = None,
-    on_progress: ProgressCallback | None = None,
-) -> JudgeRun:
-    """Have `generator` judge the campaign's pairwise or correctness items it has not judged yet (at most
-    `limit`).
-
-    Items are judged a few per model call and saved per call, so a stopped run resumes where it was; the
-    unique (item, generator) constraint keeps two runs at once from writing one verdict twice.
-    """
+@transaction.atomic
+def judge_job_create(*, campaign: Campaign, generator: Generator, limit: int | None = None) -> JudgeJob:
+    """A job of `generator` judging the campaign's pairwise or correctness items it has not judged yet (at
+    most `limit`), for a worker (`job_enqueue`) or the command line (`items_judge`)."""
     if limit is not None and limit < 1:
         raise ApplicationError("Field 'limit' must be at least 1.", {"field": "limit"})
     if campaign.kind not in FORMATS:
@@ -176,12 +163,30 @@ def items_judge(
         raise ApplicationError(
             f"Campaign '{campaign.name}' has no {campaign.kind} items to judge.", {"field": "campaign"}
         )
+    job = JudgeJob(campaign=campaign, generator=generator, limit=limit)
+    job.full_clean()
+    job.save()
+    return job
+
+
+def judge_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> JudgeJob:
+    """Judge the job's items: the ones its generator has not judged yet, up to what is left of its limit.
+
+    Items are judged a few per model call and saved per call with the job's progress, so a retried job
+    resumes where it stopped and never judges more than its limit; the unique (item, generator) constraint
+    keeps two runs at once from writing one verdict twice.
+    """
+    job = job_claim(model=JudgeJob, job_id=job_id)
+    if job is None:
+        return JudgeJob.objects.get(pk=job_id)
+    campaign, generator = job.campaign, job.generator
     pending = _pending(campaign, generator)
-    chosen = pending[:limit] if limit is not None else pending
+    chosen = pending if job.limit is None else pending[: max(0, job.limit - job.progress_done)]
+    judged, parse_errors = job.progress_done, job.parse_errors
+    job_progress(job=job, done=judged, total=judged + len(chosen))
     spec = generator_model_spec(generator)
     if chosen:
         inference.preload(spec)
-    judged = parse_errors = 0
     for start in range(0, len(chosen), ITEMS_PER_CALL):
         chunk = chosen[start : start + ITEMS_PER_CALL]
         slots = _shown_slots(chunk)
@@ -191,15 +196,23 @@ def items_judge(
             _judge_label(chunk[c.request_index], generator, slots[chunk[c.request_index].pk], c)
             for c in completions
         ]
-        JudgeLabel.objects.bulk_create(labels, ignore_conflicts=True)
         judged += len(labels)
         parse_errors += sum(1 for label in labels if label.parse_error)
+        with transaction.atomic():
+            JudgeLabel.objects.bulk_create(labels, ignore_conflicts=True)
+            job_progress(job=job, done=judged, parse_errors=parse_errors)
         if on_progress:
-            on_progress(judged)
-    return JudgeRun(judged=judged, parse_errors=parse_errors, remaining=len(pending) - judged)
+            on_progress(job)
+    return job_succeed(job=job, items_remaining=len(pending) - len(chosen))
 
 
-def items_judge_enqueue(*, campaign: Campaign, generator: Generator, limit: int | None = None) -> None:
-    from labelapp.tasks import items_judge_task  # tasks.py imports this module
-
-    items_judge_task.delay_on_commit(campaign.pk, generator.pk, limit)
+def items_judge(
+    *,
+    campaign: Campaign,
+    generator: Generator,
+    limit: int | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> JudgeJob:
+    """Judge now, in this process (the command line), as a job the manage page lists like a worker's."""
+    job = judge_job_create(campaign=campaign, generator=generator, limit=limit)
+    return job_run_inline(job=job, run=judge_job_run, on_progress=on_progress)

@@ -106,7 +106,7 @@ def test_an_export_is_recorded_with_its_file_and_rows(campaign, pairwise_items, 
 
 
 def test_an_export_record_deleted_in_the_admin_is_recorded(campaign, staff, client_for):
-    export = Export.objects.create(campaign=campaign, format="dpo", path="/data/prefs.jsonl", rows=3)
+    export = Export.objects.create(campaign=campaign, format="dpo", path="/data/prefs.jsonl", progress_done=3)
     client_for(staff).post(f"/admin/labelapp/export/{export.pk}/delete/", {"post": "yes"})
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.target_ids) == ("export.delete", [export.pk])

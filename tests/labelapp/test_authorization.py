@@ -26,10 +26,12 @@ from rest_framework.authtoken.models import Token
 from labelapp.models import (
     AuditEntry,
     Campaign,
+    EmbeddingJob,
     Export,
-    ExportStatus,
     GenerationJob,
     Item,
+    JobStatus,
+    JudgeJob,
     JudgeLabel,
     LabellerProfile,
     Lease,
@@ -113,6 +115,7 @@ RULES: dict[str, Rule] = {
     "manage-build": pages("POST", labellers=403, staff=302),
     "manage-dashboard": pages("GET", labellers=403, staff=200),
     "manage-export": pages("POST", labellers=403, staff=302, data={"format": "dpo", "output": "jsonl"}),
+    "manage-job-retry": pages("POST", labellers=403, staff=302),  # staff: a failed generation job
     "reports": pages("GET", labellers=403, staff=200),
     "report": pages("GET", labellers=403, staff=200),
     "report-embeddings": pages("POST", labellers=403, staff=400),  # staff: "diversity is for set-wise"
@@ -169,6 +172,8 @@ ADMIN_MODELS: dict[str, set[str]] = {
     "labelapp.prompt": FULL,
     "labelapp.generator": FULL,
     "labelapp.generationjob": FULL,
+    "labelapp.judgejob": FULL - {"add"},  # jobs are started from the CLI, the manage page or a report page
+    "labelapp.embeddingjob": FULL - {"add"},
     "labelapp.candidate": FULL,
     "labelapp.item": FULL,
     "labelapp.labellerprofile": FULL,
@@ -276,6 +281,10 @@ class World:
                 return "leaderboard"
             case "export_id":
                 return Export.objects.get().pk
+            case "job_kind":
+                return "generation"
+            case "job_id":
+                return GenerationJob.objects.get().pk
             case "content_type_id":
                 return ContentType.objects.get_for_model(Campaign).pk
             case "id":
@@ -330,7 +339,11 @@ def world(db, generator, settings, tmp_path) -> World:
     other_item = campaign.items.exclude(pk__in=[shared.pk, owner_item.pk]).first()
     Lease.objects.create(item=other_item, labeller=other, expires_at=timezone.now() + timedelta(hours=1))
     Skip.objects.create(item=other_item, labeller=staff, reason="seen in the admin only")
-    GenerationJob.objects.create(campaign=campaign, generator=generator, params={"n": 1}, prompts_total=4)
+    GenerationJob.objects.create(
+        campaign=campaign, generator=generator, params={"n": 1}, progress_total=4, status=JobStatus.FAILED
+    )
+    JudgeJob.objects.create(campaign=campaign, generator=generator, status=JobStatus.FAILED)
+    EmbeddingJob.objects.create(campaign=campaign, model="all-MiniLM-L6-v2")
     settings.LABELAPP_EXPORT_DIR = tmp_path
     (tmp_path / "prefs.jsonl").write_text('{"prompt": "Question 0?"}\n')
     export = Export.objects.create(
@@ -338,8 +351,8 @@ def world(db, generator, settings, tmp_path) -> World:
         format="dpo",
         path=str(tmp_path / "prefs.jsonl"),
         download_path=str(tmp_path / "prefs.jsonl"),
-        status=ExportStatus.SUCCEEDED,
-        rows=1,
+        status=JobStatus.SUCCEEDED,
+        progress_done=1,
     )
     audit_record(actor=staff, action="export.create", target_type="export", target_ids=[export.pk])
     JudgeLabel.objects.create(item=shared, generator=generator, value={"choice": "a"}, raw_output="A")

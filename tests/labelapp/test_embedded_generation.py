@@ -3,7 +3,7 @@ import math
 import pytest
 from django.core.management import call_command
 
-from labelapp.models import Candidate, GenerationJobStatus, Prompt
+from labelapp.models import Candidate, JobStatus, Prompt
 
 
 @pytest.mark.embedded_model
@@ -24,6 +24,6 @@ def test_generate_candidates_writes_real_completions_of_the_embedded_model(campa
         assert "<|im_start|>assistant" in candidate.rendered_prompt
         assert candidate.params["n"] == 2 and candidate.seed is not None
     job = candidates[0].job
-    assert job.status == GenerationJobStatus.SUCCEEDED and job.tokens_generated == sum(
+    assert job.status == JobStatus.SUCCEEDED and job.tokens_generated == sum(
         c.token_count for c in candidates
     )

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from inference.model_spec import EMBEDDED_GGUF_FILE, embedded_model_folder
-from labelapp.models import Campaign, Candidate, GenerationJob, GenerationJobStatus, Generator, Prompt
+from labelapp.models import Campaign, Candidate, GenerationJob, Generator, JobStatus, Prompt
 from tests.inference.servers import llama_server, llama_server_binary
 
 pytestmark = pytest.mark.engine
@@ -82,7 +82,7 @@ def test_chat_samples_with_logprobs_and_the_seed_that_reproduces_them(server_url
         seed=7,
     )
     job = GenerationJob.objects.get(generator=chat)
-    assert job.status == GenerationJobStatus.SUCCEEDED and job.prompts_done == 3
+    assert job.status == JobStatus.SUCCEEDED and job.progress_done == 3
     prompts = answers_by_prompt(job)
     assert [len(samples) for samples in prompts] == [2, 2, 2]
     for index, samples in enumerate(prompts):
@@ -124,7 +124,7 @@ def test_raw_completions_with_a_stop_sequence_store_empty_samples(server_url, ca
         stop=["\n"],
     )
     job = GenerationJob.objects.get(generator=raw)
-    assert job.status == GenerationJobStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     candidates = list(Candidate.objects.filter(job=job))
     assert len(candidates) == 12
     assert {c.rendered_prompt for c in candidates} == {f"Q: {question}\nA:" for question in QUESTIONS}
@@ -149,7 +149,7 @@ def test_raw_completions_with_a_stop_sequence_store_empty_samples(server_url, ca
         stop=[" "],
     )
     job = GenerationJob.objects.filter(generator=raw).latest("created_at")
-    assert job.status == GenerationJobStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     empty = list(Candidate.objects.filter(job=job))
     assert len(empty) == 6 and {c.text for c in empty} == {""}
     stopped = [c for c in empty if c.finish_reason == "stop"]
@@ -164,9 +164,9 @@ def test_a_prompt_too_long_for_the_context_fails_alone(server_url, campaign_with
         "generate_candidates", campaign="prefs", generator="llama-chat", n=2, max_new_tokens=8, seed=1
     )
     job = GenerationJob.objects.get(generator=chat)
-    assert job.status == GenerationJobStatus.PARTIAL and job.outcome == "completed with 1 failed prompt"
+    assert job.status == JobStatus.PARTIAL and job.outcome == "completed with 1 failed prompt"
     ((failure),) = job.prompt_failures
     assert failure["prompt"] == too_long.pk
     assert "HTTP 400" in failure["message"] and "context size" in failure["message"]
-    assert Candidate.objects.filter(job=job).count() == 6 and job.prompts_done == 3
+    assert Candidate.objects.filter(job=job).count() == 6 and job.progress_done == 3
     assert f"prompt {too_long.pk}: " in capsys.readouterr().err

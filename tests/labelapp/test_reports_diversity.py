@@ -10,8 +10,9 @@ from django.core.management import call_command
 
 from labelapp.models import Candidate, CandidateEmbedding
 from labelapp.reports import embeddings
+from labelapp.reports.embeddings import vector_from_bytes
 from labelapp.selectors.reports import diversity_report_for
-from labelapp.services.embeddings import candidate_embeddings_compute, vector_from_bytes
+from labelapp.services.embeddings import candidate_embeddings_compute
 from tests.labelapp.reports.seed import hashed_words, setwise_campaign
 
 
@@ -77,7 +78,7 @@ def test_the_command_embeds_what_is_missing_then_reports_every_section(sets, emb
 
 def test_stored_embeddings_are_the_model_output_and_stale_ones_are_replaced(sets, embedder):
     run = candidate_embeddings_compute(campaign=sets)
-    assert (run.embedded, run.already) == (21, 0)
+    assert (run.progress_done, run.already) == (21, 0)
     candidate = Candidate.objects.get(text="Deep red.")
     stored = CandidateEmbedding.objects.get(candidate=candidate)
     assert np.allclose(vector_from_bytes(stored.vector), hashed_words(["Deep red."])[0])
@@ -88,7 +89,7 @@ def test_stored_embeddings_are_the_model_output_and_stale_ones_are_replaced(sets
     edited_set = next(row for row in report.metrics.sets if row.item_id == candidate.slots.get().item_id)
     assert edited_set.vendi is None and edited_set.distinct_1 is not None
     run = candidate_embeddings_compute(campaign=sets)
-    assert (run.embedded, run.already) == (1, 20) and embedder.texts[-1] == "Deep crimson red."
+    assert (run.progress_done, run.already) == (1, 20) and embedder.texts[-1] == "Deep crimson red."
     assert CandidateEmbedding.objects.count() == 21
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from labelapp.models import Candidate, GenerationJobStatus, Item, Label, Lease, Prompt
+from labelapp.models import Candidate, Item, JobStatus, Label, Lease, Prompt
 from labelapp.services.items import items_build
 from labelapp.services.labellers import labeller_suspend, user_upsert
 from tests.labelapp.importers.conftest import FILES
@@ -163,7 +163,7 @@ def test_staff_import_generate_and_build_from_the_browser(
         ).content.decode()
     assert "Generation job" in page
     job = campaign.generation_jobs.get()
-    assert job.status == GenerationJobStatus.SUCCEEDED and Candidate.objects.filter(job=job).count() == 4
+    assert job.status == JobStatus.SUCCEEDED and Candidate.objects.filter(job=job).count() == 4
     assert fake_generate.calls[0]["params"].temperature == 0.5
 
     page = client.post("/manage/prefs/build/", {}, follow=True).content.decode()
@@ -188,6 +188,97 @@ def test_the_manage_page_shows_the_prompts_a_server_refused(
     assert "Completed with 1 failed prompt" in fragment and "1 / 2 prompts, 1 failed" in fragment
     assert f"Prompt {too_long.pk}: HTTP 400: exceeds the available context size" in fragment
     assert "every 2s" not in fragment
+
+
+def test_staff_retry_a_partly_completed_generation_job_and_it_runs_only_the_failed_prompts(
+    campaign, generator, staff, client_for, fake_generate, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    Prompt.objects.create(campaign=campaign, text="Name a colour.")
+    Prompt.objects.create(campaign=campaign, text="A very long prompt.")
+    fake_generate.refuse = {"A very long prompt.": "HTTP 400: exceeds the available context size"}
+    client = client_for(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/manage/prefs/generate/", {"generator": generator.pk, "n": "2"})
+    job = campaign.generation_jobs.get()
+    retry = f'action="/manage/prefs/jobs/generation/{job.pk}/retry/"'
+    assert retry in client.get("/manage/prefs/").content.decode()
+
+    fake_generate.refuse, fake_generate.calls = {}, []
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(f"/manage/prefs/jobs/generation/{job.pk}/retry/", follow=True).content.decode()
+    assert f"Generation job {job.pk} queued again." in page
+    job.refresh_from_db()
+    assert (job.status, job.progress_done, job.prompt_failures) == (JobStatus.SUCCEEDED, 2, [])
+    (call,) = fake_generate.calls
+    assert [r.prompt for r in call["requests"]] == ["A very long prompt."]
+    assert retry not in page  # nothing left to retry
+
+    with django_capture_on_commit_callbacks(execute=True):  # a second click, from a page loaded before
+        page = client.post(f"/manage/prefs/jobs/generation/{job.pk}/retry/", follow=True).content.decode()
+    assert f"Generation job {job.pk} has already succeeded." in page and len(fake_generate.calls) == 1
+
+
+def test_the_manage_page_lists_judge_jobs_with_progress_and_retries_them_behind_csrf(
+    campaign, pairwise_items, generator, staff, client_for, fake_generate, settings
+):
+    from django.test import Client
+
+    from labelapp.models import JudgeJob
+
+    failed = JudgeJob.objects.create(
+        campaign=campaign,
+        generator=generator,
+        status=JobStatus.FAILED,
+        progress_done=1,
+        progress_total=3,
+        parse_errors=1,
+        error="InferenceUnavailable: TGI server http://gpu-1/generate unreachable",
+    )
+    fragment = client_for(staff).get("/manage/prefs/", **HTMX).content.decode()
+    assert f"Judge job {failed.pk}" in fragment and "fake-model judges items" in fragment
+    assert (
+        "1 / 3 items, 1 unparseable" in fragment
+        and "TGI server http://gpu-1/generate unreachable" in fragment
+    )
+    assert f'action="/manage/prefs/jobs/judge/{failed.pk}/retry/"' in fragment
+
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(staff)
+    assert forged.post(f"/manage/prefs/jobs/judge/{failed.pk}/retry/").status_code == 403
+    assert client_for(staff).post(f"/manage/prefs/jobs/judge/{failed.pk + 1}/retry/").status_code == 404
+    assert client_for(staff).post(f"/manage/nope/jobs/judge/{failed.pk}/retry/").status_code == 404
+    failed.refresh_from_db()
+    assert failed.status == JobStatus.FAILED
+
+
+def test_the_polled_jobs_fragment_takes_as_many_queries_for_many_jobs_as_for_one(
+    campaign, generator, staff, client_for
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from labelapp.models import EmbeddingJob, Export, GenerationJob, JudgeJob
+
+    def add_one_of_each() -> None:
+        GenerationJob.objects.create(campaign=campaign, generator=generator, params={"n": 1})
+        Export.objects.create(campaign=campaign, format="dpo")
+        JudgeJob.objects.create(campaign=campaign, generator=generator)
+        EmbeddingJob.objects.create(campaign=campaign, model="all-MiniLM-L6-v2")
+
+    client = client_for(staff)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/manage/prefs/", **HTMX)
+        assert response.status_code == 200 and 'hx-trigger="every 2s"' in response.content.decode()
+        return len(captured)
+
+    add_one_of_each()
+    few = queries()
+    for _ in range(5):
+        add_one_of_each()
+    assert queries() == few
 
 
 def test_a_bad_generation_parameter_is_reported_not_raised(campaign, generator, staff, client_for):

@@ -61,7 +61,7 @@ def worker_run(env: dict[str, str], options: list[str], state: Callable[[], tupl
 def job_state(database: Path) -> tuple[str, int, int] | None:
     with sqlite3.connect(database) as connection:
         return connection.execute(
-            "SELECT j.status, j.prompts_done, (SELECT COUNT(*) FROM labelapp_candidate c WHERE c.job_id = j.id) "
+            "SELECT j.status, j.progress_done, (SELECT COUNT(*) FROM labelapp_candidate c WHERE c.job_id = j.id) "
             "FROM labelapp_generationjob j"
         ).fetchone()
 
@@ -73,6 +73,36 @@ def test_a_worker_on_the_inference_queue_runs_an_enqueued_job(tmp_path, tiny_mod
     state = functools.partial(job_state, tmp_path / "db.sqlite3")
     errors = worker_run(env, ["-Q", "inference", "--pool=solo"], state)
     assert state() == ("succeeded", 3, 6), errors[-2000:]
+
+
+JUDGED_PAIRS = """
+from labelapp.models import Campaign, Generator, Prompt
+from labelapp.services.items import items_build
+from tests.factories import candidates_add
+campaign = Campaign.objects.create(name="j")
+Generator.objects.create(name="tiny", model="{model}")
+writer = Generator.objects.create(name="writer", model="embedded")
+for n in range(3):
+    candidates_add(Prompt.objects.create(campaign=campaign, text=f"Question {{n}}?"), writer, [f"yes {{n}}", f"no {{n}}"])
+items_build(campaign=campaign, kind="pairwise", seed=1)
+"""
+
+
+def judge_state(database: Path) -> tuple[str, int, int, str] | None:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT status, progress_done, (SELECT COUNT(*) FROM labelapp_judgelabel), error FROM labelapp_judgejob"
+        ).fetchone()
+
+
+def test_a_worker_on_the_inference_queue_runs_a_judge_job_queued_by_name(tmp_path, tiny_model_dir):
+    env = app_env(tmp_path)
+    manage(env, "shell", "-c", JUDGED_PAIRS.format(model=tiny_model_dir))
+    manage(env, "judge_items", "--campaign", "j", "--generator", "tiny", "--enqueue")
+    state = functools.partial(judge_state, tmp_path / "db.sqlite3")
+    assert state()[0] == "queued"
+    errors = worker_run(env, ["-Q", "inference", "--pool=solo"], state)
+    assert state() == ("succeeded", 3, 3, ""), errors[-2000:]  # a random model's verdicts: parse errors
 
 
 MANY_PROMPTS = """
@@ -125,7 +155,8 @@ def test_a_generation_killed_mid_job_resumes_without_duplicates(tmp_path, tiny_m
 LABELLED_PAIRS = """
 from django.contrib.auth.models import User
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt
-from labelapp.services.exports import export_job_create, export_job_enqueue
+from labelapp.services.exports import export_job_create
+from labelapp.services.jobs import job_enqueue
 campaign = Campaign.objects.create(name="e")
 generator = Generator.objects.create(name="tiny", model="embedded", default_params={{}})
 rater, staff = User.objects.create(username="rater"), User.objects.create(username="staff", is_staff=True)
@@ -143,13 +174,13 @@ Label.objects.bulk_create(
     Label(item=item, labeller=rater, value={{"choice": "a", "strength": "clear", "rationale": ""}}, idempotency_key=str(item.pk))
     for item in items
 )
-export_job_enqueue(export=export_job_create(campaign=campaign, format="dpo", output="jsonl", options={{}}, created_by=staff))
+job_enqueue(job=export_job_create(campaign=campaign, format="dpo", output="jsonl", options={{}}, created_by=staff))
 """
 
 
 def export_state(database: Path) -> tuple[str, int, str] | None:
     with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT status, rows, error FROM labelapp_export").fetchone()
+        return connection.execute("SELECT status, progress_done, error FROM labelapp_export").fetchone()
 
 
 @pytest.mark.parametrize("pool", ["solo", "prefork"])

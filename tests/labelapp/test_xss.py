@@ -14,8 +14,8 @@ from labelapp.models import (
     AuditEntry,
     Campaign,
     GenerationJob,
-    GenerationJobStatus,
     Generator,
+    JobStatus,
     JudgeLabel,
     Label,
     LabellerProfile,
@@ -143,7 +143,7 @@ def hostile(db, generator, labeller, other_labeller, staff):
         campaign=pairwise,
         generator=generator,
         params={"n": 1, "temperature": PAYLOADS[0]},
-        status=GenerationJobStatus.FAILED,
+        status=JobStatus.FAILED,
         error=f"Server said MARK-error {PAYLOADS[0]} {PAYLOADS[1]}",
     )
     judge = Generator.objects.create(name=f"judge MARK-generator {PAYLOADS[1]}", model="embedded")

@@ -6,30 +6,37 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from labelapp.errors import ApplicationError
+from labelapp.export_parts import default_workers
 from labelapp.exporters import FORMATS
-from labelapp.exporters.options import export_options_parse
+from labelapp.exporters.options import NAMES, NUMBER, OPTIONS, SWITCH, Option, export_options_parse
 from labelapp.selectors.campaigns import campaign_get
-from labelapp.services.export_parts import default_workers
 from labelapp.services.exports import dataset_export
-
-FLAGS = {
-    "min_labels": "--min-labels",
-    "min_agreement": "--min-agreement",
-    "exclude_labellers": "--exclude-labeller",
-    "exclude_below_gold_accuracy": "--exclude-below-gold-accuracy",
-    "generators": "--generator",
-    "since": "--since",
-    "test_fraction": "--test-fraction",
-    "seed": "--seed",
-    "kto_from": "--kto-from-pairwise/--kto-from-correctness",
-    "expand_pairs": "--expand-pairs",
-}
 
 
 def _worker_count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ArgumentTypeError(f"a whole number of processes, at least 1, not {text!r}")
     return int(text)
+
+
+def _option_add(parser: CommandParser, option: Option) -> None:
+    """The option's flag (or one flag per choice); absent flags leave the option to its default."""
+    if option.kind == NAMES and option.choices:
+        for choice, help in option.choices.items():
+            flag = option.flag.format(choice)
+            parser.add_argument(flag, action="append_const", const=choice, dest=option.name, help=help)
+    elif option.kind == NAMES:
+        help = f"{option.help} Repeat the flag for each."
+        parser.add_argument(option.flag, action="append", dest=option.name, metavar=option.metavar, help=help)
+    elif option.kind == SWITCH:
+        parser.add_argument(
+            option.flag, action="store_true", default=None, dest=option.name, help=option.help
+        )
+    else:
+        cast = option.cast if option.kind == NUMBER else str
+        parser.add_argument(
+            option.flag, type=cast, dest=option.name, metavar=option.metavar, help=option.help
+        )
 
 
 class Command(BaseCommand):
@@ -46,66 +53,8 @@ class Command(BaseCommand):
             help="prefs.jsonl, prefs.parquet, or a folder (no suffix) for a datasets DatasetDict; "
             "written atomically, with a dataset card beside it.",
         )
-        parser.add_argument("--min-labels", type=int, help="Leave out items with fewer labels (default 1).")
-        parser.add_argument(
-            "--min-agreement",
-            type=float,
-            help="Leave out items where fewer than this fraction of labels agree with the majority (0-1).",
-        )
-        parser.add_argument(
-            "--exclude-labeller",
-            action="append",
-            dest="exclude_labellers",
-            metavar="USERNAME",
-            help="Leave out this labeller's labels (repeatable).",
-        )
-        parser.add_argument(
-            "--exclude-below-gold-accuracy",
-            type=float,
-            metavar="X",
-            help="Leave out the labels of labellers whose gold accuracy in this campaign is below X (0-1).",
-        )
-        parser.add_argument(
-            "--include-ties",
-            action="store_true",
-            default=None,
-            help="Keep tied items as rows flagged tie=true (dpo, rm, hh-rlhf); never as two opposite pairs.",
-        )
-        parser.add_argument(
-            "--generator",
-            action="append",
-            dest="generators",
-            metavar="NAME",
-            help="Only items whose candidates all come from these generators (repeatable).",
-        )
-        parser.add_argument("--since", help="Only labels given at or after this ISO date or date-time.")
-        parser.add_argument(
-            "--test-fraction",
-            type=float,
-            help="Put this fraction of prompts (all their rows) in a test split (0 <= F < 1).",
-        )
-        parser.add_argument("--seed", type=int, help="Seed of the train/test split (default 0).")
-        parser.add_argument(
-            "--kto-from-pairwise",
-            action="append_const",
-            const="pairwise",
-            dest="kto_from",
-            help="kto: pairwise winners become desirable rows, losers (and both-bad pairs) undesirable.",
-        )
-        parser.add_argument(
-            "--kto-from-correctness",
-            action="append_const",
-            const="correctness",
-            dest="kto_from",
-            help="kto: answers judged correct by the majority become desirable rows, incorrect ones undesirable "
-            "(can't tell and split verdicts are left out).",
-        )
-        parser.add_argument(
-            "--expand-pairs",
-            action="store_true",
-            default=None,
-            help="ranking: write one dpo row (prompt, chosen, rejected) per consensus pair instead.",
-        )
+        for option in OPTIONS:
+            _option_add(parser, option)
         parser.add_argument(
             "--workers",
             type=_worker_count,
@@ -117,7 +66,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            parsed = export_options_parse({name: options[name] for name in FLAGS})
+            parsed = export_options_parse({option.name: options[option.name] for option in OPTIONS})
             with tqdm(
                 unit=" rows", desc=f"{options['format']} export", disable=options["no_progress"]
             ) as bar:
@@ -130,7 +79,8 @@ class Command(BaseCommand):
                     workers=options["workers"],
                 )
         except ApplicationError as exc:
-            flag = FLAGS.get(exc.extra.get("field", ""), "")
+            flags = {option.name: "/".join(option.flags) for option in OPTIONS}
+            flag = flags.get(exc.extra.get("field", ""), "")
             raise CommandError(f"{flag}: {exc.message}" if flag else exc.message) from None
         files = ", ".join(export.files)
         self.stdout.write(self.style.SUCCESS(f"Wrote {export.rows} {export.format} rows: {files}."))

@@ -2,17 +2,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from labelapp.errors import ApplicationError
-from labelapp.models import GenerationJob, GenerationJobStatus, GenerationStrategy, Generator
+from labelapp.models import GenerationJob, GenerationStrategy, Generator, JobStatus
 from labelapp.selectors.campaigns import campaign_get
 from labelapp.services.demo import EMBEDDED_GENERATOR, embedded_generator_get_or_create
-from labelapp.services.generation import (
-    generation_job_enqueue,
-    generation_job_fail,
-    generation_job_requeue,
-    generation_job_run,
-    generation_jobs_create,
-    sampling_params_sweep,
-)
+from labelapp.services.generation import generation_job_run, generation_jobs_create, sampling_params_sweep
+from labelapp.services.jobs import job_enqueue, job_requeue, job_run_inline
 
 
 class Command(BaseCommand):
@@ -55,7 +49,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         for job in jobs:
             if options["enqueue"]:
-                generation_job_enqueue(job=job)
+                job_enqueue(job=job)
                 self.stdout.write(
                     f"Queued generation job {job.pk}; a worker on queue 'inference' will run it."
                 )
@@ -64,7 +58,8 @@ class Command(BaseCommand):
 
     def _jobs(self, options: dict) -> list[GenerationJob]:
         if options["resume"]:
-            return [generation_job_requeue(job_id=options["resume"])]
+            # The user resumes a job they know nobody runs (its command was killed), or retries a failed one.
+            return [job_requeue(model=GenerationJob, job_id=options["resume"], stuck=True)]
         if not options["campaign"]:
             raise ApplicationError("--campaign is required (or --resume JOB).")
         generator = self._generator(str(options["generator"]))
@@ -90,23 +85,22 @@ class Command(BaseCommand):
 
     def _run_inline(self, job: GenerationJob) -> None:
         label = f"job {job.pk} (T={job.params['temperature']})"
-        with tqdm(total=job.prompts_total, unit="prompt", desc=label) as bar:
+        with tqdm(total=job.progress_total, unit="prompt", desc=label) as bar:
 
             def show(progress: GenerationJob) -> None:
-                bar.update(progress.prompts_done - bar.n)
+                bar.update(progress.progress_done - bar.n)
                 if progress.tokens_per_second:
                     bar.set_postfix(tokens_per_s=f"{progress.tokens_per_second:.1f}")
 
             try:
-                job = generation_job_run(job_id=job.pk, on_progress=show)
+                job = job_run_inline(job=job, run=generation_job_run, on_progress=show)
             except Exception as exc:
-                generation_job_fail(job_id=job.pk, error=f"{type(exc).__name__}: {exc}")
                 raise CommandError(f"Generation job {job.pk} failed: {exc}") from exc
         summary = (
-            f"Job {job.pk}: {job.candidates.count()} candidates for {job.prompts_total} prompts × "
+            f"Job {job.pk}: {job.candidates.count()} candidates for {job.progress_total} prompts × "
             f"{job.params['n']}, {job.tokens_generated} tokens, {job.tokens_per_second or 0:.1f} tokens/s."
         )
-        if job.status != GenerationJobStatus.PARTIAL:
+        if job.status != JobStatus.PARTIAL:
             self.stdout.write(self.style.SUCCESS(summary))
             return
         self.stdout.write(summary)

@@ -4,9 +4,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from labelapp.errors import ApplicationError
-from labelapp.models import Generator
+from labelapp.models import Generator, JudgeJob
 from labelapp.selectors.campaigns import campaign_get
-from labelapp.services.judge import items_judge, items_judge_enqueue
+from labelapp.services.jobs import job_enqueue
+from labelapp.services.judge import items_judge, judge_job_create
 
 
 class Command(BaseCommand):
@@ -28,22 +29,25 @@ class Command(BaseCommand):
             campaign = campaign_get(name=str(options["campaign"]))
             generator = self._generator(str(options["generator"]))
             if options["enqueue"]:
-                items_judge_enqueue(campaign=campaign, generator=generator, limit=options["limit"])
-                self.stdout.write("Queued the judge run; a worker on queue 'inference' will run it.")
+                job = judge_job_create(campaign=campaign, generator=generator, limit=options["limit"])
+                job_enqueue(job=job)
+                self.stdout.write(f"Queued judge job {job.pk}; a worker on queue 'inference' will run it.")
                 return
-            with tqdm(total=options["limit"], unit="item", desc=f"judge {generator.name}") as bar:
-                run = items_judge(
-                    campaign=campaign,
-                    generator=generator,
-                    limit=options["limit"],  # type: ignore[arg-type]
-                    on_progress=lambda judged: bar.update(judged - bar.n),
+            with tqdm(unit="item", desc=f"judge {generator.name}") as bar:
+
+                def show(progress: JudgeJob) -> None:
+                    bar.total = progress.progress_total
+                    bar.update(progress.progress_done - bar.n)
+
+                job = items_judge(
+                    campaign=campaign, generator=generator, limit=options["limit"], on_progress=show
                 )
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(
             self.style.SUCCESS(
-                f"{generator.name} judged {run.judged} items ({run.parse_errors} unparseable answers); "
-                f"{run.remaining} items still unjudged by it."
+                f"{generator.name} judged {job.progress_done} items ({job.parse_errors} unparseable answers); "
+                f"{job.items_remaining} items still unjudged by it."
             )
         )
 

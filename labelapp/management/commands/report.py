@@ -1,14 +1,13 @@
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from labelapp.errors import ApplicationError
-from labelapp.models import Campaign
+from labelapp.models import Campaign, EmbeddingJob
 from labelapp.reports.bradley_terry import BOOTSTRAP_SAMPLES
 from labelapp.reports.registry import (
     REPORTS,
@@ -19,6 +18,7 @@ from labelapp.reports.registry import (
     standalone_html,
 )
 from labelapp.selectors.campaigns import campaign_get
+from labelapp.services.embeddings import candidate_embeddings_compute
 
 FORMATS = (".html", ".json")
 
@@ -62,8 +62,8 @@ class Command(BaseCommand):
         try:
             campaign = campaign_get(name=str(options["campaign"]))
             kind = report_kind_get(str(options["kind"]), campaign=campaign)
-            if kind.prepare is not None:
-                self._prepare(kind.prepare, campaign)
+            if kind.reads_embeddings:
+                self._embed_missing(campaign)
             context = report_context(campaign=campaign, kind=kind, options=report_options)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
@@ -74,16 +74,17 @@ class Command(BaseCommand):
         _write_atomically(out, text)
         self.stdout.write(self.style.SUCCESS(f"Wrote the {kind.name} report of {campaign.name} to {out}."))
 
-    def _prepare(
-        self, prepare: Callable[[Campaign, Callable[[int, int], None]], str], campaign: Campaign
-    ) -> None:
+    def _embed_missing(self, campaign: Campaign) -> None:
         with tqdm(unit="text", desc="embed", disable=None) as bar:
 
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+            def progress(job: EmbeddingJob) -> None:
+                bar.total = job.progress_total
+                bar.update(job.progress_done - bar.n)
 
-            self.stdout.write(prepare(campaign, progress))
+            job = candidate_embeddings_compute(campaign=campaign, on_progress=progress)
+        self.stdout.write(
+            f"Embedded {job.progress_done} candidates with {job.model} ({job.already} already were)."
+        )
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -1,21 +1,13 @@
 import json
 from pathlib import Path
 
-import pytest
 from django.db.models import F
 
 from labelapp.exporters.options import export_options_parse
 from labelapp.models import Item, Label, Prompt
 from labelapp.services.exports import dataset_export
 from labelapp.services.items import items_build
-from labelapp.services.labellers import user_upsert
-from tests.conftest import PASSWORD
 from tests.factories import candidates_add
-
-
-@pytest.fixture
-def raters(db):
-    return [user_upsert(username=f"rater{n}", password=PASSWORD) for n in range(4)]
 
 
 def vote(item, labeller, choice, strength=None, rationale="", seconds=12.5) -> Label:

@@ -12,9 +12,8 @@ import pytest
 from datasets import load_dataset, load_from_disk
 from django.core.management import call_command
 
-from labelapp import exporters
-from labelapp.models import Export, ExportStatus, Prompt
-from labelapp.services import export_parts
+from labelapp import export_parts, exporters
+from labelapp.models import Export, JobStatus, Prompt
 from labelapp.services.items import items_build
 from tests.factories import candidates_add
 from tests.labelapp.exporters.conftest import export, read_jsonl, vote
@@ -115,8 +114,8 @@ def broken(format, after_rows: int):
     """The format, failing once it has yielded `after_rows` rows, counted over the parts made here."""
     yielded = itertools.count()
 
-    def rows(context):
-        for row in format.rows(context):
+    def rows(records, options):
+        for row in format.rows(records, options):
             if next(yielded) == after_rows:
                 raise Boom("disk full")
             yield row
@@ -140,7 +139,7 @@ def test_a_crash_mid_export_leaves_no_file_and_keeps_the_previous_export(
     assert after == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     failed = Export.objects.order_by("-id").first()
-    assert failed.status == ExportStatus.FAILED and "Boom: disk full" in failed.error
+    assert failed.status == JobStatus.FAILED and "Boom: disk full" in failed.error
 
 
 def test_a_first_export_that_crashes_leaves_nothing_at_all(many, tmp_path, monkeypatch):
@@ -181,11 +180,11 @@ items_build(campaign=c, kind="pairwise", seed=1)
 for item in Item.objects.all():
     Label.objects.create(item=item, labeller=u, value={"choice": "a"}, idempotency_key=str(item.pk))
 ''')
-from labelapp import exporters
+from labelapp import export_parts, exporters
 import dataclasses, time
 slow = exporters.FORMATS["dpo"]
-def rows(context):
-    for row in slow.rows(context):
+def rows(records, options):
+    for row in slow.rows(records, options):
         time.sleep(0.01)
         yield row
 exporters.FORMATS["dpo"] = dataclasses.replace(slow, rows=rows)

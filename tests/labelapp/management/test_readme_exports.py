@@ -16,7 +16,8 @@ from datasets import Dataset, Json, load_dataset, load_from_disk
 from django.core.management import CommandError, call_command
 
 from labelapp.exporters import FORMATS
-from labelapp.models import Campaign, Export, ExportStatus
+from labelapp.exporters.options import OPTIONS
+from labelapp.models import Campaign, Export, JobStatus
 from labelapp.services.demo import DEMO_KIND_CAMPAIGNS, DEMO_LABELLERS, demo_seed
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import item_submit_label
@@ -99,6 +100,12 @@ def test_the_readme_shows_an_example_of_every_format_it_lists():
     assert SYNOPSIS in readme_commands()
 
 
+def test_the_readme_options_table_lists_every_export_option():
+    text = README.read_text()
+    table = text[text.index("| option | effect |") :].split("\n\n", 1)[0]
+    assert [flag for option in OPTIONS for flag in option.flags if f"`{flag}" not in table] == []
+
+
 def example_run(example: str, folder: Path) -> None:
     """Run one README example as `manage.py` would (a CommandError is its exit status 1), its output in
     `folder`; check that `datasets` reads what it wrote, rows and all."""
@@ -111,7 +118,7 @@ def example_run(example: str, folder: Path) -> None:
     call_command("export_dataset", *words, "--no-progress")
 
     export = Export.objects.latest("pk")
-    assert (export.campaign.name, export.status) == (campaign, ExportStatus.SUCCEEDED)
+    assert (export.campaign.name, export.status) == (campaign, JobStatus.SUCCEEDED)
     read = exported_datasets(export)
     assert export.rows > 0 and sum(map(len, read)) == export.rows
     # One type per column (`datasets` reads a column of mixed strings and lists as Json): what Parquet

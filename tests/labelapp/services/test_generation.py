@@ -2,17 +2,16 @@ import pytest
 
 import inference
 from labelapp.errors import ApplicationError
-from labelapp.models import Candidate, CandidateStep, GenerationJobStatus, Generator, Prompt
+from labelapp.models import Candidate, CandidateStep, GenerationJob, Generator, JobStatus, Prompt
 from labelapp.services import generation
 from labelapp.services.generation import (
-    generation_job_enqueue,
-    generation_job_requeue,
     generation_job_run,
     generation_jobs_create,
     generator_model_spec,
     sampling_params_for,
     sampling_params_sweep,
 )
+from labelapp.services.jobs import job_enqueue, job_fail, job_requeue
 from labelapp.tasks import generation_job_run_task
 
 
@@ -38,11 +37,9 @@ def test_job_writes_n_candidates_per_prompt_with_their_provenance(
 ):
     job = job_for(campaign, generator, n=3, temperature=0.9, seed=5, max_new_tokens=16)
     seen = []
-    job = generation_job_run(job_id=job.pk, on_progress=lambda j: seen.append(j.prompts_done))
+    job = generation_job_run(job_id=job.pk, on_progress=lambda j: seen.append(j.progress_done))
 
-    assert (
-        job.status == GenerationJobStatus.SUCCEEDED and job.prompts_done == 2 and job.tokens_generated == 24
-    )
+    assert job.status == JobStatus.SUCCEEDED and job.progress_done == 2 and job.tokens_generated == 24
     assert seen == [2] and job.started_at is not None and job.tokens_per_second is not None
     fruit = Candidate.objects.filter(prompt=prompts[1]).order_by("sample_index")
     assert [c.text for c in fruit] == [f"Answer {i} to: Name a fruit." for i in range(3)]
@@ -77,7 +74,7 @@ def test_a_crashed_job_resumes_without_duplicate_candidates(
 
     fake_generate.fail_on_call = None
     job = generation_job_run(job_id=job.pk)
-    assert job.status == GenerationJobStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     assert Candidate.objects.filter(job=job).count() == 4
     assert len(fake_generate.calls) == 3  # the first prompt was not generated again
 
@@ -88,15 +85,15 @@ def test_a_failed_job_can_be_requeued_and_resumes(campaign, generator, prompts, 
     fake_generate.fail_on_call = 2
     with pytest.raises(RuntimeError):
         generation_job_run(job_id=job.pk)
-    generation.generation_job_fail(job_id=job.pk, error="RuntimeError: GPU fell over")
-    assert generation_job_run(job_id=job.pk).status == GenerationJobStatus.FAILED  # failed jobs stay failed
+    job_fail(model=GenerationJob, job_id=job.pk, error="RuntimeError: GPU fell over")
+    assert generation_job_run(job_id=job.pk).status == JobStatus.FAILED  # failed jobs stay failed
 
     fake_generate.fail_on_call = None
-    generation_job_requeue(job_id=job.pk)
+    job_requeue(model=GenerationJob, job_id=job.pk)
     job = generation_job_run(job_id=job.pk)
-    assert (job.status, job.error, Candidate.objects.count()) == (GenerationJobStatus.SUCCEEDED, "", 2)
+    assert (job.status, job.error, Candidate.objects.count()) == (JobStatus.SUCCEEDED, "", 2)
     with pytest.raises(ApplicationError, match="already succeeded"):
-        generation_job_requeue(job_id=job.pk)
+        job_requeue(model=GenerationJob, job_id=job.pk)
 
 
 def test_a_new_job_with_the_same_params_and_seed_writes_nothing_twice(
@@ -104,7 +101,7 @@ def test_a_new_job_with_the_same_params_and_seed_writes_nothing_twice(
 ):
     generation_job_run(job_id=job_for(campaign, generator, n=2, seed=9).pk)
     again = generation_job_run(job_id=job_for(campaign, generator, n=2, seed=9).pk)
-    assert again.status == GenerationJobStatus.SUCCEEDED and again.prompts_done == 2
+    assert again.status == JobStatus.SUCCEEDED and again.progress_done == 2
     assert len(fake_generate.calls) == 1 and Candidate.objects.count() == 4
 
 
@@ -169,7 +166,7 @@ def test_task_marks_the_job_failed_with_the_error(campaign, generator, prompts, 
     job = job_for(campaign, generator)
     generation_job_run_task.apply(args=[job.pk])
     job.refresh_from_db()
-    assert job.status == GenerationJobStatus.FAILED
+    assert job.status == JobStatus.FAILED
     assert job.error == "RuntimeError: GPU fell over"
 
 
@@ -230,7 +227,7 @@ def test_the_task_retries_a_server_that_comes_back(
     job = job_for(campaign, generator)
     generation_job_run_task.apply(args=[job.pk])
     job.refresh_from_db()
-    assert job.status == GenerationJobStatus.SUCCEEDED and Candidate.objects.count() == 2
+    assert job.status == JobStatus.SUCCEEDED and Candidate.objects.count() == 2
 
 
 def test_a_server_that_stays_down_fails_the_job_naming_the_url(
@@ -241,7 +238,7 @@ def test_a_server_that_stays_down_fails_the_job_naming_the_url(
     job = job_for(campaign, generator)
     generation_job_run_task.apply(args=[job.pk])
     job.refresh_from_db()
-    assert job.status == GenerationJobStatus.FAILED
+    assert job.status == JobStatus.FAILED
     assert (
         job.error
         == "InferenceUnavailable: TGI server http://127.0.0.1:9/generate unreachable: Connection refused"
@@ -265,9 +262,9 @@ def test_a_job_the_broker_cannot_take_fails_with_a_message_instead_of_staying_qu
         params_list=[sampling_params_for(generator=generator, overrides={})],
     )
     with django_capture_on_commit_callbacks(execute=True):
-        generation_job_enqueue(job=job)
+        job_enqueue(job=job)
     job.refresh_from_db()
-    assert job.status == GenerationJobStatus.FAILED
+    assert job.status == JobStatus.FAILED
     assert "broker is unreachable" in job.error and "Connection refused" in job.error
 
 
@@ -283,16 +280,16 @@ def test_a_prompt_the_server_refuses_fails_alone_and_a_retry_runs_only_it(
     fake_generate.refuse = {"Name a colour.": CONTEXT_REFUSAL}
     job = generation_job_run(job_id=job_for(campaign, generator, n=2).pk)
 
-    assert job.status == GenerationJobStatus.PARTIAL and job.is_finished
+    assert job.status == JobStatus.PARTIAL and job.is_finished
     assert job.outcome == "completed with 1 failed prompt" and job.error == ""
     assert job.prompt_failures == [{"prompt": prompts[0].pk, "message": CONTEXT_REFUSAL}]
-    assert job.prompts_done == 1
+    assert job.progress_done == 1
     assert {c.prompt_id for c in Candidate.objects.all()} == {prompts[1].pk}
 
     fake_generate.refuse, fake_generate.calls = {}, []
-    generation_job_requeue(job_id=job.pk)
+    job_requeue(model=GenerationJob, job_id=job.pk)
     job = generation_job_run(job_id=job.pk)
-    assert (job.status, job.prompt_failures, job.prompts_done) == (GenerationJobStatus.SUCCEEDED, [], 2)
+    assert (job.status, job.prompt_failures, job.progress_done) == (JobStatus.SUCCEEDED, [], 2)
     (call,) = fake_generate.calls
     assert [r.prompt for r in call["requests"]] == ["Name a colour."]  # only the failed prompt ran again
     assert Candidate.objects.filter(prompt=prompts[0]).count() == 2

@@ -6,8 +6,9 @@ import threading
 import pytest
 
 import inference.remote
-from labelapp.models import Candidate, GenerationJobStatus, Generator, Prompt
-from labelapp.services.generation import generation_job_requeue, generation_job_run, generation_jobs_create
+from labelapp.models import Candidate, GenerationJob, Generator, JobStatus, Prompt
+from labelapp.services.generation import generation_job_run, generation_jobs_create
+from labelapp.services.jobs import job_requeue
 from tests.inference.recorded import LLAMA_CPP_CONTEXT_REFUSAL, OPENAI_CHAT_EXAMPLE, recorded_answer
 from tests.inference.servers import ReceivedRequest, ScriptedServer
 
@@ -58,7 +59,7 @@ def test_each_prompt_is_written_as_soon_as_its_answer_is_in(campaign):
         return 200, copy.deepcopy(OPENAI_CHAT_EXAMPLE)
 
     def progress(job) -> None:
-        seen.append((job.prompts_done, Candidate.objects.filter(job=job).count()))
+        seen.append((job.progress_done, Candidate.objects.filter(job=job).count()))
         slow_may_answer.set()
 
     seen: list[tuple[int, int]] = []
@@ -66,7 +67,7 @@ def test_each_prompt_is_written_as_soon_as_its_answer_is_in(campaign):
     Prompt.objects.create(campaign=campaign, text="fast")
     with ScriptedServer(answer) as server:
         job = run_job(campaign, remote_generator(server, "openai-chat"), on_progress=progress)
-    assert job.status == GenerationJobStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     # The fast prompt's candidate was stored (and shown) while the slow one was still being generated.
     assert seen == [(1, 1), (2, 2)] and released_by_progress == [True]
 
@@ -88,7 +89,7 @@ def test_the_generator_concurrency_is_the_number_of_requests_in_flight(campaign)
         Prompt.objects.create(campaign=campaign, text=f"Question {number}?")
     with ScriptedServer(answer) as server:
         job = run_job(campaign, remote_generator(server, "openai-chat", concurrency=3))
-    assert job.status == GenerationJobStatus.SUCCEEDED and job.prompts_done == 9
+    assert job.status == JobStatus.SUCCEEDED and job.progress_done == 9
     assert most[0] == 3
 
 
@@ -114,7 +115,7 @@ def test_a_prompt_too_long_fails_alone_and_a_retry_sends_only_it(campaign, backe
     with ScriptedServer(answer) as server:
         generator = remote_generator(server, backend)
         job = run_job(campaign, generator)
-        assert job.status == GenerationJobStatus.PARTIAL and job.outcome == "completed with 1 failed prompt"
+        assert job.status == JobStatus.PARTIAL and job.outcome == "completed with 1 failed prompt"
         ((failure),) = job.prompt_failures
         assert failure["prompt"] == long.pk and "rejected the request: HTTP 4" in failure["message"]
         assert ("must be <= 2048" if backend == "tgi" else "exceeds the available context size") in failure[
@@ -124,8 +125,8 @@ def test_a_prompt_too_long_fails_alone_and_a_retry_sends_only_it(campaign, backe
 
         refuse[0] = False
         server.received.clear()
-        generation_job_requeue(job_id=job.pk)
+        job_requeue(model=GenerationJob, job_id=job.pk)
         job = generation_job_run(job_id=job.pk)
-    assert job.status == GenerationJobStatus.SUCCEEDED and job.prompt_failures == []
+    assert job.status == JobStatus.SUCCEEDED and job.prompt_failures == []
     assert [prompt_text(request) in LONG_PROMPTS for request in server.received] == [True]
     assert Candidate.objects.filter(prompt=long).count() == 1

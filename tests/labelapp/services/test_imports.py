@@ -154,7 +154,7 @@ def test_an_external_generator_cannot_generate(campaign, tmp_path):
 
 
 def test_the_migration_fills_the_keys_of_prompts_imported_before_with_the_importers_key():
-    migration = importlib.import_module("labelapp.migrations.0010_imports_source_labels")
+    migration = importlib.import_module("labelapp.migrations.0011_imports_source_labels")
     chat = [
         {"role": "system", "content": "Sé breve.\u2028"},
         {"role": "user", "content": 'Say "hi"\n\t\x01/😀'},

@@ -10,7 +10,8 @@ from labelapp.models import Campaign, Generator, JudgeLabel, Label
 from labelapp.reports.judge import judge_agreement
 from labelapp.selectors.reports import judge_report_for
 from labelapp.services.exports import dataset_export
-from labelapp.services.judge import JUDGE_PARAMS, items_judge, verdict_parse
+from labelapp.services.jobs import job_retry
+from labelapp.services.judge import JUDGE_PARAMS, items_judge, judge_job_create, verdict_parse
 from tests.labelapp.reports.seed import (
     ScriptedCorrectnessJudge,
     ScriptedJudge,
@@ -53,7 +54,7 @@ def test_verdicts_parse_strictly(raw, parsed):
 def test_the_judge_sees_shown_positions_and_its_verdict_is_stored_canonical(seeded, scripted_judge):
     item = seeded.items[(0, "big-small03")]  # big is canonical "a", shown at position B (flipped)
     run = items_judge(campaign=seeded.campaign, generator=seeded.big, limit=1)
-    assert (run.judged, run.parse_errors, run.remaining) == (1, 0, 15)
+    assert (run.progress_done, run.parse_errors, run.items_remaining) == (1, 0, 15)
     content = scripted_judge.requests[0].messages[0]["content"]
     assert content.index("small at 0.3") < content.index("big at 0.7")  # A (left) is small here
     label = JudgeLabel.objects.get(item=item)
@@ -64,7 +65,7 @@ def test_the_judge_sees_shown_positions_and_its_verdict_is_stored_canonical(seed
 
 def test_unparseable_answers_are_recorded_never_guessed(seeded, fake_generate):
     run = items_judge(campaign=seeded.campaign, generator=seeded.small)
-    assert (run.judged, run.parse_errors, run.remaining) == (16, 16, 0)  # gold item never judged
+    assert (run.progress_done, run.parse_errors, run.items_remaining) == (16, 16, 0)  # gold never judged
     assert JudgeLabel.objects.filter(value__isnull=True).count() == 16
     label = JudgeLabel.objects.first()
     assert label.raw_output.startswith("Answer 0 to: You are judging")
@@ -77,7 +78,7 @@ def test_judging_again_judges_nothing_new_and_human_data_is_untouched(seeded, sc
     dataset_export(campaign=seeded.campaign, format="dpo", out=tmp_path / "before.jsonl")
     items_judge(campaign=seeded.campaign, generator=seeded.big)
     again = items_judge(campaign=seeded.campaign, generator=seeded.big)
-    assert (again.judged, again.remaining) == (0, 0)
+    assert (again.progress_done, again.items_remaining) == (0, 0)
     assert JudgeLabel.objects.count() == 16
     assert list(Label.objects.values_list("pk", "value")) == labels_before
     dataset_export(campaign=seeded.campaign, format="dpo", out=tmp_path / "after.jsonl")
@@ -123,11 +124,14 @@ def test_a_campaign_without_pairwise_items_says_so(campaign, generator, fake_gen
 
 
 def test_the_celery_task_runs_the_judge(seeded, scripted_judge, settings):
-    from labelapp.tasks import items_judge_task
+    from labelapp.tasks import judge_job_run_task
 
-    items_judge_task.apply(args=(seeded.campaign.pk, seeded.big.pk, 2)).get()
+    job = judge_job_create(campaign=seeded.campaign, generator=seeded.big, limit=2)
+    judge_job_run_task.apply(args=(job.pk,)).get()
     assert JudgeLabel.objects.count() == 2
-    assert settings.CELERY_TASK_ROUTES["labelapp.tasks.items_judge_task"] == {"queue": "inference"}
+    job.refresh_from_db()
+    assert (job.status, job.progress_done, job.progress_total) == ("succeeded", 2, 2)
+    assert settings.CELERY_TASK_ROUTES["labelapp.tasks.judge_job_run_task"] == {"queue": "inference"}
 
 
 @pytest.fixture
@@ -159,7 +163,7 @@ def test_the_judge_grades_correctness_items_with_the_reference_answer(facts):
     seeded, judge = facts
     big = Generator.objects.get(name="big")
     run = items_judge(campaign=seeded.facts, generator=big)
-    assert (run.judged, run.parse_errors, run.remaining) == (9, 2, 0)  # the gold item is never judged
+    assert (run.progress_done, run.parse_errors, run.items_remaining) == (9, 2, 0)  # gold never judged
     first = judge.requests[0].messages[0]["content"]
     assert "[Prompt]\nWhat is 2 + 2?" in first and "[Reference answer]\n4\n" in first
     assert first.endswith('"Verdict: correct" or "Verdict: incorrect".')
@@ -214,3 +218,48 @@ def test_a_judge_cannot_label_other_kinds(db, generator, fake_generate):
         CommandError, match="'sets' is a setwise campaign: a judge labels pairwise or correctness"
     ):
         call_command("judge_items", "--campaign", "sets", "--generator", generator.name)
+
+
+class FailsOnce:
+    """The scripted judge, except that the model call numbered `fail_on` raises as a crashed GPU does."""
+
+    def __init__(self, judge: ScriptedJudge, fail_on: int) -> None:
+        self.judge, self.fail_on, self.calls = judge, fail_on, 0
+
+    def __call__(self, **kwargs):
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise RuntimeError("GPU fell over")
+        return self.judge(**kwargs)
+
+
+def test_a_failed_judge_job_is_retried_and_resumes_within_its_limit(
+    seeded, scripted_judge, staff, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from labelapp.tasks import judge_job_run_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(inference, "generate", FailsOnce(scripted_judge, fail_on=2))
+    job = judge_job_create(campaign=seeded.campaign, generator=seeded.big, limit=12)
+    judge_job_run_task.apply(args=(job.pk,))
+    job.refresh_from_db()
+    assert (job.status, job.error) == ("failed", "RuntimeError: GPU fell over")
+    assert (job.progress_done, job.progress_total, JudgeLabel.objects.count()) == (8, 12, 8)  # one call saved
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_retry(job=job, actor=staff)
+    job.refresh_from_db()
+    assert (job.status, job.error, job.progress_done, job.progress_total) == ("succeeded", "", 12, 12)
+    assert (JudgeLabel.objects.count(), job.items_remaining) == (12, 4)  # 4 more, not 12 more
+    assert job.parse_errors == sum(1 for label in JudgeLabel.objects.all() if label.parse_error)
+
+
+def test_a_judge_job_shows_its_progress_as_it_goes(seeded, scripted_judge):
+    seen = []
+    job = items_judge(
+        campaign=seeded.campaign,
+        generator=seeded.big,
+        on_progress=lambda j: seen.append((j.progress_done, j.progress_total, j.parse_errors)),
+    )
+    assert seen == [(8, 16, 2), (16, 16, 3)]  # question 2's three items do not parse
+    assert (job.status, job.started_at is not None, job.finished_at is not None) == ("succeeded", True, True)

@@ -8,10 +8,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from labelapp.models import AuditEntry, Export, ExportStatus
+from labelapp.models import AuditEntry, Export, JobStatus
 from labelapp.services.exports import export_job_create, export_job_run
-from labelapp.services.labellers import user_upsert
-from tests.conftest import PASSWORD
 from tests.labelapp.exporters.conftest import vote
 
 
@@ -27,11 +25,6 @@ def labelled(campaign, pairwise_items, raters):
     for item in pairwise_items:
         vote(item, raters[0], "a", "clear")
     return pairwise_items
-
-
-@pytest.fixture
-def raters(db):
-    return [user_upsert(username=f"rater{n}", password=PASSWORD) for n in range(2)]
 
 
 def api_as(user) -> APIClient:
@@ -140,7 +133,7 @@ def test_a_failing_job_is_marked_failed_with_the_error(
     with django_capture_on_commit_callbacks(execute=True):  # an eager task keeps its error to itself
         api_as(staff).post("/api/v1/campaigns/prefs/exports/", {"format": "dpo"}, format="json")
     export = Export.objects.get()
-    assert export.status == ExportStatus.FAILED and export.error == "OSError: No space left on device"
+    assert export.status == JobStatus.FAILED and export.error == "OSError: No space left on device"
     assert export_job_run(export_id=export.pk) is None  # a finished job is not run again
 
 
@@ -164,7 +157,7 @@ def test_staff_export_from_the_manage_page_and_see_the_download_link(
     export = Export.objects.get()
     assert f"Queued export {export.pk} (kto)" in page
     assert 'hx-trigger="every 2s"' in page  # the page polls while the export is queued
-    assert export.status == ExportStatus.SUCCEEDED and export.rows == 6
+    assert export.status == JobStatus.SUCCEEDED and export.rows == 6
     assert export.options["generators"] == ["fake-model"] and export.options["kto_from"] == ["pairwise"]
     page = client.get("/manage/prefs/").content.decode()  # the worker ran once the request committed
     assert f'href="/api/v1/exports/{export.pk}/download/"' in page and "every 2s" not in page

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 def prompt_content_key(text, messages):
-    """labelapp.importers.rows.prompt_key, frozen here: sha256 of the text or messages as canonical JSON."""
+    """labelapp.importers.rows.PromptSpec.key, frozen here: sha256 of the text or messages as canonical JSON."""
     parts = ["messages", messages] if messages is not None else ["prompt", text]
     canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -34,7 +34,7 @@ def prompt_content_keys_fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labelapp', '0009_generator_concurrency_job_prompt_failures'),
+        ('labelapp', '0010_one_job_model'),
     ]
 
     operations = [

@@ -1,20 +1,20 @@
-"""The records every exporter reads: one iterator per task kind, built on one chunked read of items.
+"""The records an export reads: one iterator per task kind, built on one chunked read of items.
 
 `item_facts` reads a campaign's items in chunks of CHUNK_SIZE by ascending id (keyset pagination), and
 for each chunk the labels, the candidates and the prompts of that id range, with one query each (two for
 candidates: the slots, then each candidate once). Only one chunk is held at a time, so memory stays flat
 however large the campaign is, and no query stays open between chunks. No model instance is built. A
 kind's records iterator aggregates each item's labels by the kind's rule and applies the thresholds;
-adding a kind is one more iterator in `RECORDS`.
+adding a kind is one more iterator in `RECORDS`. Records are the tuples of `labelapp.exporters.format`.
 """
 
+import datetime
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
@@ -24,6 +24,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 import inference
+from labelapp.exporters.format import CandidateFacts, ItemFacts, LabelFacts, PromptFacts, Record
 from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set, setwise
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt
 
@@ -33,7 +34,7 @@ PARAM_NAMES = tuple(f.name for f in fields(inference.SamplingParams))
 
 
 class ItemRange(NamedTuple):
-    """Items by id: after < id <= upto. An export is read in ranges, one per part (`item_ranges`)."""
+    """Items by id: after < id <= upto. An export is read in ranges, one per part."""
 
     after: int = 0
     upto: int | None = None  # None: no end
@@ -41,79 +42,18 @@ class ItemRange(NamedTuple):
 
 @dataclass(frozen=True)
 class Selection:
-    """Which labels and items count, resolved to ids (the service turns usernames and thresholds into these)."""
+    """Which labels and items count, resolved to ids (the plan turns usernames and thresholds into these)."""
 
     min_labels: int = 1
     min_agreement: float = 0.0
     excluded_labeller_ids: frozenset[int] = frozenset()
-    since: datetime | None = None
+    since: datetime.datetime | None = None
     generators: frozenset[str] = frozenset()  # empty: any; else every candidate's generator must be listed
     items: ItemRange = ItemRange()
     # Read each label's time spent and timestamp, and each item's: the raw format's audit trail. Other
     # formats never show them, and on PostgreSQL the timestamps cost more to read than the label values.
     audit_trail: bool = False
     read_ahead: bool = True  # read each next chunk in a second thread (`_read_ahead`) when it can
-
-
-# Tuples rather than dataclasses: a million of each are made per export, and a tuple is the cheapest.
-class PromptFacts(NamedTuple):
-    id: int
-    text: str
-    messages: list[dict[str, str]] | None
-    key: str  # hash of the content: prompts with equal content fall in the same split
-
-    def as_messages(self) -> list[dict[str, str]]:
-        """The prompt as chat messages: a plain-text prompt is one user message."""
-        return self.messages if self.messages is not None else [{"role": "user", "content": self.text}]
-
-    def content_in(self, conversational: bool) -> str | list[dict[str, str]]:
-        """The prompt in its export's form (`Shape.conversational`): every prompt of a conversational
-        export as messages, so one column holds one type even where the campaign mixes the two forms."""
-        return self.as_messages() if conversational else self.text
-
-
-class CandidateFacts(NamedTuple):
-    id: int
-    text: str
-    generator: str
-    params: dict[str, Any]  # every sampling parameter name, None where unknown
-
-
-class LabelFacts(NamedTuple):
-    id: int
-    labeller_id: int
-    value: dict[str, Any]  # canonical order
-    seconds_spent: float | None  # None unless the selection reads the audit trail, as given_at
-    given_at: datetime | str | None  # as fetched: read `created_at`
-
-    @property
-    def created_at(self) -> datetime:
-        assert self.given_at is not None, "read with Selection(audit_trail=True)"
-        return _moment(self.given_at)
-
-
-class ItemFacts(NamedTuple):
-    id: int
-    kind: str
-    built_at: datetime | str | None  # as fetched, and None unless the selection reads the audit trail
-    prompt: PromptFacts
-    candidates: tuple[CandidateFacts, ...]  # canonical order: index 0 is "a"
-    labels: tuple[LabelFacts, ...]
-
-    @property
-    def created_at(self) -> datetime:
-        assert self.built_at is not None, "read with Selection(audit_trail=True)"
-        return _moment(self.built_at)
-
-
-class Record(NamedTuple):
-    """An item with its labels aggregated by its kind's rule."""
-
-    campaign: str
-    item: ItemFacts
-    aggregate: Any  # the kind's aggregate, e.g. pairwise.PairwiseAggregate
-    outcome: str  # what the labels concluded, in a word, for the dataset card ("a", "tie", "split"...)
-    agreement: float  # fraction of labels agreeing with the aggregate
 
 
 def prompt_key(text: str, messages: list[dict[str, str]] | None) -> str:
@@ -153,7 +93,7 @@ class _UtcText(Func):
 
 
 def _timestamp(field: str, vendor: str, selection: Selection) -> Any:
-    """A timestamp column as text, parsed only when read (`_moment`): few formats use timestamps, and
+    """A timestamp column as text, parsed only when read (`LabelFacts.created_at`): few formats use timestamps, and
     the drivers' conversions (Django's, in Python) cost more than any other column. NULL unless the
     selection reads the audit trail."""
     if not selection.audit_trail:
@@ -163,11 +103,6 @@ def _timestamp(field: str, vendor: str, selection: Selection) -> Any:
     if vendor == "sqlite":  # stored as ISO text in UTC already
         return Cast(field, TextField())
     return F(field)
-
-
-def _moment(value: datetime | str) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _fetched(queryset: QuerySet) -> list[tuple]:
@@ -415,6 +350,12 @@ RECORDS: dict[str, RecordsIterator] = {
     set_vs_set.NAME: _kind_records(set_vs_set, _set_vs_set_outcome),
     ranking.NAME: _kind_records(ranking, _ranking_outcome),
 }
+
+
+def export_records(*, campaign: Campaign, selection: Selection) -> Iterator[Record]:
+    """The selection's records of the campaign, aggregated by its task kind's rule (one of RECORDS), by item id."""
+    return RECORDS[campaign.kind](campaign=campaign, selection=selection)
+
 
 # How each kind's labels are combined, in words, for the dataset card; `agreement` is what --min-agreement reads.
 AGGREGATION_IN_WORDS = {

@@ -1,5 +1,9 @@
 """An export's rows, made in parts: each part is a range of items whose rows are written to its own files.
 
+A part reads its records (`selectors.records.export_records`) and hands them to the plan's format, whose
+rows it writes to each row's split. This is mechanism between the export service and the reads, not a
+service of its own: it writes no row of the database.
+
 Parts are independent (a record needs only its own item's labels), so several worker processes can
 make them at once; the staged output joins them in order, so the files are the same however many
 workers made them. Workers are forked from this process and read on their own connections, so they
@@ -8,7 +12,6 @@ here one after another, as they are in a process that may not fork (a Celery pre
 """
 
 import ctypes
-import functools
 import gc
 import os
 import signal
@@ -18,25 +21,19 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing import current_process, get_context
-from typing import TYPE_CHECKING
 
 from django.db import connections
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 
-from labelapp.errors import ApplicationError
 from labelapp.exporters.card import ExportStats
-from labelapp.exporters.format import ExportContext
-from labelapp.exporters.pseudonyms import labeller_pseudonym
-from labelapp.exporters.records import RECORDS, ItemRange, Record, exported_item_count, item_ranges
 from labelapp.exporters.splits import TRAIN, split_of
 from labelapp.exporters.writers import PartFiles
 from labelapp.models import Item
-
-if TYPE_CHECKING:
-    from labelapp.services.exports import ExportPlan
+from labelapp.selectors.exports import ExportPlan
+from labelapp.selectors.records import ItemRange, export_records, exported_item_count, item_ranges
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
-PART_ITEMS = 10_000  # two read chunks: a part's reads overlap its writing (records._read_ahead)
+PART_ITEMS = 10_000  # two read chunks: a part's reads overlap its writing (selectors.records._read_ahead)
 SMALLEST_PART_ITEMS = 1_000
 PARTS_PER_WORKER = 4  # parts differ in cost: several each keep the workers evenly busy to the end
 
@@ -49,32 +46,18 @@ class PartWritten:
 
 
 def export_part_write(
-    *, plan: "ExportPlan", files: PartFiles, index: int, items: ItemRange, read_ahead: bool = True
+    *, plan: ExportPlan, files: PartFiles, index: int, items: ItemRange, read_ahead: bool = True
 ) -> PartWritten:
     """Write the rows of the plan's items in `items` as part `index`, each row to its prompt's split."""
     stats = ExportStats()
     selection = replace(plan.selection, items=items, read_ahead=read_ahead)
-
-    def records_of(kind: str) -> Iterator[Record]:
-        if kind not in RECORDS:
-            raise ApplicationError(f"No exporter reads '{kind}' labels yet.", {"field": "format"})
-        return stats.observed(RECORDS[kind](campaign=plan.campaign, selection=selection))
-
-    context = ExportContext(
-        campaign=plan.campaign.name,
-        kind=plan.campaign.kind,
-        options=plan.options,
-        records=records_of,
-        pseudonym=functools.lru_cache(maxsize=None)(labeller_pseudonym),
-        criteria=plan.shape.criteria,
-        conversational=plan.shape.conversational,
-    )
+    records = stats.observed(export_records(campaign=plan.campaign, selection=selection))
     seed, test_fraction = plan.options.seed, plan.options.test_fraction
     row_label, count = plan.rows_format.row_label, 0
     part = files.open(index)
     write, row_written = part.write, stats.row_written
     try:
-        for group, values in plan.rows_format.rows(context):
+        for group, values in plan.rows_format.rows(records, plan.row_options):
             split = split_of(group, seed, test_fraction) if test_fraction else TRAIN
             write(split, values)
             row_written(split, row_label(values), values)
@@ -86,7 +69,7 @@ def export_part_write(
     return PartWritten(index=index, rows=count, stats=stats)
 
 
-def export_parts_write(*, plan: "ExportPlan", files: PartFiles, workers: int) -> Iterator[PartWritten]:
+def export_parts_write(*, plan: ExportPlan, files: PartFiles, workers: int) -> Iterator[PartWritten]:
     """Write every part of the plan, in up to `workers` processes; each part as it is done, in order."""
     campaign, kind = plan.campaign, plan.campaign.kind
     size = part_size(items=exported_item_count(campaign=campaign, kind=kind), workers=workers)
@@ -122,10 +105,10 @@ def _workers_can_read() -> bool:
 
 
 # A forked worker's part of the export: set once per worker process, before its first part.
-_worker_job: tuple["ExportPlan", PartFiles] | None = None
+_worker_job: tuple[ExportPlan, PartFiles] | None = None
 
 
-def _worker_start(plan: "ExportPlan", files: PartFiles, parent: int) -> None:
+def _worker_start(plan: ExportPlan, files: PartFiles, parent: int) -> None:
     global _worker_job
     _worker_job = (plan, files)
     _die_with(parent)
@@ -155,7 +138,7 @@ def _worker_part(index: int, items: ItemRange) -> PartWritten:
 
 
 def _parts_in_workers(
-    plan: "ExportPlan", files: PartFiles, ranges: list[ItemRange], workers: int
+    plan: ExportPlan, files: PartFiles, ranges: list[ItemRange], workers: int
 ) -> Iterator[PartWritten]:
     # Forked children inherit this process's open connections, and one socket used by two processes
     # corrupts both: close them first. Every worker is forked at the first submit (the "fork" method),

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from labelapp import exporters
+from labelapp import export_parts, exporters
 from labelapp.exporters.options import export_options_parse
-from labelapp.exporters.records import ItemRange, item_ranges
 from labelapp.models import Item
-from labelapp.services import export_parts
+from labelapp.selectors.records import ItemRange, item_ranges
 from labelapp.services.exports import dataset_export
 from tests.labelapp.exporters.conftest import prompts_with_pairs, read_jsonl, vote
 
@@ -48,8 +47,8 @@ def _pid_recording_dpo(monkeypatch, pids: Path) -> None:
     """dpo, noting which process made each row (forked workers inherit the patch)."""
     dpo = exporters.FORMATS["dpo"]
 
-    def rows(context):
-        for row in dpo.rows(context):
+    def rows(records, options):
+        for row in dpo.rows(records, options):
             with pids.open("a") as noted:
                 noted.write(f"{os.getpid()}\n")
             yield row
@@ -131,14 +130,13 @@ items_build(campaign=c, kind="pairwise", seed=1)
 for item in Item.objects.all():
     Label.objects.create(item=item, labeller=u, value={"choice": "ab"[item.pk % 2]}, idempotency_key=str(item.pk))
 ''')
-from labelapp import exporters
-from labelapp.services import export_parts
+from labelapp import export_parts, exporters
 export_parts.PART_ITEMS = 10
 dpo = exporters.FORMATS["dpo"]
-def rows(context):
+def rows(records, options):
     with open(sys.argv[2], "a") as noted:
         noted.write(f"{os.getpid()}\\n")
-    for row in dpo.rows(context):
+    for row in dpo.rows(records, options):
         time.sleep(float(sys.argv[4]))
         yield row
 exporters.FORMATS["dpo"] = dataclasses.replace(dpo, rows=rows)

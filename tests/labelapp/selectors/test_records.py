@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connections, transaction
 
-from labelapp.exporters import records
+from labelapp.selectors import records
 from tests.labelapp.exporters.conftest import export, prompts_with_pairs, vote
 
 QUESTIONS = [f"Question {n}?" for n in range(7)]

@@ -1,3 +1,5 @@
+"""`export_dataset`: the rows un-shuffle what labellers saw, and TRL and `datasets` read the files as they are."""
+
 import json
 
 import pytest
