@@ -249,11 +249,16 @@ class _BatchWriter:
         )
         self.done.prompts.new += stored
         self.done.prompts.existing += len(first) - stored
+        # Not content_key "" (the unique index's condition, stated) and unordered: only so does SQLite find
+        # the keys through that partial index instead of reading every prompt of the campaign per batch.
         found = {
             key: (prompt_id, reference, origin)
             for key, prompt_id, reference, origin in Prompt.objects.filter(
                 campaign=self.campaign, content_key__in=list(first)
-            ).values_list("content_key", "id", "reference_answer", "source")
+            )
+            .exclude(content_key="")
+            .order_by()
+            .values_list("content_key", "id", "reference_answer", "source")
         }
         for row in rows:
             _, reference, origin = found[row.prompt.key]
