@@ -42,7 +42,7 @@ from labelapp.models import (
 from labelapp.services.audit import audit_record
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -365,11 +365,13 @@ def world(db, generator, settings, tmp_path) -> World:
 
 
 def _label(labeller: User, item: Item, rationale: str) -> None:
-    item_submit_label(
+    label_submit(
         item_id=item.pk,
         labeller=labeller,
         value={"choice": "a", "rationale": rationale},
         idempotency_key=f"secret-{labeller.pk}",
+        campaign=None,
+        lease_next=False,
     )
 
 
@@ -409,7 +411,7 @@ def test_every_route_answers_each_role_as_its_rule_says(group: str, world: World
     for route in GROUPS[group]:
         rule = rule_for(route)
         assert rule is not None, (
-            f"{route.key} ({route.pattern}) has no rule in tests/labelapp/test_authorization.py: add what "
+            f"{route.key} ({route.pattern}) has no rule in tests/system/test_authorization.py: add what "
             "anonymous, a labeller, another labeller and staff may do there"
         )
         path = world.url(route)

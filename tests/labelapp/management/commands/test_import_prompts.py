@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from labelapp.models import Prompt
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
