@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from labelapp.models import Campaign, SourceLabel
 from labelapp.reports.source_agreement import HumanAnswer, source_agreement
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.labelapp.importers.conftest import FILES, import_file
 
@@ -36,7 +36,9 @@ def _label(campaign, labeller, agree_with_source: bool, key: str):
     source = SourceLabel.objects.get(item=item).value["choice"]
     canonical = source if agree_with_source else {"a": "b", "b": "a"}[source]
     shown = {slot.index: slot.position for slot in item.slots.all()}
-    item_submit_label(
+    label_submit(
+        campaign=None,
+        lease_next=False,
         item_id=item.pk,
         labeller=labeller,
         value={"choice": "ab"[shown["ab".index(canonical)]]},
@@ -80,7 +82,14 @@ def test_a_ranking_source_is_compared_on_the_best_answer(db, labeller, tmp_path)
     item = lease_next(labeller=labeller, campaign=campaign)
     shown = {slot.index: slot.position for slot in item.slots.all()}
     order = ",".join("ABCD"[shown[index]] for index in sorted(shown))  # canonical order: the first best
-    item_submit_label(item_id=item.pk, labeller=labeller, value={"order": order}, idempotency_key="r1")
+    label_submit(
+        campaign=None,
+        lease_next=False,
+        item_id=item.pk,
+        labeller=labeller,
+        value={"order": order},
+        idempotency_key="r1",
+    )
     out = tmp_path / "agreement.json"
     call_command("report", "--campaign", campaign.name, "--kind", "source-agreement", "--out", str(out))
     (source,) = json.loads(out.read_text())["sources"]

@@ -19,7 +19,7 @@ from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.services import imports
 from labelapp.services.generation import generation_job_run, generation_jobs_create, sampling_params_for
 from labelapp.services.items import items_build
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.labelapp.importers.conftest import FILES, import_file, imported_items
 
@@ -195,8 +195,13 @@ def test_the_label_page_and_api_never_show_a_source_label(campaign, labeller, cl
             assert "arena_user" not in shown and "model_a" not in shown and "tie (bothbad)" not in shown
             assert "koala" not in shown and "chatglm" not in shown  # nor which model wrote an answer
         item_id = json.loads(api)["item"]["id"]
-        item_submit_label(
-            item_id=item_id, labeller=labeller, value={"choice": "tie"}, idempotency_key=f"k{item_id}"
+        label_submit(
+            campaign=None,
+            lease_next=False,
+            item_id=item_id,
+            labeller=labeller,
+            value={"choice": "tie"},
+            idempotency_key=f"k{item_id}",
         )
 
 
@@ -230,7 +235,9 @@ def test_no_export_format_writes_a_source_label(hh_campaign, labeller, tmp_path,
     dataset_choice = SourceLabel.objects.get(item=item).value["choice"]
     human = "b" if dataset_choice == "a" else "a"
     shown = {slot.index: slot.position for slot in item.slots.all()}
-    item_submit_label(
+    label_submit(
+        campaign=None,
+        lease_next=False,
         item_id=item.pk,
         labeller=labeller,
         value={"choice": "ab"[shown["ab".index(human)]]},
