@@ -12,6 +12,7 @@ class ContinuationStop(models.TextChoices):
     NO_MESSAGE = "no_message", "no labeller wrote the next message and the campaign has no user simulator"
     SIMULATOR_SILENT = "simulator_silent", "the user simulator wrote an empty message"
     IDENTICAL_ANSWERS = "identical_answers", "the generators gave the next message two identical answers"
+    IMPORTED_REPLY = "imported_reply", "a compared reply was imported from a file: no model can answer on"
 
 
 class MessageSource(models.TextChoices):

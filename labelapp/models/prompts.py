@@ -10,6 +10,12 @@ class Prompt(models.Model):
     reference_answer = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=300, blank=True, help_text="File and line it was imported from.")
+    content_key = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Imported prompts: hash of the text or messages; importing the same prompt again adds nothing.",
+    )
     # A conversation's next turn (labelapp/services/continuations.py): the item whose preferred reply it
     # continues, the conversation's first prompt (its id is the conversation's id) and how many compared
     # assistant turns deep it is (1 for a first prompt).
@@ -26,10 +32,15 @@ class Prompt(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "content_key"],
+                condition=~models.Q(content_key=""),
+                name="prompt_unique_content",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(text="") | models.Q(messages__isnull=False),
                 name="prompt_has_text_or_messages",
-            )
+            ),
         ]
 
     def __str__(self) -> str:

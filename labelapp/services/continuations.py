@@ -8,7 +8,8 @@ conversation gives up to N + 1 items, each one turn deeper (`Prompt.turn`, 1 for
    and the one-to-one on the item backs it in the database: a retried or racing submit never records two.
    Gold items and items already N + 1 turns deep record none.
 2. Its run, on a worker:
-   - the preferred reply is the majority's choice; a tie, "both bad" or an even split ends the conversation;
+   - the preferred reply is the majority's choice; a tie, "both bad" or an even split ends the conversation,
+     as does a compared reply imported from a file (its generator has no model to answer the next turn);
    - the next user message is the one written by the first label, in the order given, that chose the
      majority's reply and wrote one; where none did, the campaign's user simulator writes it; without one
      the conversation ends there;
@@ -33,6 +34,7 @@ from labelapp.models import (
     Continuation,
     ContinuationStop,
     Generator,
+    GeneratorBackend,
     Item,
     Label,
     MessageSource,
@@ -74,6 +76,8 @@ def continuation_run(
     choice = pairwise.aggregate([label.value for label in labels]).choice
     if choice not in ("a", "b"):
         return job_succeed(job=continuation, stopped=STOPS[choice])
+    if any(candidate.generator.backend == GeneratorBackend.EXTERNAL for candidate in compared):
+        return job_succeed(job=continuation, stopped=ContinuationStop.IMPORTED_REPLY)
     preferred = compared["ab".index(choice)]
     history = [*_messages_of(item.prompt), {"role": "assistant", "content": preferred.text}]
     written_by = _message_label(labels, choice)

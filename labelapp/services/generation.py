@@ -22,6 +22,7 @@ from labelapp.models import (
     GenerationJob,
     GenerationStrategy,
     Generator,
+    GeneratorBackend,
     JobStatus,
     Prompt,
     PromptFormat,
@@ -36,8 +37,19 @@ FAILURE_MESSAGE_LIMIT = 1000
 ProgressCallback = Callable[[GenerationJob], None]
 
 
+def generator_runnable_check(generator: Generator) -> None:
+    """An `external` generator holds answers imported from a file: there is no model to run."""
+    if generator.backend == GeneratorBackend.EXTERNAL:
+        raise ApplicationError(
+            f"Generator '{generator.name}' is external: its answers were imported from a file, and it has no "
+            "model to run. Choose a generator with a backend that generates.",
+            {"field": "generator"},
+        )
+
+
 def generator_model_spec(generator: Generator) -> inference.ModelSpec:
     """The generator as inference sees it; the API key is read from the worker's environment, never stored."""
+    generator_runnable_check(generator)
     api_key = None
     if generator.api_key_env:
         api_key = os.environ.get(generator.api_key_env)
@@ -108,6 +120,7 @@ def generation_jobs_create(
 ) -> list[GenerationJob]:
     """Jobs that answer the campaign's prompts (a conversation's next turns excepted: their continuation
     decides who answers them), or only `prompt`."""
+    generator_runnable_check(generator)
     prompts_total = 1 if prompt is not None else _campaign_prompts(campaign).count()
     if prompts_total == 0:
         raise ApplicationError(

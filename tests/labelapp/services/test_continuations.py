@@ -255,6 +255,22 @@ def test_two_identical_answers_end_the_conversation(chat, labeller, fake_generat
     )
 
 
+def test_a_reply_imported_from_a_file_ends_the_conversation(
+    chat, two_generators, labeller, fake_generate, eager
+):
+    imported = Generator.objects.create(name="hh-chosen", model="hh-chosen", backend="external")
+    item = conversation_start(chat, [two_generators[0], imported])
+    lease_next(labeller=labeller, campaign=chat)
+    with eager():
+        label(labeller, item, "a", message="And then?")
+    continuation = Continuation.objects.get(item=item)
+    assert (continuation.status, continuation.stopped) == (
+        JobStatus.SUCCEEDED,
+        ContinuationStop.IMPORTED_REPLY,
+    )
+    assert not Prompt.objects.filter(continues=item).exists() and not fake_generate.calls
+
+
 def test_two_replies_of_one_generator_are_answered_by_one_job_of_two_samples(
     chat, generator, labeller, fake_generate, eager
 ):

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labelapp', '0010_one_job_model'),
+        ('labelapp', '0011_imports_source_labels'),
     ]
 
     operations = [
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('stopped', models.CharField(blank=True, choices=[('split', 'the labellers split evenly'), ('tie', 'the labellers judged the replies a tie'), ('both_bad', 'the labellers judged both replies bad'), ('no_message', 'no labeller wrote the next message and the campaign has no user simulator'), ('simulator_silent', 'the user simulator wrote an empty message'), ('identical_answers', 'the generators gave the next message two identical answers')], help_text='Why the conversation ends here.', max_length=32)),
+                ('stopped', models.CharField(blank=True, choices=[('split', 'the labellers split evenly'), ('tie', 'the labellers judged the replies a tie'), ('both_bad', 'the labellers judged both replies bad'), ('no_message', 'no labeller wrote the next message and the campaign has no user simulator'), ('simulator_silent', 'the user simulator wrote an empty message'), ('identical_answers', 'the generators gave the next message two identical answers'), ('imported_reply', 'a compared reply was imported from a file: no model can answer on')], help_text='Why the conversation ends here.', max_length=32)),
                 ('message_source', models.CharField(blank=True, choices=[('labeller', 'a labeller'), ('user-simulator', 'the user simulator')], max_length=16)),
             ],
             options={
