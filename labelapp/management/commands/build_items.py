@@ -29,7 +29,8 @@ class Command(BaseCommand):
             "--pairing",
             choices=[p.value for p in Pairing],
             default=Pairing.WITHIN_PROMPT,
-            help="pairwise: within-prompt pairs a prompt's answers; answer-vs-revision each answer with its revision.",
+            help="pairwise: within-prompt pairs a prompt's answers; cross-generator only answers of different "
+            "generators; answer-vs-revision each answer with its revision.",
         )
         parser.add_argument("--max-per-prompt", type=int, help="At most this many items per prompt.")
         parser.add_argument("--seed", type=int, help="Seed for the grouping and shown positions.")

@@ -1,0 +1,251 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from labelapp.errors import ApplicationError
+from labelapp.experiments.schema import experiment_read
+from labelapp.models import Campaign, Candidate, GenerationJob, Generator, Item, JudgeJob, JudgeLabel, Prompt
+from labelapp.services.experiments import Change, experiment_apply
+from labelapp.services.labels import item_submit_label
+from labelapp.services.leases import lease_next
+
+GENERATORS = """
+[[generator]]
+name = "chat"
+model = "embedded"
+params = {max_new_tokens = 8}
+
+[[generator]]
+name = "base"
+model = "embedded"
+prompt_format = "raw"
+raw_template = "Q: {prompt}\\nA:"
+"""
+
+CAMPAIGN = """
+[[campaign]]
+name = "versus"
+kind = "pairwise"
+labels_per_item = 1
+instructions = "Pick the better answer."
+"""
+
+STEPS = """
+[[step]]
+action = "import"
+campaign = "versus"
+file = "prompts.jsonl"
+
+[[step]]
+action = "generate"
+campaign = "versus"
+generators = ["chat", "base"]
+n = 2
+
+[[step]]
+action = "build_items"
+campaign = "versus"
+pairing = "cross-generator"
+"""
+
+
+def write(folder: Path, text: str, name: str = "exp.toml") -> Path:
+    prompts = [{"prompt": "Name a colour."}, {"prompt": "What is 2 + 2?", "reference_answer": "4"}]
+    (folder / "prompts.jsonl").write_text("".join(json.dumps(p) + "\n" for p in prompts))
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def apply(path: Path, **options):
+    return experiment_apply(experiment=experiment_read(path), **options)
+
+
+def changes(applied) -> list[tuple[str, str]]:
+    return [(entry.change.value, entry.subject) for entry in applied.entries]
+
+
+def counts() -> tuple[int, ...]:
+    return tuple(m.objects.count() for m in (Generator, Campaign, Prompt, GenerationJob, Candidate, Item))
+
+
+@pytest.fixture
+def experiment(tmp_path, db) -> Path:
+    return write(tmp_path, GENERATORS + CAMPAIGN + STEPS)
+
+
+def test_applying_creates_generators_campaign_candidates_and_cross_generator_items(experiment, fake_generate):
+    applied = apply(experiment)
+
+    assert changes(applied) == [
+        ("created", "generator 'chat'"),
+        ("created", "generator 'base'"),
+        ("created", "campaign 'versus'"),
+        ("created", "step 1: import prompts.jsonl into 'versus'"),
+        ("created", "step 2: generate with 'chat' on 'versus' (T=0.7, n=2, sample)"),
+        ("created", "step 2: generate with 'base' on 'versus' (T=0.7, n=2, sample)"),
+        ("created", "step 3: build pairwise items of 'versus'"),
+    ]
+    assert Generator.objects.get(name="base").raw_template == "Q: {prompt}\nA:"
+    assert Campaign.objects.get(name="versus").instructions == "Pick the better answer."
+    assert Candidate.objects.count() == 2 * 2 * 2
+    # Two answers of each generator per prompt: 2 x 2 cross pairs per prompt, no same-model pair.
+    assert Item.objects.count() == 2 * 4
+    for item in Item.objects.all():
+        assert item.candidates.values("generator").distinct().count() == 2
+
+
+def test_applying_again_changes_nothing(experiment, fake_generate):
+    apply(experiment)
+    before, calls = counts(), len(fake_generate.calls)
+
+    again = apply(experiment)
+
+    assert {change for change, _ in changes(again)} == {"unchanged"}
+    assert not again.changed
+    assert counts() == before and len(fake_generate.calls) == calls
+
+
+def test_a_dry_run_prints_the_plan_and_stores_nothing(experiment, fake_generate):
+    applied = apply(experiment, dry_run=True)
+
+    assert [change for change, _ in changes(applied)] == ["created"] * 6 + ["unchanged"]
+    assert "2 prompts to answer (not run: dry run)" in str(applied.entries[4])
+    assert counts() == (0, 0, 0, 0, 0, 0)
+    assert not fake_generate.calls
+
+
+def test_a_temperature_sweep_makes_one_job_per_temperature(tmp_path, db, fake_generate):
+    steps = STEPS.replace("n = 2", "n = 1\ntemperatures = [0.3, 1.2]").replace('["chat", "base"]', '["chat"]')
+    apply(write(tmp_path, GENERATORS + CAMPAIGN + steps))
+    temperatures = sorted(job.params["temperature"] for job in GenerationJob.objects.all())
+    assert temperatures == [0.3, 1.2]
+    assert Candidate.objects.count() == 2 * 2
+
+
+def label_one_item(campaign_name: str, labeller) -> None:
+    item = lease_next(labeller=labeller, campaign=Campaign.objects.get(name=campaign_name))
+    item_submit_label(item_id=item.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k1")
+
+
+def test_changing_a_campaigns_kind_once_it_has_labels_is_refused_and_nothing_applied(
+    experiment, fake_generate, labeller
+):
+    apply(experiment)
+    label_one_item("versus", labeller)
+    changed = experiment.read_text().replace('kind = "pairwise"', 'kind = "correctness"')
+    experiment.write_text(changed + '\n[[campaign]]\nname = "later"\n')
+
+    with pytest.raises(ApplicationError) as refused:
+        apply(experiment)
+
+    assert refused.value.message.startswith(
+        "exp.toml: [[campaign]] 1 ('versus'), key 'kind': Campaign 'versus'"
+    )
+    assert "has labels: changing kind would make them mean something else" in refused.value.message
+    assert Campaign.objects.get(name="versus").kind == "pairwise"
+    assert not Campaign.objects.filter(name="later").exists()
+
+
+def test_instructions_may_change_once_labels_exist(experiment, fake_generate, labeller):
+    apply(experiment)
+    label_one_item("versus", labeller)
+    experiment.write_text(
+        experiment.read_text().replace("Pick the better answer.", "Pick the kinder answer.")
+    )
+
+    applied = apply(experiment)
+
+    assert ("updated", "campaign 'versus'") in changes(applied)
+    assert "campaign 'versus': instructions" in [f"{e.subject}: {e.detail}" for e in applied.entries]
+    assert Campaign.objects.get(name="versus").instructions == "Pick the kinder answer."
+
+
+def test_a_generator_with_candidates_keeps_its_model_but_may_change_its_default_params(
+    experiment, fake_generate
+):
+    apply(experiment)
+    experiment.write_text(experiment.read_text().replace("{max_new_tokens = 8}", "{max_new_tokens = 16}"))
+    assert ("updated", "generator 'chat'") in changes(apply(experiment))
+
+    experiment.write_text(experiment.read_text().replace('prompt_format = "raw"', 'prompt_format = "chat"'))
+    with pytest.raises(
+        ApplicationError, match=r"\[\[generator\]\] 2 \('base'\), key 'prompt_format': .*has outputs"
+    ):
+        apply(experiment)
+    assert Generator.objects.get(name="base").prompt_format == "raw"
+
+
+def test_a_step_naming_an_undeclared_campaign_is_refused(tmp_path, db):
+    path = write(tmp_path, GENERATORS + STEPS)
+    with pytest.raises(ApplicationError, match=r"\[\[step\]\] 1, key 'campaign': no campaign 'versus'"):
+        apply(path)
+    assert not Generator.objects.exists()
+
+
+def test_a_bad_prompt_file_names_its_line_and_applies_nothing(experiment, fake_generate):
+    (experiment.parent / "prompts.jsonl").write_text('{"prompt": "fine"}\n{"prompt": 3}\n')
+    with pytest.raises(ApplicationError, match=r"\[\[step\]\] 1, key 'file': prompts.jsonl, line 2"):
+        apply(experiment)
+    assert counts() == (0, 0, 0, 0, 0, 0)
+
+
+def test_a_self_critique_step_and_an_ai_judge_step_run_once(tmp_path, db, fake_generate):
+    steps = """
+[[generator]]
+name = "judge"
+model = "embedded"
+
+[[step]]
+action = "import"
+campaign = "versus"
+file = "prompts.jsonl"
+
+[[step]]
+action = "generate"
+campaign = "versus"
+generators = ["chat"]
+strategy = "self-critique"
+
+[[step]]
+action = "build_items"
+campaign = "versus"
+pairing = "answer-vs-revision"
+
+[[step]]
+action = "judge"
+campaign = "versus"
+generator = "judge"
+limit = 1
+"""
+    path = write(tmp_path, GENERATORS + CAMPAIGN + steps)
+    apply(path)
+    assert set(Candidate.objects.values_list("step", flat=True)) == {"answer", "critique", "revision"}
+    assert Item.objects.count() == 2
+    assert JudgeLabel.objects.count() == 1
+
+    again = apply(path)
+    assert {change for change, _ in changes(again)} == {"unchanged"}
+    assert JudgeJob.objects.count() == 1 and JudgeLabel.objects.count() == 1
+
+
+def test_named_labellers_and_dataset_formats_are_refused_clearly(tmp_path, db):
+    path = write(tmp_path, CAMPAIGN + 'labellers = ["ann"]\n')
+    with pytest.raises(ApplicationError, match="key 'labellers': a campaign open only to named labellers"):
+        apply(path)
+    path = write(
+        tmp_path, CAMPAIGN + STEPS.replace('file = "prompts.jsonl"', 'file = "hh.jsonl"\nformat = "hh-rlhf"')
+    )
+    with pytest.raises(
+        ApplicationError, match="key 'format': only 'candidates' files of prompts import for now"
+    ):
+        apply(path)
+
+
+def test_changes_are_reported_as_plan_lines(experiment, fake_generate):
+    lines = []
+    apply(experiment, on_entry=lambda entry: lines.append(str(entry)))
+    assert lines[0] == "created    generator 'chat': embedded (chat)"
+    assert lines[-1] == "created    step 3: build pairwise items of 'versus': 8 new items, 0 built already"
+    assert Change.UNCHANGED == "unchanged"
