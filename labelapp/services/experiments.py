@@ -40,7 +40,12 @@ from labelapp.experiments.schema import (
 from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
 from labelapp.models import Campaign, GenerationJob, Generator, Job
-from labelapp.services.campaigns import campaign_create, campaign_update
+from labelapp.services.campaigns import (
+    campaign_access_skill,
+    campaign_create,
+    campaign_labellers_set,
+    campaign_update,
+)
 from labelapp.services.generation import (
     generation_job_run,
     generation_jobs_create,
@@ -165,24 +170,23 @@ class _Application:
         self._updated(subject, changed, GENERATOR_FIELDS)
 
     def campaign(self, spec: CampaignSpec) -> None:
-        if spec.labellers is not None:
-            raise spec.where.error(
-                "a campaign open only to named labellers is not supported yet; leave 'labellers' out to open "
-                "it to every labeller (and use 'skills' to route it)",
-                "labellers",
-            )
         fields = _declared(Campaign, spec, CAMPAIGN_FIELDS)
+        if spec.labellers is not None:
+            fields["required_skills"] = [*fields["required_skills"], campaign_access_skill(spec.name)]
         subject = f"campaign '{spec.name}'"
         existing = Campaign.objects.filter(name=spec.name).first()
         with _at(spec.where):
             if existing is None:
-                campaign_create(name=spec.name, **fields)
+                created = campaign_create(name=spec.name, **fields)
+                campaign_labellers_set(campaign=created, usernames=spec.labellers)
                 self.report(
                     Change.CREATED, subject, f"{fields['kind']}, labels_per_item {fields['labels_per_item']}"
                 )
                 return
             changed = campaign_update(campaign=existing, **fields)
-        self._updated(subject, changed, CAMPAIGN_FIELDS)
+            if campaign_labellers_set(campaign=existing, usernames=spec.labellers):
+                changed.append("labellers")
+        self._updated(subject, changed, {**CAMPAIGN_FIELDS, "labellers": "labellers"})
 
     def _updated(self, subject: str, changed: list[str], names: dict[str, str]) -> None:
         keys = {field: key for key, field in names.items()}

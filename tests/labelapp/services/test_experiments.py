@@ -6,6 +6,7 @@ import pytest
 from labelapp.errors import ApplicationError
 from labelapp.experiments.schema import experiment_read
 from labelapp.models import Campaign, Candidate, GenerationJob, Generator, Item, JudgeJob, JudgeLabel, Prompt
+from labelapp.selectors.campaigns import campaigns_for_user
 from labelapp.services.experiments import Change, experiment_apply
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import lease_next
@@ -230,17 +231,35 @@ limit = 1
     assert JudgeJob.objects.count() == 1 and JudgeLabel.objects.count() == 1
 
 
-def test_named_labellers_and_dataset_formats_are_refused_clearly(tmp_path, db):
-    path = write(tmp_path, CAMPAIGN + 'labellers = ["ann"]\n')
-    with pytest.raises(ApplicationError, match="key 'labellers': a campaign open only to named labellers"):
-        apply(path)
-    path = write(
-        tmp_path, CAMPAIGN + STEPS.replace('file = "prompts.jsonl"', 'file = "hh.jsonl"\nformat = "hh-rlhf"')
-    )
+def test_dataset_formats_are_refused_clearly_until_the_import_service_is_there(tmp_path, db):
+    steps = STEPS.replace('file = "prompts.jsonl"', 'file = "hh.jsonl"\nformat = "hh-rlhf"')
     with pytest.raises(
         ApplicationError, match="key 'format': only 'candidates' files of prompts import for now"
     ):
-        apply(path)
+        apply(write(tmp_path, GENERATORS + CAMPAIGN + steps))
+
+
+def test_labellers_named_are_the_only_ones_served_until_the_list_is_left_out(
+    tmp_path, db, labeller, other_labeller
+):
+    path = write(tmp_path, CAMPAIGN + 'labellers = ["labeller1"]\n')
+    apply(path)
+    campaign = Campaign.objects.get(name="versus")
+    assert campaigns_for_user(user=labeller).filter(pk=campaign.pk).exists()
+    assert not campaigns_for_user(user=other_labeller).filter(pk=campaign.pk).exists()
+    assert {change for change, _ in changes(apply(path))} == {"unchanged"}
+
+    path.write_text(CAMPAIGN)
+    assert ("updated", "campaign 'versus'") in changes(apply(path))
+    assert campaigns_for_user(user=other_labeller).filter(pk=campaign.pk).exists()
+
+
+def test_an_unknown_labeller_is_named(tmp_path, db):
+    with pytest.raises(
+        ApplicationError, match=r"\[\[campaign\]\] 1 \('versus'\), key 'labellers': No user named nobody"
+    ):
+        apply(write(tmp_path, CAMPAIGN + 'labellers = ["nobody"]\n'))
+    assert not Campaign.objects.exists()
 
 
 def test_changes_are_reported_as_plan_lines(experiment, fake_generate):
