@@ -289,7 +289,8 @@ class _Application:
         )
         detail = f"{built.created} new items, {built.already_built} built already"
         if built.skipped_identical:
-            detail += f", {built.skipped_identical} groups of identical texts skipped"
+            groups = "group" if built.skipped_identical == 1 else "groups"
+            detail += f", {built.skipped_identical} {groups} of identical texts skipped"
         self.report(Change.CREATED if built.created else Change.UNCHANGED, subject, detail)
 
     def judge(self, number: int, step: JudgeStep) -> None:
