@@ -21,10 +21,13 @@ CAMPAIGN_FIELDS_FIXED_BY_LABELS = (
 
 
 @transaction.atomic
-def campaign_create(*, name: str, **fields: Any) -> Campaign:
+def campaign_create(*, name: str, labellers: Sequence[str] | None = None, **fields: Any) -> Campaign:
+    """A campaign open to every labeller, or only to the usernames in `labellers`."""
     campaign = Campaign(name=name, **fields)
     model_validated(campaign)
     campaign.save()
+    if labellers is not None:
+        campaign_labellers_set(campaign=campaign, usernames=labellers)
     return campaign
 
 

@@ -177,8 +177,7 @@ class _Application:
         existing = Campaign.objects.filter(name=spec.name).first()
         with _at(spec.where):
             if existing is None:
-                created = campaign_create(name=spec.name, **fields)
-                campaign_labellers_set(campaign=created, usernames=spec.labellers)
+                campaign_create(name=spec.name, labellers=spec.labellers, **fields)
                 self.report(
                     Change.CREATED, subject, f"{fields['kind']}, labels_per_item {fields['labels_per_item']}"
                 )

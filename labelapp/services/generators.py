@@ -2,6 +2,7 @@ from typing import Any
 
 from django.db import transaction
 
+import inference
 from labelapp.errors import ApplicationError, model_validated
 from labelapp.models import Generator
 
@@ -12,10 +13,18 @@ from labelapp.models import Generator
 GENERATOR_FIELDS_FIXED_BY_OUTPUTS = ("backend", "model", "gguf_file", "prompt_format", "raw_template")
 
 
+def _validated(generator: Generator) -> None:
+    model_validated(generator)
+    try:
+        inference.SamplingParams.from_dict(generator.default_params)
+    except inference.InferenceError as exc:
+        raise ApplicationError(f"Field 'default_params': {exc}.", {"field": "default_params"}) from None
+
+
 @transaction.atomic
 def generator_create(*, name: str, **fields: Any) -> Generator:
     generator = Generator(name=name, **fields)
-    model_validated(generator)
+    _validated(generator)
     generator.save()
     return generator
 
@@ -36,6 +45,6 @@ def generator_update(*, generator: Generator, **fields: Any) -> list[str]:
         return []
     for name in changed:
         setattr(generator, name, fields[name])
-    model_validated(generator)
+    _validated(generator)
     generator.save(update_fields=changed)
     return changed
