@@ -18,7 +18,8 @@ class Command(BaseCommand):
             "--generator",
             action="append",
             default=[],
-            help="Only candidates of this generator (repeat for several; set-vs-set takes exactly two).",
+            help="Only candidates of this generator (repeat for several; set-vs-set takes exactly two); NAME@T: "
+            "only its samples at temperature T (set vs set: one model at two temperatures).",
         )
         parser.add_argument(
             "--per-item",
