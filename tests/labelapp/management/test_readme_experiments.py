@@ -54,7 +54,8 @@ def test_the_readme_shows_every_recipe():
 def answers(kind: str, report: dict) -> bool:
     """Whether the report says something: comparisons, verdicts joined, rated sets, judged items."""
     if kind == "leaderboard":
-        return report["by_generator"]["comparisons"] > 0 and len(report["by_config"]["players"]) >= 2
+        # By config: answers against revisions are one generator, two configs.
+        return report["by_config"]["comparisons"] > 0 and len(report["by_config"]["players"]) >= 2
     if kind == "coherent-but-wrong":
         return sum(row["judged"] for row in report["generators"]) > 0
     if kind == "diversity":
