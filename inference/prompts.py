@@ -12,13 +12,6 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 
-def last_user_message(messages: tuple[dict, ...]) -> str:
-    for message in reversed(messages):
-        if message["role"] == "user":
-            return message["content"]
-    raise InferenceError("a raw prompt needs at least one message with role 'user'")
-
-
 def chat_messages(request: GenerationRequest) -> list[dict]:
     if request.messages is not None:
         return [dict(message) for message in request.messages]
@@ -26,7 +19,31 @@ def chat_messages(request: GenerationRequest) -> list[dict]:
 
 
 def render_raw_prompt(template: str, request: GenerationRequest) -> str:
-    text = request.prompt if request.prompt is not None else last_user_message(request.messages or ())
+    if request.prompt is not None:
+        return _fill(template, request.prompt)
+    return render_raw_conversation(template, request.messages or ())
+
+
+def render_raw_conversation(template: str, messages: tuple[dict, ...]) -> str:
+    """The whole conversation in the raw template, as a base model continues it: each user turn through the
+    template, each assistant reply after it, a system message first. `Q: {prompt}\nA:` gives
+    `Q: first\nA: reply\nQ: second\nA:`."""
+    if not any(message["role"] == "user" for message in messages):
+        raise InferenceError("a raw prompt needs at least one message with role 'user'")
+    if messages[-1]["role"] != "user":
+        raise InferenceError("a raw prompt's conversation must end with a user message, the turn to answer")
+    parts = []
+    for message in messages:
+        if message["role"] == "system":
+            parts.append(message["content"] + "\n\n")
+        elif message["role"] == "user":
+            parts.append(_fill(template, message["content"]))
+        else:
+            parts.append(("" if parts and parts[-1][-1:].isspace() else " ") + message["content"] + "\n")
+    return "".join(parts)
+
+
+def _fill(template: str, text: str) -> str:
     # str.replace rather than str.format, so literal braces in a template need no escaping.
     return template.replace(PROMPT_PLACEHOLDER, text)
 

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from labelapp.models import Campaign, Candidate, Label, Prompt
 from tests.conftest import PASSWORD
-from tests.labelapp.test_xss import hostile  # noqa: F401 - the fixture
+from tests.system.test_xss import hostile  # noqa: F401 - the fixture
 
 
 def log_in(page: Page, live_server, username: str, path: str) -> None:

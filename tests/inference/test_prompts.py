@@ -17,11 +17,24 @@ def test_raw_prompt_uses_template() -> None:
     assert render_prompt(spec=spec, request=GenerationRequest(prompt="2+2?")) == "Q: 2+2?\nA:"
 
 
-def test_raw_prompt_from_messages_uses_last_user_message() -> None:
-    spec = ModelSpec(model="unused", prompt_format="raw", raw_template='{"q": "{prompt}"}')
-    assert (
-        render_prompt(spec=spec, request=GenerationRequest(messages=MESSAGES)) == '{"q": "Second {question}"}'
+def test_raw_prompt_from_messages_renders_the_whole_conversation() -> None:
+    spec = ModelSpec(model="unused", prompt_format="raw", raw_template="Q: {prompt}\nA:")
+    assert render_prompt(spec=spec, request=GenerationRequest(messages=MESSAGES)) == (
+        "Be brief.\n\nQ: First question\nA: First answer\nQ: Second {question}\nA:"
     )
+
+
+def test_raw_prompt_of_one_user_message_is_the_template_filled() -> None:
+    spec = ModelSpec(model="unused", prompt_format="raw", raw_template='{"q": "{prompt}"}')
+    request = GenerationRequest(messages=({"role": "user", "content": "Hi {there}"},))
+    assert render_prompt(spec=spec, request=request) == '{"q": "Hi {there}"}'
+
+
+def test_raw_prompt_ending_with_an_assistant_turn_is_an_error() -> None:
+    spec = ModelSpec(model="unused", prompt_format="raw")
+    request = GenerationRequest(messages=MESSAGES[:3])
+    with pytest.raises(InferenceError, match="end with a user message"):
+        render_prompt(spec=spec, request=request)
 
 
 def test_raw_prompt_without_user_message_is_an_error() -> None:

@@ -1,8 +1,8 @@
-"""Krippendorff's alpha on textbook data and on cases small enough to compute by hand."""
+"""Krippendorff's alpha and Cohen's kappa on textbook data and on cases small enough to compute by hand."""
 
 import pytest
 
-from labelapp.reports.agreement import AgreementResult, krippendorff_alpha
+from labelapp.reports.agreement import AgreementResult, cohen_kappa, krippendorff_alpha
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: four observers, twelve units,
 # values 1-5, missing data ("." = the observer gave no value). The paper reports alpha nominal = .743,
@@ -108,3 +108,30 @@ def test_ordinal_needs_an_order_and_values_must_be_in_it():
         krippendorff_alpha(
             units={1: ["slight", "huge"], 2: ["slight", "slight"]}, level="ordinal", value_order=["slight"]
         )
+
+
+def test_cohen_kappa_textbook_example():
+    # 50 items, two raters (the example on Wikipedia's "Cohen's kappa" page): both yes 20, both no 15,
+    # yes/no 5, no/yes 10. p_o = 35/50 = 0.7; rater 1 says yes 25/50, rater 2 30/50:
+    # p_e = 0.5 * 0.6 + 0.5 * 0.4 = 0.5; kappa = (0.7 - 0.5) / (1 - 0.5) = 0.4.
+    pairs = [("yes", "yes")] * 20 + [("yes", "no")] * 5 + [("no", "yes")] * 10 + [("no", "no")] * 15
+    result = cohen_kappa(pairs, values=["yes", "no"])
+    assert result.kappa == pytest.approx(0.4)
+    assert (result.items, result.agreed) == (50, 35)
+    assert result.observed_agreement == pytest.approx(0.7)
+    assert result.expected_agreement == pytest.approx(0.5)
+    assert result.confusion == ((20, 5), (10, 15))
+
+
+def test_cohen_kappa_perfect_chance_and_undefined():
+    assert cohen_kappa([("a", "a"), ("b", "b")]).kappa == pytest.approx(1.0)
+    # Agreement exactly at chance: p_o = 0.5, p_e = 0.5.
+    assert cohen_kappa([("a", "a"), ("a", "b"), ("b", "a"), ("b", "b")]).kappa == pytest.approx(0.0)
+    # Both raters always say "a": p_e = 1, kappa undefined rather than 0/0.
+    assert cohen_kappa([("a", "a"), ("a", "a")]).kappa is None
+    assert cohen_kappa([]).kappa is None
+
+
+def test_cohen_kappa_names_values_outside_the_list():
+    with pytest.raises(ValueError, match="'tie'"):
+        cohen_kappa([("a", "tie")], values=["a", "b"])

@@ -1,6 +1,6 @@
 """When the database does not answer, pages and the API say so with a 503 and Retry-After, never a 500.
 
-The database errors are raised by stand-ins here; tests/labelapp/test_faults_postgres.py restarts a real
+The database errors are raised by stand-ins here; tests/system/test_faults_postgres.py restarts a real
 PostgreSQL server under load.
 """
 

@@ -412,7 +412,7 @@ def test_every_route_answers_each_role_as_its_rule_says(group: str, world: World
     for route in GROUPS[group]:
         rule = rule_for(route)
         assert rule is not None, (
-            f"{route.key} ({route.pattern}) has no rule in tests/labelapp/test_authorization.py: add what "
+            f"{route.key} ({route.pattern}) has no rule in tests/system/test_authorization.py: add what "
             "anonymous, a labeller, another labeller and staff may do there"
         )
         path = world.url(route)

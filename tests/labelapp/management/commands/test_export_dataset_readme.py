@@ -23,7 +23,7 @@ from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import lease_next
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+README = Path(__file__).resolve().parents[4] / "README.md"
 COMMAND = "python manage.py export_dataset"
 SYNOPSIS = f"{COMMAND} --campaign demo --format FORMAT --out PATH [options]"  # the form, not an example
 DEMO_CAMPAIGNS = {"demo", *(demo.name for demo in DEMO_KIND_CAMPAIGNS)}

@@ -299,7 +299,8 @@ def test_an_unknown_campaign_is_a_404_page(staff, client_for):
 def test_the_page_takes_a_fixed_number_of_queries(scenario, staff, client_for, django_assert_max_num_queries):
     client = client_for(staff)
     with django_assert_max_num_queries(8):  # session, user, campaign, the dashboard's four
-        client.get("/manage/prefs/dashboard/", **HTMX)
+        response = client.get("/manage/prefs/dashboard/", **HTMX)
+    assert response.status_code == 200
 
 
 # The API
@@ -375,4 +376,5 @@ def test_the_dashboard_api_is_in_the_openapi_schema(staff):
 def test_the_api_takes_a_fixed_number_of_queries(scenario, staff, django_assert_max_num_queries):
     client = _api_as(staff)
     with django_assert_max_num_queries(7):  # token and user, campaign, the dashboard's four
-        client.get("/api/v1/campaigns/prefs/dashboard/")
+        response = client.get("/api/v1/campaigns/prefs/dashboard/")
+    assert response.status_code == 200
