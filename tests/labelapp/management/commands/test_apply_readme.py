@@ -17,7 +17,7 @@ from labelapp.models import Campaign
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import lease_next
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 README = ROOT / "README.md"
 APPLY = "python manage.py apply experiments/"
 REPORT = "python manage.py report "
