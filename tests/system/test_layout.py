@@ -19,7 +19,9 @@ def _modules_beside(test: Path, package: str) -> set[str]:
 
 def _mirrors(test: Path, package: str) -> bool:
     tested = test.stem.removeprefix("test_")
-    return any(tested == module or tested.startswith(module + "_") for module in _modules_beside(test, package))
+    return any(
+        tested == module or tested.startswith(module + "_") for module in _modules_beside(test, package)
+    )
 
 
 @pytest.mark.parametrize("package", MIRRORED)
