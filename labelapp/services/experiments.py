@@ -14,7 +14,9 @@ error categories or reference answer; the model behind a generator with outputs)
 and generator services; the refusal names the file, table and key, and nothing is applied.
 
 A dry run does everything but run models (generation, judging), reports it, then rolls back: item builds
-after a generate step then see only the answers already there.
+after a generate step then see only the answers already there. Generation runs inline, inside the
+transaction, unless `enqueue` queues it for workers; a generate or judge step whose job (same params) is
+queued or running already is left to it.
 """
 
 import contextlib
@@ -39,7 +41,7 @@ from labelapp.experiments.schema import (
 )
 from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
-from labelapp.models import Campaign, GenerationJob, Generator, Job
+from labelapp.models import Campaign, GenerationJob, Generator, Job, JobStatus, JudgeJob
 from labelapp.services.campaigns import (
     campaign_access_skill,
     campaign_create,
@@ -54,8 +56,8 @@ from labelapp.services.generation import (
 )
 from labelapp.services.generators import generator_create, generator_update
 from labelapp.services.items import items_build
-from labelapp.services.jobs import job_run_inline
-from labelapp.services.judge import items_judge, items_unjudged
+from labelapp.services.jobs import job_enqueue, job_run_inline
+from labelapp.services.judge import items_judge, items_unjudged, judge_job_create
 from labelapp.services.prompts import prompt_import, prompt_rows_parse
 
 # The file's key -> the model's field.
@@ -85,9 +87,9 @@ CAMPAIGN_FIELDS = {
     "lease_seconds": "lease_seconds",
     "priority": "priority",
 }
-PROMPT_FORMAT = (
-    "candidates"  # a prompt file (prompt or messages per line) is the candidates format without answers
-)
+UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
+# A prompt file (prompt or messages per line) is the candidates format without answers.
+PROMPT_FORMAT = "candidates"
 
 
 class Change(StrEnum):
@@ -147,8 +149,15 @@ def _declared(model: type[models.Model], spec: Any, names: dict[str, str]) -> di
 
 
 class _Application:
-    def __init__(self, dry_run: bool, on_entry: EntryCallback | None, on_job_progress: JobProgress | None):
-        self.dry_run, self.on_entry, self.on_job_progress = dry_run, on_entry, on_job_progress
+    def __init__(
+        self,
+        dry_run: bool,
+        enqueue: bool,
+        on_entry: EntryCallback | None,
+        on_job_progress: JobProgress | None,
+    ):
+        self.dry_run, self.enqueue = dry_run, enqueue
+        self.on_entry, self.on_job_progress = on_entry, on_job_progress
         self.entries: list[PlanEntry] = []
 
     def report(self, change: Change, subject: str, detail: str = "") -> None:
@@ -245,12 +254,23 @@ class _Application:
             if pending == 0 and campaign.prompts.exists():
                 self.report(Change.UNCHANGED, subject, "every prompt answered")
                 continue
+            in_flight = GenerationJob.objects.filter(
+                campaign=campaign, generator=generator, strategy=step.strategy, status__in=UNFINISHED
+            )
+            running = next((job for job in in_flight if job.params == params.to_dict()), None)
+            if running is not None:
+                self.report(Change.UNCHANGED, subject, f"job {running.pk} is {running.status} already")
+                continue
             with _at(step.where):
                 (job,) = generation_jobs_create(
                     campaign=campaign, generator=generator, params_list=[params], strategy=step.strategy
                 )
             if self.dry_run:
                 self.report(Change.CREATED, subject, f"{pending} prompts to answer (not run: dry run)")
+                continue
+            if self.enqueue:
+                job_enqueue(job=job)
+                self.report(Change.CREATED, subject, f"job {job.pk} queued for a worker on queue 'inference'")
                 continue
             job = self._run(step.where, job)
             self.report(
@@ -304,10 +324,23 @@ class _Application:
         if wanted == 0:
             self.report(Change.UNCHANGED, subject, f"{unjudged} items left unjudged")
             return
+        running = JudgeJob.objects.filter(
+            campaign=campaign, generator=generator, status__in=UNFINISHED
+        ).first()
+        if running is not None:
+            self.report(Change.UNCHANGED, subject, f"judge job {running.pk} is {running.status} already")
+            return
         if self.dry_run:
             self.report(Change.CREATED, subject, f"{wanted} items to judge (not run: dry run)")
             return
         with _at(step.where):
+            if self.enqueue:
+                queued = judge_job_create(campaign=campaign, generator=generator, limit=wanted)
+                job_enqueue(job=queued)
+                self.report(
+                    Change.CREATED, subject, f"judge job {queued.pk} queued for a worker on queue 'inference'"
+                )
+                return
             job = items_judge(campaign=campaign, generator=generator, limit=wanted)
         self.report(
             Change.CREATED,
@@ -332,12 +365,15 @@ def experiment_apply(
     *,
     experiment: Experiment,
     dry_run: bool = False,
+    enqueue: bool = False,
     on_entry: EntryCallback | None = None,
     on_job_progress: JobProgress | None = None,
 ) -> ExperimentApplied:
     """Make the database match the experiment and run its steps, in one transaction: a refusal anywhere
-    applies nothing. `on_entry` hears each plan entry as it is decided; a dry run is rolled back."""
-    application = _Application(dry_run, on_entry, on_job_progress)
+    applies nothing. `on_entry` hears each plan entry as it is decided; a dry run is rolled back. With
+    `enqueue`, generate and judge steps queue their jobs for workers (sent once the transaction commits)
+    instead of running them here: apply the file again once they are done, to build the items from them."""
+    application = _Application(dry_run, enqueue, on_entry, on_job_progress)
     with transaction.atomic():
         for generator in experiment.generators:
             application.generator(generator)

@@ -26,8 +26,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Print the plan without changing anything (models are not run).",
         )
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Queue generate and judge steps for workers on queue 'inference' instead of running them here; "
+            "apply the file again once they are done to build items from their answers.",
+        )
 
-    def handle(self, *args: object, file: Path, dry_run: bool, **options: object) -> None:
+    def handle(self, *args: object, file: Path, dry_run: bool, enqueue: bool, **options: object) -> None:
         bars: dict[int, tqdm] = {}
 
         def show(entry: PlanEntry) -> None:
@@ -42,7 +48,11 @@ class Command(BaseCommand):
 
         try:
             applied = experiment_apply(
-                experiment=experiment_read(file), dry_run=dry_run, on_entry=show, on_job_progress=progress
+                experiment=experiment_read(file),
+                dry_run=dry_run,
+                enqueue=enqueue,
+                on_entry=show,
+                on_job_progress=progress,
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from None

@@ -8,6 +8,7 @@ from labelapp.experiments.schema import experiment_read
 from labelapp.models import Campaign, Candidate, GenerationJob, Generator, Item, JudgeJob, JudgeLabel, Prompt
 from labelapp.selectors.campaigns import campaigns_for_user
 from labelapp.services.experiments import Change, experiment_apply
+from labelapp.services.generation import generation_job_run
 from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import lease_next
 
@@ -268,3 +269,25 @@ def test_changes_are_reported_as_plan_lines(experiment, fake_generate):
     assert lines[0] == "created    generator 'chat': embedded (chat)"
     assert lines[-1] == "created    step 3: build pairwise items of 'versus': 8 new items, 0 built already"
     assert Change.UNCHANGED == "unchanged"
+
+
+def test_enqueued_jobs_are_left_to_workers_and_a_later_apply_builds_from_their_answers(
+    experiment, fake_generate, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as sent:
+        first = apply(experiment, enqueue=True)
+    assert len(sent) == 2 and not fake_generate.calls  # one job per generator, sent to the queue on commit
+    assert "queued for a worker on queue 'inference'" in str(first.entries[4])
+    assert ("unchanged", "step 3: build pairwise items of 'versus'") in changes(first)
+
+    again = apply(experiment, enqueue=True)
+    assert [e.detail for e in again.entries if "generate" in e.subject] == [
+        f"job {job.pk} is queued already" for job in GenerationJob.objects.order_by("id")
+    ]
+    assert GenerationJob.objects.count() == 2
+
+    for job in GenerationJob.objects.all():  # what the workers do
+        generation_job_run(job_id=job.pk)
+    done = apply(experiment)
+    assert ("created", "step 3: build pairwise items of 'versus'") in changes(done)
+    assert Item.objects.count() == 8 and GenerationJob.objects.count() == 2
