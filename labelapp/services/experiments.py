@@ -134,7 +134,9 @@ def _at(where: Where, key: str | None = None) -> Iterator[None]:
 def _file_key(field: Any) -> str | None:
     """The file's key for a model field a service names (`required_skills` is `skills` in the file)."""
     by_field = {v: k for k, v in {**GENERATOR_FIELDS, **CAMPAIGN_FIELDS}.items()}
-    return by_field.get(field, field) if isinstance(field, str) else None
+    if not isinstance(field, str) or field == "__all__":  # a check across fields names no key
+        return None
+    return by_field.get(field, field)
 
 
 def _declared(model: type[models.Model], spec: Any, names: dict[str, str]) -> dict[str, Any]:

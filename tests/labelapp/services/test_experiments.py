@@ -291,3 +291,10 @@ def test_enqueued_jobs_are_left_to_workers_and_a_later_apply_builds_from_their_a
     done = apply(experiment)
     assert ("created", "step 3: build pairwise items of 'versus'") in changes(done)
     assert Item.objects.count() == 8 and GenerationJob.objects.count() == 2
+
+
+def test_a_check_across_keys_names_the_table(tmp_path, db):
+    path = write(tmp_path, '[[generator]]\nname = "remote"\nmodel = "m"\nbackend = "tgi"\n')
+    with pytest.raises(ApplicationError) as refused:
+        apply(path)
+    assert refused.value.message == "exp.toml: [[generator]] 1 ('remote'): Remote backends need a base URL."
