@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import inference
+from inference.model_spec import PROMPT_FORMATS
 from labelapp.errors import ApplicationError
+from labelapp.kinds import KINDS
 from labelapp.kinds.pairwise import Pairing
-from labelapp.models import CampaignKind, GenerationStrategy, GeneratorBackend, PromptFormat
 
 KeyType = Literal["text", "integer", "number", "boolean", "list of texts", "list of numbers", "table"]
 STEP_ACTIONS = ("import", "generate", "build_items", "judge")
 STEP_SEED = 0
+STRATEGIES = ("sample", "self-critique")  # GenerationStrategy's values: the models are not read here
 TOP_LEVEL = {"description": "text", "generator": "tables", "campaign": "tables", "step": "tables"}
 
 
@@ -101,7 +103,7 @@ class GenerateStep:
     top_k: int | None = None
     stop: list[str] | None = None
     seed: int = STEP_SEED
-    strategy: str = GenerationStrategy.SAMPLE
+    strategy: str = "sample"
 
 
 @dataclass(frozen=True)
@@ -199,10 +201,10 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "judge": ("campaign", "generator"),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
-    "backend": tuple(GeneratorBackend.values),
-    "prompt_format": tuple(PromptFormat.values),
-    "kind": tuple(CampaignKind.values),
-    "strategy": tuple(GenerationStrategy.values),
+    "backend": inference.BACKENDS,
+    "prompt_format": PROMPT_FORMATS,
+    "kind": tuple(KINDS),
+    "strategy": STRATEGIES,
     "pairing": tuple(p.value for p in Pairing),
 }
 

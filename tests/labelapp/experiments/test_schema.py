@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from labelapp.errors import ApplicationError
-from labelapp.experiments.schema import GenerateStep, ImportStep, experiment_parse
+from labelapp.experiments.schema import CHOICES, GenerateStep, ImportStep, experiment_parse
+from labelapp.models import CampaignKind, GenerationStrategy, GeneratorBackend, PromptFormat
 
 SMALLEST = """
 [[campaign]]
@@ -98,3 +99,10 @@ temperatures = [0.3, 1]
     first, second = experiment.steps
     assert isinstance(first, ImportStep) and first.file == Path("/data/prompts.jsonl")
     assert isinstance(second, GenerateStep) and second.temperatures == [0.3, 1] and second.seed == 0
+
+
+def test_the_choices_read_without_the_models_are_the_models_choices():
+    assert set(CHOICES["kind"]) == set(CampaignKind.values)
+    assert set(CHOICES["backend"]) == set(GeneratorBackend.values)
+    assert set(CHOICES["prompt_format"]) == set(PromptFormat.values)
+    assert set(CHOICES["strategy"]) == set(GenerationStrategy.values)
