@@ -193,9 +193,11 @@ class _Application:
                     Change.CREATED, subject, f"{fields['kind']}, labels_per_item {fields['labels_per_item']}"
                 )
                 return
-            changed = campaign_update(campaign=existing, **fields)
-            if campaign_labellers_set(campaign=existing, usernames=spec.labellers):
-                changed.append("labellers")
+            # Labellers first: their access skill, among the required skills, is then as the file has it.
+            labellers_changed = campaign_labellers_set(campaign=existing, usernames=spec.labellers)
+            changed = campaign_update(campaign=existing, **fields) + (
+                ["labellers"] if labellers_changed else []
+            )
         self._updated(subject, changed, {**CAMPAIGN_FIELDS, "labellers": "labellers"})
 
     def _updated(self, subject: str, changed: list[str], names: dict[str, str]) -> None:

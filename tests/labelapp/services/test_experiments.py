@@ -251,7 +251,7 @@ def test_labellers_named_are_the_only_ones_served_until_the_list_is_left_out(
     assert {change for change, _ in changes(apply(path))} == {"unchanged"}
 
     path.write_text(CAMPAIGN)
-    assert ("updated", "campaign 'versus'") in changes(apply(path))
+    assert "campaign 'versus': labellers" in [f"{e.subject}: {e.detail}" for e in apply(path).entries]
     assert campaigns_for_user(user=other_labeller).filter(pk=campaign.pk).exists()
 
 
