@@ -2,12 +2,16 @@
 
 Usage: python bench/labelling_load.py [--seconds 60] [--labellers 32] [--items 20000]
        [--workers 2] [--threads 4] [--worker-class gthread] [--flow label-next|separate]
-       [--rate 0] [--think-ms 0] [--plain-statements] [--record]
+       [--rate 0] [--think-ms 0] [--plain-statements] [--backend postgres|sqlite]
+       [--server gunicorn|runserver] [--record]
 
-Needs a PostgreSQL server (the role in --admin-url must have CREATEDB). It creates the database --db,
-migrates it, bulk-creates a k=2 campaign of --items pairwise items and --labellers labellers with API
-tokens, starts gunicorn (DEBUG=0) on a free 127.0.0.1 port, and runs one thread per labeller for
---seconds. Flows: `label-next` (default) asks next-item once, then loops POST .../items/<id>/label/?next=1,
+With PostgreSQL (the default; the role in --admin-url must have CREATEDB) it creates the database --db;
+with --backend sqlite, a SQLite file in a temporary folder with the app's own SQLite settings (WAL, busy
+timeout, BEGIN IMMEDIATE). It migrates it, bulk-creates a k=2 campaign of --items pairwise items and
+--labellers labellers with API tokens, starts the server (DEBUG=0) on a free 127.0.0.1 port, and runs one
+thread per labeller for --seconds. --server runserver serves with Django's threaded development server, as
+`make run` does: `--backend sqlite --server runserver --labellers 10` is the embedded default for a small
+team. Flows: `label-next` (default) asks next-item once, then loops POST .../items/<id>/label/?next=1,
 which stores the label and answers the next item: one request per label. `separate` loops POST next-item
 -> POST items/<id>/labels/, two requests per label. --rate paces the labellers to that many labels/s in
 all (latency at a given load; 0: as fast as answers come, i.e. saturate the server); --think-ms instead
@@ -26,7 +30,7 @@ therefore measured at a given load with --rate, throughput without it.
 It prints p50/p99 latency per call type, labels/s, non-2xx answers, the CPU each party used (in all and
 per label: the figure to compare on a machine shared with other work), the SQL each call type runs, and
 checks the queue's invariants in the database (no item over k labels, no (item, labeller) twice, every
-acknowledged label stored). gunicorn is stopped and the database dropped at the end, also on error.
+acknowledged label stored). The server is stopped and the database dropped at the end, also on error.
 --record appends the summary to BENCHMARKS.md.
 """
 
@@ -48,10 +52,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit, urlunsplit
 
 import psutil
-from benchmarks_file import benchmark_record
+from benchmarks_file import benchmark_record, scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -64,20 +67,6 @@ SECRET_KEY = "bench-only-" + uuid.uuid4().hex
 
 
 # --- database -------------------------------------------------------------------------------------
-
-
-def db_url(admin_url: str, name: str, query: str = "") -> str:
-    parts = urlsplit(admin_url)
-    return urlunsplit(parts._replace(path=f"/{name}", query=query))
-
-
-def db_recreate(admin_url: str, name: str, *, create: bool) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if create:
-            admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def data_create(*, items: int, labellers: int) -> list[tuple[int, str]]:
@@ -179,6 +168,8 @@ def gunicorn_start(
         "--graceful-timeout=5",
         "--log-level=warning",
     ]
+    if getattr(args, "server", "gunicorn") == "runserver":  # as `make run` serves, without the reloader
+        command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     return subprocess.Popen(
         command, cwd=REPO, env=server_env(database_url), stdout=log, stderr=subprocess.STDOUT
     )
@@ -498,6 +489,13 @@ def main() -> None:
         action="store_true",
         help="no server-side binding or prepared statements (Django's default)",
     )
+    parser.add_argument("--backend", default="postgres", choices=["postgres", "sqlite"])
+    parser.add_argument(
+        "--server",
+        default="gunicorn",
+        choices=["gunicorn", "runserver"],
+        help="runserver: Django's threaded development server, as make run serves",
+    )
     parser.add_argument("--admin-url", default="postgres://labelapp:labelapp@127.0.0.1:5432/labelapp")
     parser.add_argument("--db", default="labelapp_bench", help="created, then dropped at the end")
     parser.add_argument(
@@ -509,16 +507,22 @@ def main() -> None:
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
 
-    database_url = db_url(args.admin_url, args.db, "" if args.plain_statements else PREPARED)
-    os.environ.update(
-        DATABASE_URL=database_url,
-        DJANGO_SETTINGS_MODULE="config.settings",
-        HF_HUB_OFFLINE="1",
-        ALLOWED_HOSTS="127.0.0.1",
-        LOG_LEVEL="WARNING",
-    )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on kill as on Ctrl-C
-    with tempfile.NamedTemporaryFile(prefix="labelapp-gunicorn-", suffix=".log") as log:
+    args.load_before = os.getloadavg()[0]  # other work on the machine, for the record
+    with (
+        tempfile.TemporaryDirectory(prefix="labelapp-bench-") as folder,
+        scratch_database(args.backend, Path(folder), admin_url=args.admin_url, name=args.db) as url,
+        tempfile.NamedTemporaryFile(prefix="labelapp-server-", suffix=".log") as log,
+    ):
+        prepared = args.backend == "postgres" and not args.plain_statements
+        database_url = f"{url}?{PREPARED}" if prepared else url
+        os.environ.update(
+            DATABASE_URL=database_url,
+            DJANGO_SETTINGS_MODULE="config.settings",
+            HF_HUB_OFFLINE="1",
+            ALLOWED_HOSTS="127.0.0.1",
+            LOG_LEVEL="WARNING",
+        )
         run(args, database_url, log)
 
 
@@ -526,7 +530,6 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
     server = None
     tally = Tally()
     try:
-        db_recreate(args.admin_url, args.db, create=True)
         began = time.perf_counter()
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],
@@ -568,12 +571,12 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         start.wait(timeout=120)
         started = tally.deadline - args.seconds
         cpu_before = (machine_busy_seconds(), cpu_seconds(gunicorn_processes), cpu_seconds([me]))
-        postgres_cpu = PostgresCpu(args.db)
+        postgres_cpu = PostgresCpu(args.db) if args.backend == "postgres" else None  # SQLite: in the server
         for worker in workers:
             worker.join(timeout=args.seconds + 120)
         elapsed = time.monotonic() - started
         cpu_after = (machine_busy_seconds(), cpu_seconds(gunicorn_processes), cpu_seconds([me]))
-        postgres_seconds = postgres_cpu.stop()
+        postgres_seconds = postgres_cpu.stop() if postgres_cpu is not None else 0.0
         if any(worker.is_alive() for worker in workers):
             raise RuntimeError("a simulated labeller did not finish")
         gunicorn_stop(server)
@@ -581,31 +584,41 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         ok, over, invariants = invariants_check(tally.acked)
         labels_per_s = len(tally.acked) / elapsed
         non_2xx = sum(tally.statuses.values())
+        cpu = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+        per_label = 1000 / max(1, len(tally.acked))
         config = f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads}"
         if args.worker_class == "sync":
             config = f"gunicorn -w {args.workers} -k sync"
+        if args.server == "runserver":
+            config = "runserver (threaded)"
         load = f" paced to {args.rate:.0f} labels/s" if args.rate else ""
         load += f" (think {args.think_ms:.0f} ms)" if args.think_ms else ""
         statements = "plain statements" if args.plain_statements else "prepared statements"
+        if args.backend == "sqlite":
+            statements = "SQLite (WAL, BEGIN IMMEDIATE)"
+        server_cpu = "server" if args.server == "runserver" else "gunicorn"
+        database_cpu = (
+            f", PostgreSQL {postgres_seconds * per_label:.1f} ms" if args.backend == "postgres" else ""
+        )
         calls = "; ".join(
             f"{kind} p50 {percentile_ms(values, 0.5):.0f} ms p99 {percentile_ms(values, 0.99):.0f} ms"
             f"{f' (n={len(values)})' if kind == 'next-item' and args.flow != 'separate' else ''}"
             for kind, values in tally.latencies.items()
             if values
         )
-        cpu = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
-        per_label = 1000 / max(1, len(tally.acked))
         summary = (
             f"{config}, {statements}, flow {args.flow}, {args.labellers} labellers x {args.seconds:.0f} s{load}, "
             f"{args.items} items k={K}: {len(tally.acked)} labels = {labels_per_s:.0f} labels/s; {calls}; "
-            f"CPU per label: gunicorn {cpu[1] * per_label:.1f} ms, PostgreSQL {postgres_seconds * per_label:.1f} ms; "
+            f"CPU per label: {server_cpu} {cpu[1] * per_label:.1f} ms{database_cpu}; "
             f"non-2xx {non_2xx}, transport errors {sum(tally.transport_errors.values())}; "
             f"items over k: {over}; "
-            f"{'invariants OK' if ok else 'INVARIANTS BROKEN'}"
+            f"{'invariants OK' if ok else 'INVARIANTS BROKEN'}; machine load: 1-min load average "
+            f"{args.load_before:.2f} before the run, other processes {cpu[0] - cpu[1] - cpu[2] - postgres_seconds:.0f} "
+            f"core-s of the run's {elapsed * psutil.cpu_count():.0f}"
         )
         print(
             f"cpu over {elapsed:.1f} s wall x {psutil.cpu_count()} cores: machine busy {cpu[0]:.1f} s, of which "
-            f"gunicorn {cpu[1]:.1f} s, PostgreSQL {postgres_seconds:.1f} s, load generator {cpu[2]:.1f} s, "
+            f"{server_cpu} {cpu[1]:.1f} s, PostgreSQL {postgres_seconds:.1f} s, load generator {cpu[2]:.1f} s, "
             f"other processes {cpu[0] - cpu[1] - cpu[2] - postgres_seconds:.1f} s"
         )
         if tally.statuses or tally.transport_errors:
@@ -632,7 +645,6 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
             from django.db import connections
 
             connections.close_all()
-        db_recreate(args.admin_url, args.db, create=False)
 
 
 if __name__ == "__main__":

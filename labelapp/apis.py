@@ -63,7 +63,7 @@ from labelapp.services.generation import generation_jobs_create, sampling_params
 from labelapp.services.generators import generator_create
 from labelapp.services.items import items_build
 from labelapp.services.jobs import job_enqueue
-from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import item_skip, lease_next
 from labelapp.user_text import TOO_DEEP, json_check
 
@@ -241,9 +241,11 @@ class LabelSubmitApi(LabellerApi):
         """Submit my label for an item leased to me; the same idempotency key twice stores one label."""
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        label, created = item_submit_label(item_id=item_id, labeller=request.user, **payload.validated_data)
+        done = label_submit(
+            labeller=request.user, campaign=None, item_id=item_id, lease_next=False, **payload.validated_data
+        )
         return Response(
-            _label_output(label), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            _label_output(done.label), status=status.HTTP_201_CREATED if done.created else status.HTTP_200_OK
         )
 
 
@@ -291,23 +293,22 @@ class LabelAndNextApi(LabellerApi):
         """
         payload = LabelSubmitApi.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        wants_next = request.query_params.get("next", "").lower() in {"1", "true", "yes"}
+        done = label_submit(
+            labeller=request.user,
+            campaign=campaign,
+            item_id=item_id,
+            lease_next=wants_next,
+            **payload.validated_data,
+        )
         following = None
-        if request.query_params.get("next", "").lower() in {"1", "true", "yes"}:
-            done = item_submit_label_and_lease_next(
-                item_id=item_id, labeller=request.user, campaign_name=campaign, **payload.validated_data
-            )
-            label, created = done.label, done.created
-            if done.refusal is not None:
-                following = {"item": None, "message": done.refusal.message}
-            else:
-                following = _next_item_output(done.next_item, campaign)
-        else:
-            label, created = item_submit_label(
-                item_id=item_id, labeller=request.user, campaign_name=campaign, **payload.validated_data
-            )
+        if done.refusal is not None:
+            following = {"item": None, "message": done.refusal.message}
+        elif wants_next:
+            following = _next_item_output(done.next_item, campaign)
         return Response(
-            {"label": _label_output(label), "next": following},
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            {"label": _label_output(done.label), "next": following},
+            status=status.HTTP_201_CREATED if done.created else status.HTTP_200_OK,
         )
 
 
@@ -323,7 +324,12 @@ class ItemSkipApi(LabellerApi):
         """Pass on an item leased to me: it goes back to the pool and never returns to me."""
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        item_skip(labeller=request.user, item_id=item_id, reason=payload.validated_data.get("reason", ""))
+        item_skip(
+            labeller=request.user,
+            campaign=None,
+            item_id=item_id,
+            reason=payload.validated_data.get("reason", ""),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -27,17 +27,19 @@ from labelapp.selectors.campaigns import (
     campaign_get_for_user,
     campaign_progress,
     campaigns_for_user,
+    labeller_progress,
     user_is_labeller,
 )
 from labelapp.selectors.dashboard import campaign_dashboard
-from labelapp.selectors.items import item_candidates_shown, item_in_campaign
+from labelapp.selectors.items import item_candidates_shown
 from labelapp.selectors.jobs import job_get, jobs_for_campaign
+from labelapp.selectors.labellers import labeller_standing_remember
+from labelapp.services import labels
 from labelapp.services.exports import export_job_create
 from labelapp.services.generation import generation_jobs_create, sampling_params_sweep
 from labelapp.services.gold import gold_import
 from labelapp.services.items import items_build
 from labelapp.services.jobs import job_enqueue, job_retry
-from labelapp.services.labels import item_submit_label
 from labelapp.services.leases import item_skip, lease_next, lease_renew
 from labelapp.services.prompts import prompt_import, prompt_rows_parse
 from labelapp.templatetags.markdown_text import markdown_html
@@ -55,23 +57,10 @@ class SignedInRequest(HttpRequest):
 def labeller_required(view: View) -> View:
     @wraps(view)
     def checked(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not (request.user.is_staff or user_is_labeller(request.user)):
+        # The standing read here serves the rest of the request (campaign routing, lease refusals).
+        if not (request.user.is_staff or labeller_standing_remember(user=request.user).in_group):
             raise PermissionDenied("Only labellers can label.")
         return view(request, *args, **kwargs)
-
-    return checked
-
-
-def item_of_campaign(view: View) -> View:
-    """An item route answers only under the item's own campaign: another campaign's URL is a 404."""
-
-    @wraps(view)
-    def checked(
-        request: SignedInRequest, campaign: str, item_id: int, *args: Any, **kwargs: Any
-    ) -> HttpResponse:
-        if not item_in_campaign(item_id=item_id, campaign_name=campaign):
-            raise NotFoundError(f"Item {item_id} is not leased to you.", {"field": "item"})
-        return view(request, campaign, item_id, *args, **kwargs)
 
     return checked
 
@@ -106,7 +95,7 @@ def _item_context(
         "campaign": campaign,
         "item": item,
         "error": error,
-        "progress": campaign_progress(campaign=campaign, user=request.user),
+        "progress": labeller_progress(campaign=campaign, user=request.user),
     }
     if item is not None:
         task_kind = kind_get(item.kind)
@@ -138,23 +127,28 @@ def _render_next(
     return _render_item(request, _item_context(request, campaign, item, error=error), status=status)
 
 
-def _labelling_action(
-    request: SignedInRequest, campaign: str, action: Callable[[Campaign], object]
+def _render_after_write(
+    request: SignedInRequest, campaign: Campaign, write: Callable[[], labels.LabelOutcome | None]
 ) -> HttpResponse:
     """Run a labeller's write on an item, then answer with their next item (htmx) or the page again.
 
-    An item not (or no longer) leased to the labeller is a 404 page; other errors show inline.
+    The next item is the one the write leased (label_submit), else leased now. An item not (or no longer)
+    leased to the labeller is a 404 page; other errors show inline, above the next item.
     """
-    found = campaign_get_for_user(user=request.user, name=campaign)
     try:
-        action(found)
+        outcome = write()
     except NotFoundError:
         raise
     except ApplicationError as exc:
-        return _render_next(request, found, error=exc.message, status=exc.status_code)
+        return _render_next(request, campaign, error=exc.message, status=exc.status_code)
     if not request.htmx:
-        return redirect("label", campaign=found.name)
-    return _render_next(request, found)
+        return redirect("label", campaign=campaign.name)
+    if outcome is None:
+        return _render_next(request, campaign)
+    if outcome.refusal is not None:
+        context = _item_context(request, campaign, None, error=outcome.refusal.message)
+        return _render_item(request, context, status=outcome.refusal.status_code)
+    return _render_item(request, _item_context(request, campaign, outcome.next_item))
 
 
 @require_GET
@@ -165,40 +159,43 @@ def label_page(request: SignedInRequest, campaign: str) -> HttpResponse:
 
 @require_POST
 @labeller_required
-@item_of_campaign
 def label_submit(request: SignedInRequest, campaign: str, item_id: int) -> HttpResponse:
-    return _labelling_action(
+    """Store the label and, for htmx, lease the next item in the same transaction (a plain form post is
+    redirected to the page, which leases it)."""
+    found = campaign_get_for_user(user=request.user, name=campaign)  # its kind reads the form
+    return _render_after_write(
         request,
-        campaign,
-        lambda found: item_submit_label(
-            item_id=item_id,
+        found,
+        lambda: labels.label_submit(
             labeller=request.user,
+            campaign=found.name,
+            item_id=item_id,
             value=kind_get(found.kind).value_from_form(request.POST),
             idempotency_key=request.POST.get("idempotency_key", ""),
+            lease_next=bool(request.htmx),
         ),
     )
 
 
 @require_POST
 @labeller_required
-@item_of_campaign
 def label_skip(request: SignedInRequest, campaign: str, item_id: int) -> HttpResponse:
-    return _labelling_action(
-        request,
-        campaign,
-        lambda found: item_skip(
-            labeller=request.user, item_id=item_id, reason=request.POST.get("reason", "")
-        ),
-    )
+    found = campaign_get_for_user(user=request.user, name=campaign)
+
+    def skip() -> None:
+        item_skip(
+            labeller=request.user, campaign=found.name, item_id=item_id, reason=request.POST.get("reason", "")
+        )
+
+    return _render_after_write(request, found, skip)
 
 
 @require_POST
 @labeller_required
-@item_of_campaign
 def label_heartbeat(request: SignedInRequest, campaign: str, item_id: int) -> HttpResponse:
     """The open page keeps its lease alive; 404 once the item is no longer leased to this labeller."""
     try:
-        lease_renew(labeller=request.user, item_id=item_id)
+        lease_renew(labeller=request.user, campaign=campaign, item_id=item_id)
     except ApplicationError as exc:
         return HttpResponse(exc.message, status=exc.status_code)
     return HttpResponse(status=204)

@@ -21,7 +21,7 @@ class Item(models.Model):
         default=False, help_text="Has a known answer; scores labellers, never exported."
     )
     gold_value = models.JSONField(null=True, blank=True, help_text="The known answer, in canonical order.")
-    # Kept by item_submit_label under the item's row lock, so assignment can walk an index instead of
+    # Kept by label_submit under the item's row lock, so assignment can walk an index instead of
     # counting every item's labels; "random among the rest" is a random key drawn once per item.
     label_count = models.PositiveIntegerField(default=0, editable=False)
     order_key = models.FloatField(default=random_order_key, editable=False)

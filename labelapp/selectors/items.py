@@ -7,12 +7,8 @@ from django.db import connection
 
 from labelapp.errors import NotFoundError
 from labelapp.models import Campaign, Candidate, Item, ItemCandidate, Lease, Prompt
-from labelapp.selectors.campaigns import CAMPAIGN_COLUMNS
+from labelapp.selectors.campaigns import CAMPAIGN_COLUMNS, campaign_open_to
 from labelapp.selectors.sql_rows import ModelColumns
-
-
-def item_in_campaign(*, item_id: int, campaign_name: str) -> bool:
-    return Item.objects.filter(pk=item_id, campaign__name=campaign_name).exists()
 
 
 def item_shown_indices(item: Item) -> list[int]:
@@ -76,12 +72,15 @@ class LeasedItem:
 
 
 def leased_item_get_for_labeller(
-    *, labeller: User, item_id: int, campaign_name: str | None = None, for_update: bool = False
+    *, labeller: User, item_id: int, campaign: str | None, for_update: bool = False
 ) -> LeasedItem:
-    """The item if it is leased to this labeller (and in the campaign named, when given), with its lease,
-    campaign and shown order read in one query; otherwise 404, whether or not it exists. `for_update`
-    locks the lease and the item."""
-    in_campaign = " AND c.name = %s" if campaign_name is not None else ""
+    """The access check of every write on an item (label, skip, heartbeat), made once: the item, if it is
+    leased to this labeller, in the campaign named (`campaign`, as the route gives it; None on the API
+    routes that name none) and that campaign is open to them; otherwise 404, whether or not it exists.
+
+    Lease, item, campaign and shown order come in one query; `for_update` locks the lease and the item.
+    """
+    in_campaign = " AND c.name = %s" if campaign is not None else ""
     lock = " FOR UPDATE OF l, i" if for_update and connection.features.has_select_for_update_of else ""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -94,16 +93,19 @@ def leased_item_get_for_labeller(
             WHERE l.item_id = %s AND l.labeller_id = %s{in_campaign}
             ORDER BY ic.position{lock}
             """,
-            [item_id, labeller.pk, *([campaign_name] if campaign_name is not None else [])],
+            [item_id, labeller.pk, *([campaign] if campaign is not None else [])],
         )
         rows = cursor.fetchall()
     if not rows:
-        where = f" in campaign '{campaign_name}'" if campaign_name is not None else ""
+        where = f" in campaign '{campaign}'" if campaign is not None else ""
         raise NotFoundError(f"Item {item_id} is not leased to you{where}.", {"field": "item"})
-    row = rows[0]
-    item = ITEM_COLUMNS.instance(row)
-    item.campaign = CAMPAIGN_COLUMNS.instance(row, ITEM_COLUMNS.width + _LEASE.width)
-    lease = _LEASE.instance(row, ITEM_COLUMNS.width)
+    item = ITEM_COLUMNS.instance(rows[0])
+    item.campaign = CAMPAIGN_COLUMNS.instance(rows[0], ITEM_COLUMNS.width + _LEASE.width)
+    if not campaign_open_to(user=labeller, campaign=item.campaign):  # paused, or their skills changed
+        raise NotFoundError(
+            f"Campaign '{item.campaign.name}' does not exist or is not open to you.", {"field": "campaign"}
+        )
+    lease = _LEASE.instance(rows[0], ITEM_COLUMNS.width)
     lease.item, lease.labeller = item, labeller
     return LeasedItem(lease=lease, item=item, shown_indices=[r[-1] for r in rows if r[-1] is not None])
 

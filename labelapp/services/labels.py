@@ -1,5 +1,7 @@
-"""Store labels. A label ends its lease; on the API's hot path the next lease is taken in the same
-transaction, so a label costs one request and one commit.
+"""Store labels: `label_submit`, the one write of the labelling loop, for the page and the API alike.
+
+A label ends its lease; with `lease_next` the labeller's next item is leased in the same transaction, so a
+label costs one request and one commit.
 
 The statements are written in SQL, as in services/leases.py: the ORM's own CPU per statement was more
 than the database's.
@@ -16,87 +18,65 @@ from django.utils import timezone
 from labelapp.errors import ApplicationError, NotFoundError
 from labelapp.kinds import item_shape, kind_get
 from labelapp.models import Item, Label, Lease
-from labelapp.selectors.campaigns import campaign_get_for_user, campaign_open_to
 from labelapp.selectors.items import LeasedItem, leased_item_get_for_labeller
-from labelapp.services.leases import lease_has_room, lease_next, lease_next_in_transaction
+from labelapp.services.leases import lease_has_room, lease_next_in_transaction
 from labelapp.user_text import text_check
 
 
-def item_submit_label(
-    *,
-    item_id: int,
-    labeller: User,
-    value: dict[str, Any],
-    idempotency_key: str,
-    campaign_name: str | None = None,
-) -> tuple[Label, bool]:
-    """Store a labeller's judgement of an item leased to them (in the campaign named, when given, and open
-    to them); returns (label, created).
-
-    The value names shown positions; it is stored in canonical order. Submitting again with the same
-    idempotency key returns the first label instead of failing, so a retried request stores one label.
-    """
-    _idempotency_key_check(idempotency_key)
-    try:
-        with transaction.atomic():
-            return _label_write(
-                item_id=item_id,
-                labeller=labeller,
-                value=value,
-                idempotency_key=idempotency_key,
-                campaign_name=campaign_name,
-            ), True
-    except (NotFoundError, IntegrityError) as failure:
-        return _earlier_label(
-            failure, item_id=item_id, labeller=labeller, idempotency_key=idempotency_key
-        ), False
-
-
 @dataclass(frozen=True)
-class LabelAndNext:
+class LabelOutcome:
     label: Label
     created: bool  # False: the idempotency key's earlier label
-    next_item: Item | None  # leased to the labeller; None when nothing is left for them, or `refusal`
-    refusal: ApplicationError | None  # why no next item could be leased (refused, busy)
+    next_item: Item | None  # with lease_next: leased to the labeller; None when nothing is left, or `refusal`
+    refusal: ApplicationError | None  # with lease_next: why no next item could be leased (refused, busy)
 
 
-def item_submit_label_and_lease_next(
+def label_submit(
     *,
-    item_id: int,
     labeller: User,
+    campaign: str | None,
+    item_id: int,
     value: dict[str, Any],
     idempotency_key: str,
-    campaign_name: str,
-) -> LabelAndNext:
-    """item_submit_label on an item of the campaign named, then lease_next in the same transaction.
+    lease_next: bool,
+) -> LabelOutcome:
+    """Store a labeller's judgement of an item leased to them in the campaign named (None: the API routes
+    that name none) and, with `lease_next`, lease their next item of that campaign, in one transaction.
 
-    The label is kept whatever happens to the next lease: a refusal or "busy" is returned, not raised.
-    A retry with the same idempotency key answers the earlier label and resumes the lease taken then.
+    The value names shown positions; it is stored in canonical order. The label is kept whatever happens to
+    the next lease: a refusal or "busy" is returned, not raised. Submitting again with the same idempotency
+    key returns the first label instead of failing (and resumes the lease taken then), so a retried request
+    stores one label.
     """
     _idempotency_key_check(idempotency_key)
     try:
         with transaction.atomic():
-            label = _label_write(
-                item_id=item_id,
-                labeller=labeller,
-                value=value,
-                idempotency_key=idempotency_key,
-                campaign_name=campaign_name,
+            leased = leased_item_get_for_labeller(
+                labeller=labeller, item_id=item_id, campaign=campaign, for_update=True
             )
-            campaign = label.item.campaign
-            try:
-                return LabelAndNext(
-                    label, True, lease_next_in_transaction(labeller=labeller, campaign=campaign), None
-                )
-            except ApplicationError as refusal:  # raised by lease_next before it wrote anything
-                return LabelAndNext(label, True, None, refusal)
+            label = _label_write(leased, labeller=labeller, value=value, idempotency_key=idempotency_key)
+            return _outcome(label, created=True, lease_next=lease_next)
     except (NotFoundError, IntegrityError) as failure:
-        earlier = _earlier_label(failure, item_id=item_id, labeller=labeller, idempotency_key=idempotency_key)
+        earlier = _earlier_label(
+            failure, labeller=labeller, campaign=campaign, item_id=item_id, idempotency_key=idempotency_key
+        )
+    if not lease_next:
+        return _outcome(earlier, created=False, lease_next=False)
+    with transaction.atomic():
+        return _outcome(earlier, created=False, lease_next=True)
+
+
+def _outcome(label: Label, *, created: bool, lease_next: bool) -> LabelOutcome:
+    """In the caller's transaction: the label, and with `lease_next` the labeller's next item of its campaign.
+    lease_next raises its refusals (paused, suspended, busy) before it writes anything, so they are caught
+    here and the label is still committed."""
+    if not lease_next:
+        return LabelOutcome(label, created, None, None)
     try:
-        campaign = campaign_get_for_user(user=labeller, name=campaign_name)
-        return LabelAndNext(earlier, False, lease_next(labeller=labeller, campaign=campaign), None)
+        following = lease_next_in_transaction(labeller=label.labeller, campaign=label.item.campaign)
     except ApplicationError as refusal:
-        return LabelAndNext(earlier, False, None, refusal)
+        return LabelOutcome(label, created, None, refusal)
+    return LabelOutcome(label, created, following, None)
 
 
 def _idempotency_key_check(idempotency_key: str) -> None:
@@ -107,13 +87,19 @@ def _idempotency_key_check(idempotency_key: str) -> None:
     text_check(idempotency_key, field="idempotency_key")
 
 
-def _earlier_label(failure: Exception, *, item_id: int, labeller: User, idempotency_key: str) -> Label:
+def _earlier_label(
+    failure: Exception, *, labeller: User, campaign: str | None, item_id: int, idempotency_key: str
+) -> Label:
     """After a failed write: the label this idempotency key stored before, or why the write failed.
 
     The write fails without a lease (the first request stored its label and ended the lease) or on a
     unique constraint; the earlier label is looked up only then, so a first submission runs no lookup.
     """
-    earlier = Label.objects.filter(labeller=labeller, idempotency_key=idempotency_key).first()
+    earlier = (
+        Label.objects.select_related("item__campaign")
+        .filter(labeller=labeller, idempotency_key=idempotency_key)
+        .first()
+    )
     if earlier is None:
         if isinstance(failure, IntegrityError):
             raise ApplicationError("You have already labelled this item.", {"field": "item"}) from None
@@ -122,26 +108,18 @@ def _earlier_label(failure: Exception, *, item_id: int, labeller: User, idempote
         raise ApplicationError(
             "This idempotency key was already used for another item.", {"field": "idempotency_key"}
         ) from None
+    if campaign is not None and earlier.item.campaign.name != campaign:
+        raise NotFoundError(
+            f"Item {item_id} is not leased to you in campaign '{campaign}'.", {"field": "item"}
+        )
+    earlier.labeller = labeller
     return earlier
 
 
-def _label_write(
-    *,
-    item_id: int,
-    labeller: User,
-    value: dict[str, Any],
-    idempotency_key: str,
-    campaign_name: str | None,
-) -> Label:
-    """In the caller's transaction: the label stored, the lease ended, the item's label count raised."""
-    leased = leased_item_get_for_labeller(
-        labeller=labeller, item_id=item_id, campaign_name=campaign_name, for_update=True
-    )
+def _label_write(leased: LeasedItem, *, labeller: User, value: dict[str, Any], idempotency_key: str) -> Label:
+    """In the caller's transaction, on an item the caller locked: the label stored, the lease ended, the
+    item's label count raised."""
     item = leased.item
-    if campaign_name is not None and not campaign_open_to(user=labeller, campaign=item.campaign):
-        raise NotFoundError(
-            f"Campaign '{campaign_name}' does not exist or is not open to you.", {"field": "campaign"}
-        )
     task_kind = kind_get(item.kind)
     cleaned = task_kind.label_validate(
         value, shape=item_shape(campaign=item.campaign, candidate_count=len(leased.shown_indices))

@@ -12,6 +12,7 @@ building one of them (0.3 to 1.4 ms) than the database spends running it.
 import random
 import time
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -19,9 +20,9 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from labelapp.errors import BusyError, NotFoundError, RefusedError
+from labelapp.errors import BusyError, RefusedError
 from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease, Skip
-from labelapp.selectors.items import ITEM_COLUMNS
+from labelapp.selectors.items import ITEM_COLUMNS, leased_item_get_for_labeller
 from labelapp.selectors.labellers import labeller_refusal
 from labelapp.user_text import text_check
 
@@ -109,33 +110,82 @@ def _gold_item(campaign: Campaign, labeller: User) -> Item | None:
     return items[0] if items else None
 
 
+def _room_sql(alias: str) -> str:
+    """Room for one more lease on the item (as of this statement): its labels and live leases under k
+    (parameters: now, k)."""
+    return (
+        f"{alias}.label_count + (SELECT COUNT(*) FROM {LEASE} l WHERE l.item_id = {alias}.id"
+        " AND l.expires_at > %s) < %s"
+    )
+
+
+class Look(Enum):
+    """Where `_open_items_locked` looks for an item, in this order (the README's queue section says it)."""
+
+    FRONT = "front"  # the first FRONT_LOOK items with room, in the queue's order
+    UNTOUCHED = "untouched"  # items no one has labelled yet
+    EVERY = "every"  # every item with room, in the queue's order: partly labelled first (the rule, unbounded)
+
+
+# Why a bounded look: a labeller far ahead of the others has labelled most of the partly labelled items
+# themselves, and those come first in the queue's order, each rejected by one NOT EXISTS; one unbounded
+# statement scanned them all (PostgreSQL: 90 ms at 10,000 such items, linear). The look examines at most
+# this many, so a next item costs the same whatever the backlog (bench/next_item.py); a labeller who has
+# labelled or skipped all of them gets an untouched item, and the partly labelled ones behind wait for the
+# others, whose own look starts at the front of the same order. Everyone else finds their item in the
+# look's first rows: one statement, which stops there.
+FRONT_LOOK = 64
+
+
 def _open_items_sql(
-    campaign: Campaign, labeller: User, now: datetime, passed: list[int]
+    campaign: Campaign, labeller: User, now: datetime, passed: list[int], look: Look
 ) -> tuple[str, list[Any]]:
-    """Items with room for me (as of this statement), in the assignment index's order."""
+    """Items with room for me (as of this statement) that I have neither labelled nor skipped, in the
+    assignment index's order: FROM ... ORDER BY, for the caller's SELECT."""
     k = campaign.labels_per_item
     not_passed = f" AND i.id NOT IN ({', '.join(['%s'] * len(passed))})" if passed else ""
+    mine = [labeller.pk, labeller.pk, *passed]
+    if look is Look.FRONT:
+        # A subquery with its own LIMIT bounds the rows examined; the outer query takes them in its order (a
+        # nested loop on the primary key, no sort), so it stops at the first one that is mine to take.
+        sql = f"""
+            FROM {ITEM} i JOIN (
+                SELECT q.id, q.label_count, q.priority, q.order_key FROM {ITEM} q
+                WHERE q.campaign_id = %s AND q.is_gold = %s AND q.label_count < %s AND {_room_sql("q")}
+                ORDER BY q.label_count DESC, q.priority DESC, q.order_key LIMIT %s
+            ) front ON front.id = i.id
+            WHERE i.label_count < %s AND {_not_mine_sql()}{not_passed}
+            ORDER BY front.label_count DESC, front.priority DESC, front.order_key
+        """
+        return sql, [campaign.pk, False, k, _db_time(now), k, FRONT_LOOK, k, *mine]
+    labels = "= 0" if look is Look.UNTOUCHED else "< %s"
     sql = f"""
         FROM {ITEM} i
-        WHERE i.campaign_id = %s AND i.is_gold = %s AND i.label_count < %s
-            AND i.label_count + (SELECT COUNT(*) FROM {LEASE} l WHERE l.item_id = i.id AND l.expires_at > %s) < %s
+        WHERE i.campaign_id = %s AND i.is_gold = %s AND i.label_count {labels} AND {_room_sql("i")}
             AND {_not_mine_sql()}{not_passed}
         ORDER BY i.label_count DESC, i.priority DESC, i.order_key
     """
-    return sql, [campaign.pk, False, k, _db_time(now), k, labeller.pk, labeller.pk, *passed]
+    below_k = [] if look is Look.UNTOUCHED else [k]
+    return sql, [campaign.pk, False, *below_k, _db_time(now), k, *mine]
 
 
 def _open_items_locked(campaign: Campaign, labeller: User, now: datetime, passed: list[int]) -> list[Item]:
-    """The first few open items that no one else has locked, locked for me."""
-    sql, params = _open_items_sql(campaign, labeller, now, passed)
-    return _items(
-        f"SELECT {ITEM_COLUMNS} {sql} LIMIT %s{_for_update(skip_locked=True)}", [*params, CANDIDATES]
-    )
+    """The first few open items that no one else has locked, locked for me: from the first look that
+    has any (Look). Every item is looked at only when no untouched item is left to me."""
+    for look in Look:
+        sql, params = _open_items_sql(campaign, labeller, now, passed, look)
+        items = _items(
+            f"SELECT {ITEM_COLUMNS} {sql} LIMIT %s{_for_update('i', skip_locked=True)}",
+            [*params, CANDIDATES],
+        )
+        if items:
+            return items
+    return []
 
 
 def _open_item_exists(campaign: Campaign, labeller: User, now: datetime, passed: list[int]) -> bool:
     """Whether an open item exists at all, locked by others or not."""
-    sql, params = _open_items_sql(campaign, labeller, now, passed)
+    sql, params = _open_items_sql(campaign, labeller, now, passed, Look.EVERY)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT 1 {sql} LIMIT 1", params)
         return cursor.fetchone() is not None
@@ -206,7 +256,7 @@ def lease_next(*, labeller: User, campaign: Campaign) -> Item | None:
 
 
 def lease_next_in_transaction(*, labeller: User, campaign: Campaign) -> Item | None:
-    """lease_next in the caller's transaction (item_submit_label_and_lease_next: one commit per label).
+    """lease_next in the caller's transaction (label_submit: one commit per label).
 
     Its RefusedError and BusyError come before it writes anything, so the caller may catch them and
     still commit its own work.
@@ -229,18 +279,6 @@ def lease_next_in_transaction(*, labeller: User, campaign: Campaign) -> Item | N
     return item
 
 
-def _my_lease(*, labeller: User, item_id: int) -> Lease:
-    lease = (
-        Lease.objects.select_for_update()
-        .select_related("item__campaign")
-        .filter(item_id=item_id, labeller=labeller)
-        .first()
-    )
-    if lease is None:
-        raise NotFoundError(f"Item {item_id} is not leased to you.", {"field": "item"})
-    return lease
-
-
 def lease_has_room(*, lease: Lease, now: datetime) -> bool:
     """Whether the lease's item has room for it: labels and the other live leases under k (gold items have
     no cap). Run it with the item's row lock held, as lease_next counts, so no lease or label slips in."""
@@ -252,13 +290,15 @@ def lease_has_room(*, lease: Lease, now: datetime) -> bool:
 
 
 @transaction.atomic
-def lease_renew(*, labeller: User, item_id: int) -> Lease:
+def lease_renew(*, labeller: User, campaign: str | None, item_id: int) -> Lease:
     """Keep my lease alive while the page is open (the page's heartbeat calls this).
 
     A lease that expired is renewed only if the item still has room for it, as a new lease would be:
     a page that wakes after others filled the item must not bring it past k labels.
     """
-    lease = _my_lease(labeller=labeller, item_id=item_id)
+    lease = leased_item_get_for_labeller(
+        labeller=labeller, item_id=item_id, campaign=campaign, for_update=True
+    ).lease
     now = timezone.now()
     if lease.expires_at <= now and not lease_has_room(lease=lease, now=now):
         raise RefusedError(
@@ -270,9 +310,11 @@ def lease_renew(*, labeller: User, item_id: int) -> Lease:
 
 
 @transaction.atomic
-def item_skip(*, labeller: User, item_id: int, reason: str = "") -> Skip:
+def item_skip(*, labeller: User, campaign: str | None, item_id: int, reason: str = "") -> Skip:
     """Pass on an item: it returns to the pool for others and never comes back to me."""
-    lease = _my_lease(labeller=labeller, item_id=item_id)
+    lease = leased_item_get_for_labeller(
+        labeller=labeller, item_id=item_id, campaign=campaign, for_update=True
+    ).lease
     text_check(reason, field="reason")
     skip = Skip(item=lease.item, labeller=labeller, reason=reason.strip()[:500])
     skip.full_clean(exclude=["item", "labeller"])

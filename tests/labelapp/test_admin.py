@@ -1,7 +1,7 @@
 """Admin actions on queues, driven through the Django admin as a staff user would."""
 
 from labelapp.models import CampaignStatus, Item, LabellerProfile, Lease
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 
@@ -31,7 +31,14 @@ def test_priority_requeue_and_gold_from_the_majority(campaign, pairwise_items, l
     assert not Lease.objects.exists()
 
     lease_next(labeller=labeller, campaign=campaign)
-    item_submit_label(item_id=first.pk, labeller=labeller, value={"choice": "tie"}, idempotency_key="k")
+    label_submit(
+        item_id=first.pk,
+        labeller=labeller,
+        value={"choice": "tie"},
+        idempotency_key="k",
+        campaign=None,
+        lease_next=False,
+    )
     page = act(client, "item", "mark_gold", [first.pk, second.pk]).content.decode()
     assert "Marked 1 item(s) gold." in page and f"Items {second.pk} have no clear majority" in page
     first.refresh_from_db()

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.utils import timezone
 
 from labelapp.models import Candidate, Item, JobStatus, Label, Lease, Prompt
@@ -39,6 +40,32 @@ def test_htmx_submit_answers_the_next_item_fragment_only(campaign, pairwise_item
     assert response.status_code == 200 and "<html" not in html
     assert html.startswith('\n<div id="item"') or html.lstrip().startswith('<div id="item"')
     assert f'data-item-id="{first.pk}"' not in html and Label.objects.get().value["choice"] == "tie"
+
+
+def test_the_htmx_submit_takes_a_fixed_number_of_queries(
+    campaign, pairwise_items, generator, labeller, client_for, django_assert_num_queries
+):
+    """The label and the next lease in one transaction, then the next item's fragment; more items in the
+    campaign add no query."""
+    client = client_for(labeller)
+    client.get("/label/prefs/")
+    # session, user, standing, campaign, (savepoint), lease + item + campaign + shown order, label write
+    # (three statements on SQLite), my lease, open items, lease insert, (release), my labels, labels, items,
+    # shown candidates, prompt
+    expected = 18 if connection.vendor == "sqlite" else 16
+    for number in range(2):
+        item = labeller.leases.get().item
+        with django_assert_num_queries(expected):
+            response = client.post(
+                f"/label/prefs/items/{item.pk}/", {"choice": "a", "idempotency_key": f"k{number}"}, **HTMX
+            )
+        assert response.status_code == 200 and f'data-item-id="{item.pk}"' not in response.content.decode()
+        prompt = Prompt.objects.create(campaign=campaign, text=f"One more question {number}?")
+        Candidate.objects.bulk_create(
+            Candidate(prompt=prompt, generator=generator, text=f"answer {side}", sample_index=side)
+            for side in (0, 1)
+        )
+        items_build(campaign=campaign, kind="pairwise", seed=number)
 
 
 def test_a_plain_form_post_redirects_back_to_the_page(campaign, pairwise_items, labeller, client_for):

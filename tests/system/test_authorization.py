@@ -41,7 +41,7 @@ from labelapp.models import (
 from labelapp.services.audit import audit_record
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -368,11 +368,13 @@ def world(db, generator, settings, tmp_path) -> World:
 
 
 def _label(labeller: User, item: Item, rationale: str) -> None:
-    item_submit_label(
+    label_submit(
         item_id=item.pk,
         labeller=labeller,
         value={"choice": "a", "rationale": rationale},
         idempotency_key=f"secret-{labeller.pk}",
+        campaign=None,
+        lease_next=False,
     )
 
 

@@ -24,7 +24,7 @@ from labelapp.models import (
 )
 from labelapp.services.audit import audit_record
 from labelapp.services.items import items_build
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -129,11 +129,13 @@ def hostile(db, generator, labeller, other_labeller, staff):
         campaigns.append(campaign)
     pairwise = Campaign.objects.get(kind="pairwise")
     item = lease_next(labeller=other_labeller, campaign=pairwise)
-    item_submit_label(
+    label_submit(
         item_id=item.pk,
         labeller=other_labeller,
         value={"choice": "a", "rationale": f"Rationale MARK-rationale {HOSTILE}"},
         idempotency_key="k",
+        campaign=None,
+        lease_next=False,
     )
     Skip.objects.create(item=item, labeller=labeller, reason=f"Skip MARK-skip {PAYLOADS[1]}")
     LabellerProfile.objects.create(

@@ -11,7 +11,7 @@ from tests.factories import candidates_add
 
 
 def vote(item, labeller, choice, strength=None, rationale="", seconds=12.5) -> Label:
-    """A stored label, in canonical order (what item_submit_label stores after un-shuffling)."""
+    """A stored label, in canonical order (what label_submit stores after un-shuffling)."""
     label = Label.objects.create(
         item=item,
         labeller=labeller,

@@ -22,7 +22,7 @@ def dataset_of(path) -> Dataset:
 
 
 def give(item: Item, labeller, value: dict) -> Label:
-    """A stored label in canonical order, as item_submit_label stores it."""
+    """A stored label in canonical order, as label_submit stores it."""
     label = Label.objects.create(
         item=item,
         labeller=labeller,

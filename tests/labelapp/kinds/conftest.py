@@ -2,7 +2,7 @@ import pytest
 
 from labelapp.models import Campaign, CandidateStep, Prompt
 from labelapp.services.items import items_build
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -53,6 +53,13 @@ def label_next():
 
     def label(*, campaign, labeller, value, key="k"):
         item = lease_next(labeller=labeller, campaign=campaign)
-        return item_submit_label(item_id=item.pk, labeller=labeller, value=value, idempotency_key=key)[0]
+        return label_submit(
+            item_id=item.pk,
+            labeller=labeller,
+            value=value,
+            idempotency_key=key,
+            campaign=None,
+            lease_next=False,
+        ).label
 
     return label

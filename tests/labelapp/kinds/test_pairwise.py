@@ -5,7 +5,7 @@ from labelapp.kinds import pairwise
 from labelapp.kinds.base import ItemShape
 from labelapp.models import Label
 from labelapp.selectors.items import item_shown_indices
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 PLAIN = ItemShape(candidate_count=2)
@@ -133,14 +133,23 @@ def test_a_criteria_campaign_stores_each_criterion_in_canonical_order(campaign, 
     campaign.save()
     item = lease_next(labeller=labeller, campaign=campaign)
     with pytest.raises(ApplicationError, match="criteria"):
-        item_submit_label(item_id=item.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k0")
+        label_submit(
+            item_id=item.pk,
+            labeller=labeller,
+            value={"choice": "a"},
+            idempotency_key="k0",
+            campaign=None,
+            lease_next=False,
+        )
     assert not Label.objects.exists()
-    label, _ = item_submit_label(
+    label = label_submit(
         item_id=item.pk,
         labeller=labeller,
         value={"choice": "a", "criteria": {"helpfulness": "a", "honesty": "b"}},
         idempotency_key="k1",
-    )
+        campaign=None,
+        lease_next=False,
+    ).label
     shown_first = "ab"[item_shown_indices(item)[0]]
     other = "b" if shown_first == "a" else "a"
     assert label.value["criteria"] == {"helpfulness": shown_first, "honesty": other}

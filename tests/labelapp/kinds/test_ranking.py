@@ -17,7 +17,7 @@ from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -385,9 +385,14 @@ def test_a_submitted_order_is_stored_canonical(ranking_campaign, ranking_items, 
     item = lease_next(labeller=labeller, campaign=ranking_campaign)
     assert item_shown_indices(item) != [0, 1, 2, 3]  # seed 3 shuffles this one
     typed = ",".join(shown_names_for(item, [3, 1, 0, 2]))
-    label, _ = item_submit_label(
-        item_id=item.pk, labeller=labeller, value={"order": typed, "all_flawed": "true"}, idempotency_key="k"
-    )
+    label = label_submit(
+        item_id=item.pk,
+        labeller=labeller,
+        value={"order": typed, "all_flawed": "true"},
+        idempotency_key="k",
+        campaign=None,
+        lease_next=False,
+    ).label
     label.refresh_from_db()
     assert label.value == {"order": [3, 1, 0, 2], "top": 3, "all_flawed": True, "rationale": ""}
 
@@ -405,12 +410,14 @@ def test_gold_set_by_canonical_order_scores_labellers_on_the_best(
     for who, canonical in ((labeller, [2, 3, 1, 0]), (other_labeller, [0, 2, 1, 3])):
         leased = lease_next(labeller=who, campaign=ranking_campaign)
         assert leased.pk == item.pk
-        label, _ = item_submit_label(
+        label = label_submit(
             item_id=item.pk,
             labeller=who,
             value={"order": shown_names_for(item, canonical)},
             idempotency_key=f"gold-{who.pk}",
-        )
+            campaign=None,
+            lease_next=False,
+        ).label
         verdicts.append(label.gold_correct)
     assert verdicts == [True, False]
 

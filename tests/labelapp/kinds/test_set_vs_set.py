@@ -11,7 +11,7 @@ from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.conftest import PASSWORD
 from tests.sample_sets import samples_add, set_campaign
@@ -221,12 +221,14 @@ def test_each_set_stays_together_on_a_random_side_in_random_order(duel, models):
 def test_a_label_is_stored_as_x_or_y(duel, duel_items, labeller):
     stored = {}
     while (item := lease_next(labeller=labeller, campaign=duel)) is not None:
-        label, _ = item_submit_label(
+        label = label_submit(
             item_id=item.pk,
             labeller=labeller,
             value={"preferred": "left", "more_diverse": "right"},
             idempotency_key=str(item.pk),
-        )
+            campaign=None,
+            lease_next=False,
+        ).label
         stored[x_shown_left(item)] = label.value
     assert stored == {
         True: {"preferred": "x", "more_diverse": "y"},
@@ -248,7 +250,9 @@ def test_gold_is_scored_through_labelling(duel, duel_items, labeller, other_labe
     ]:
         assert lease_next(labeller=user, campaign=duel) == gold
         value = {"preferred": preferred, "more_diverse": "left"}
-        label, _ = item_submit_label(item_id=gold.pk, labeller=user, value=value, idempotency_key="g")
+        label = label_submit(
+            item_id=gold.pk, labeller=user, value=value, idempotency_key="g", campaign=None, lease_next=False
+        ).label
         assert label.gold_correct is right
 
 
@@ -258,7 +262,14 @@ def test_mark_gold_takes_the_majority_preference(duel, duel_items, labeller, oth
             x_side = "left" if x_shown_left(item) else "right"
             preferred = x_side if item == duel_items[0] or user == labeller else "tie"
             value = {"preferred": preferred, "more_diverse": "tie"}
-            item_submit_label(item_id=item.pk, labeller=user, value=value, idempotency_key=str(item.pk))
+            label_submit(
+                item_id=item.pk,
+                labeller=user,
+                value=value,
+                idempotency_key=str(item.pk),
+                campaign=None,
+                lease_next=False,
+            )
     assert items_mark_gold(items=Item.objects.filter(campaign=duel)) == (1, [duel_items[1].pk])
     assert Item.objects.get(pk=duel_items[0].pk).gold_value == {"preferred": "x"}
 

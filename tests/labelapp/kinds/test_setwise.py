@@ -13,7 +13,7 @@ from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.conftest import PASSWORD
 from tests.sample_sets import samples_add, set_campaign
@@ -275,12 +275,14 @@ def test_build_items_command_builds_sets(sets, model):
 def test_a_label_is_stored_with_canonical_indices(sets, setwise_items, labeller):
     item = lease_next(labeller=labeller, campaign=sets)
     shown = item_shown_indices(item)
-    stored, _ = item_submit_label(
+    stored = label_submit(
         item_id=item.pk,
         labeller=labeller,
         value={"diversity": "2", "duplicates": [["C", "A"]], "best": "B", "worst": "D"},
         idempotency_key="k",
-    )
+        campaign=None,
+        lease_next=False,
+    ).label
     assert stored.value == {
         "diversity": 2,
         "duplicates": [sorted([shown[0], shown[2]])],
@@ -304,7 +306,9 @@ def test_gold_is_scored_through_labelling(sets, setwise_items, labeller, other_l
     ]
     for user, value, right in answers:
         assert lease_next(labeller=user, campaign=sets) == gold
-        stored, _ = item_submit_label(item_id=gold.pk, labeller=user, value=value, idempotency_key="g")
+        stored = label_submit(
+            item_id=gold.pk, labeller=user, value=value, idempotency_key="g", campaign=None, lease_next=False
+        ).label
         assert stored.gold_correct is right
 
 
@@ -313,11 +317,13 @@ def test_mark_gold_takes_the_labels_consensus(sets, setwise_items, labeller, oth
         while (item := lease_next(labeller=user, campaign=sets)) is not None:
             best = "ABCD"[item_shown_indices(item).index(3)]
             diversity = 3 if user == labeller else 2 if item == setwise_items[0] else 5
-            item_submit_label(
+            label_submit(
                 item_id=item.pk,
                 labeller=user,
                 value={"diversity": diversity, "best": best},
                 idempotency_key=str(item.pk),
+                campaign=None,
+                lease_next=False,
             )
     marked, unclear = items_mark_gold(items=Item.objects.filter(campaign=sets))
     assert (marked, unclear) == (1, [setwise_items[1].pk])  # ratings 3 and 5 are two apart
@@ -329,7 +335,14 @@ def test_the_dashboard_computes_agreement_on_rating_and_best(sets, setwise_items
         while (item := lease_next(labeller=user, campaign=sets)) is not None:
             best = "ABCD"[item_shown_indices(item).index(0)]
             value = {"diversity": 2 if item == setwise_items[0] else 4, "best": best}
-            item_submit_label(item_id=item.pk, labeller=user, value=value, idempotency_key=str(item.pk))
+            label_submit(
+                item_id=item.pk,
+                labeller=user,
+                value=value,
+                idempotency_key=str(item.pk),
+                campaign=None,
+                lease_next=False,
+            )
     agreements = {a.field: a.result for a in campaign_dashboard(campaign=sets).agreements}
     assert set(agreements) == {"diversity", "best"}
     assert agreements["diversity"].alpha == 1.0 and agreements["diversity"].labels == 4

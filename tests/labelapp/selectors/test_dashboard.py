@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from labelapp.models import LABELLERS_GROUP, Campaign, Item, Label, LabellerProfile, Lease, Prompt, Skip
 from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.labellers import labeller_blocked_reason, labeller_refusal
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -221,10 +221,17 @@ def test_an_empty_campaign_has_nothing_to_show(campaign):
 
 
 def test_labels_made_through_the_services_show_up(campaign, pairwise_items, labeller, other_labeller):
-    """The real flow: lease_next then item_submit_label (and its seconds_spent) feed the dashboard."""
+    """The real flow: lease_next then label_submit (and its seconds_spent) feed the dashboard."""
     for user, choice in ((labeller, "tie"), (other_labeller, "tie")):
         item = lease_next(labeller=user, campaign=campaign)
-        item_submit_label(item_id=item.pk, labeller=user, value={"choice": choice}, idempotency_key="k")
+        label_submit(
+            item_id=item.pk,
+            labeller=user,
+            value={"choice": choice},
+            idempotency_key="k",
+            campaign=None,
+            lease_next=False,
+        )
     d = campaign_dashboard(campaign=campaign)
     assert (d.items_complete, d.items_untouched, d.labels_total) == (1, 2, 2)  # the second finishes the first
     assert d.labels_per_hour[-1].labels == 2

@@ -6,7 +6,7 @@ from labelapp.selectors.judgements import candidate_judgements
 from labelapp.services.gold import item_set_gold
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -29,8 +29,13 @@ def label_candidate(campaign: Campaign, candidate: Candidate, labeller, value) -
     item = Item.objects.get(campaign=campaign, slots__candidate=candidate)
     Item.objects.filter(campaign=campaign).exclude(pk=item.pk).update(priority=-1)
     assert lease_next(labeller=labeller, campaign=campaign) == item
-    item_submit_label(
-        item_id=item.pk, labeller=labeller, value=value, idempotency_key=f"{campaign.pk}-{item.pk}"
+    label_submit(
+        item_id=item.pk,
+        labeller=labeller,
+        value=value,
+        idempotency_key=f"{campaign.pk}-{item.pk}",
+        campaign=None,
+        lease_next=False,
     )
     Item.objects.filter(campaign=campaign).update(priority=0)
 
@@ -82,7 +87,14 @@ def test_gold_labels_are_left_out(campaigns, labeller):
         value={"verdict": "correct", "confidence": "certain"},
     )
     assert lease_next(labeller=labeller, campaign=facts) == gold
-    item_submit_label(item_id=gold.pk, labeller=labeller, value={"verdict": "cant_tell"}, idempotency_key="g")
+    label_submit(
+        item_id=gold.pk,
+        labeller=labeller,
+        value={"verdict": "cant_tell"},
+        idempotency_key="g",
+        campaign=None,
+        lease_next=False,
+    )
     assert Label.objects.filter(item=gold).exists()
     assert candidate_judgements(correctness_campaign=facts, coherence_campaign=fluency) == []
 

@@ -6,7 +6,7 @@ import json
 from django.core.management import call_command
 
 from labelapp.models import AuditEntry, Export, Label
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 
@@ -14,12 +14,14 @@ def labelled(campaign, labeller, item_count: int = 1) -> list[Label]:
     labels = []
     for number in range(item_count):
         item = lease_next(labeller=labeller, campaign=campaign)
-        label, _ = item_submit_label(
+        label = label_submit(
             item_id=item.pk,
             labeller=labeller,
             value={"choice": "a", "rationale": "clear"},
             idempotency_key=f"k{number}",
-        )
+            campaign=None,
+            lease_next=False,
+        ).label
         label.refresh_from_db()  # the value as stored
         labels.append(label)
     return labels

@@ -6,7 +6,7 @@ from labelapp.models import Campaign, Candidate, GenerationJob, Generator
 from labelapp.selectors.campaigns import user_is_labeller
 from labelapp.selectors.reports import coherent_but_wrong_report_for
 from labelapp.services.demo import demo_seed
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 
@@ -78,7 +78,14 @@ def test_the_demos_coherent_but_wrong_report_compares_two_generators(db, fake_ge
     ]:
         campaign = Campaign.objects.get(name=name)
         while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
-            item_submit_label(item_id=item.pk, labeller=labeller, value=value, idempotency_key=f"{item.pk}")
+            label_submit(
+                labeller=labeller,
+                campaign=name,
+                item_id=item.pk,
+                value=value,
+                idempotency_key=f"{item.pk}",
+                lease_next=False,
+            )
 
     report = coherent_but_wrong_report_for(
         campaign=Campaign.objects.get(name="demo-correctness"), coherence_campaign="demo-coherence"

@@ -6,7 +6,7 @@ from labelapp.errors import ApplicationError
 from labelapp.models import Item, Label
 from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import gold_import, items_mark_gold
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 
@@ -80,12 +80,14 @@ def test_gold_scoring_uses_the_canonical_answer_whatever_the_shown_order(campaig
     while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
         shown_a = "a" if item_shown_indices(item)[0] == 0 else "b"  # the position showing canonical "a"
         right = item.pk != pairwise_items[0].pk
-        label, _ = item_submit_label(
+        label = label_submit(
             item_id=item.pk,
             labeller=labeller,
             value={"choice": shown_a if right else ("b" if shown_a == "a" else "a")},
             idempotency_key=str(item.pk),
-        )
+            campaign=None,
+            lease_next=False,
+        ).label
         scored.append((item.pk, label.gold_correct))
     assert sorted(scored) == sorted((item.pk, item.pk != pairwise_items[0].pk) for item in pairwise_items)
 

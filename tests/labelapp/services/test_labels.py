@@ -6,7 +6,7 @@ from django.utils import timezone
 from labelapp.errors import ApplicationError, NotFoundError
 from labelapp.models import CampaignStatus, Item, Label, Lease
 from labelapp.selectors.items import item_shown_indices
-from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 
@@ -17,12 +17,15 @@ def shown_first_is_canonical_a(item) -> bool:
 def test_label_is_stored_in_canonical_order(campaign, pairwise_items, labeller):
     orders = set()
     while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
-        label, created = item_submit_label(
+        done = label_submit(
             item_id=item.pk,
             labeller=labeller,
             value={"choice": "a", "strength": "clear"},
             idempotency_key=str(item.pk),
+            campaign=None,
+            lease_next=False,
         )
+        label, created = done.label, done.created
         expected = "a" if shown_first_is_canonical_a(item) else "b"
         orders.add(expected)
         assert created and label.value == {"choice": expected, "strength": "clear", "rationale": ""}
@@ -32,20 +35,37 @@ def test_label_is_stored_in_canonical_order(campaign, pairwise_items, labeller):
 def test_time_spent_is_measured_from_the_lease(campaign, pairwise_items, labeller):
     item = lease_next(labeller=labeller, campaign=campaign)
     Lease.objects.filter(item=item).update(created_at=timezone.now() - timedelta(seconds=42))
-    label, _ = item_submit_label(
-        item_id=item.pk, labeller=labeller, value={"choice": "tie"}, idempotency_key="k"
-    )
+    label = label_submit(
+        item_id=item.pk,
+        labeller=labeller,
+        value={"choice": "tie"},
+        idempotency_key="k",
+        campaign=None,
+        lease_next=False,
+    ).label
     assert 41 < label.seconds_spent < 60
 
 
 def test_the_same_idempotency_key_stores_one_label(campaign, pairwise_items, labeller):
     item = lease_next(labeller=labeller, campaign=campaign)
-    first, created = item_submit_label(
-        item_id=item.pk, labeller=labeller, value={"choice": "b"}, idempotency_key="k1"
+    done = label_submit(
+        item_id=item.pk,
+        labeller=labeller,
+        value={"choice": "b"},
+        idempotency_key="k1",
+        campaign=None,
+        lease_next=False,
     )
-    again, created_again = item_submit_label(
-        item_id=item.pk, labeller=labeller, value={"choice": "b"}, idempotency_key="k1"
+    first, created = done.label, done.created
+    done = label_submit(
+        item_id=item.pk,
+        labeller=labeller,
+        value={"choice": "b"},
+        idempotency_key="k1",
+        campaign=None,
+        lease_next=False,
     )
+    again, created_again = done.label, done.created
     assert (created, created_again, first.pk) == (True, False, again.pk)
     assert Label.objects.count() == 1
 
@@ -71,7 +91,14 @@ def test_a_value_the_kind_does_not_allow_names_the_field_and_saves_nothing(
 ):
     item = lease_next(labeller=labeller, campaign=campaign)
     with pytest.raises(ApplicationError) as raised:
-        item_submit_label(item_id=item.pk, labeller=labeller, value=value, idempotency_key="k")
+        label_submit(
+            item_id=item.pk,
+            labeller=labeller,
+            value=value,
+            idempotency_key="k",
+            campaign=None,
+            lease_next=False,
+        )
     assert raised.value.extra["field"] == field and field in raised.value.message
     assert Label.objects.count() == 0 and Lease.objects.filter(item=item, labeller=labeller).exists()
 
@@ -79,16 +106,37 @@ def test_a_value_the_kind_does_not_allow_names_the_field_and_saves_nothing(
 def test_an_idempotency_key_with_nul_is_refused(campaign, pairwise_items, labeller):
     item = lease_next(labeller=labeller, campaign=campaign)
     with pytest.raises(ApplicationError, match="Field 'idempotency_key' holds a NUL character"):
-        item_submit_label(item_id=item.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k\x00")
+        label_submit(
+            item_id=item.pk,
+            labeller=labeller,
+            value={"choice": "a"},
+            idempotency_key="k\x00",
+            campaign=None,
+            lease_next=False,
+        )
     assert Label.objects.count() == 0
 
 
 def test_an_item_not_leased_to_me_is_not_found(campaign, pairwise_items, labeller, other_labeller):
     theirs = lease_next(labeller=other_labeller, campaign=campaign)
     with pytest.raises(NotFoundError):
-        item_submit_label(item_id=theirs.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k")
+        label_submit(
+            item_id=theirs.pk,
+            labeller=labeller,
+            value={"choice": "a"},
+            idempotency_key="k",
+            campaign=None,
+            lease_next=False,
+        )
     with pytest.raises(NotFoundError):
-        item_submit_label(item_id=999999, labeller=labeller, value={"choice": "a"}, idempotency_key="k2")
+        label_submit(
+            item_id=999999,
+            labeller=labeller,
+            value={"choice": "a"},
+            idempotency_key="k2",
+            campaign=None,
+            lease_next=False,
+        )
 
 
 def test_an_expired_lease_is_honoured_unless_others_filled_the_item(
@@ -98,9 +146,14 @@ def test_an_expired_lease_is_honoured_unless_others_filled_the_item(
     campaign.save()
     item = lease_next(labeller=labeller, campaign=campaign)
     Lease.objects.filter(labeller=labeller).update(expires_at=timezone.now() - timedelta(seconds=1))
-    _, created = item_submit_label(
-        item_id=item.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k"
-    )
+    created = label_submit(
+        item_id=item.pk,
+        labeller=labeller,
+        value={"choice": "a"},
+        idempotency_key="k",
+        campaign=None,
+        lease_next=False,
+    ).created
     assert created
 
     second = lease_next(labeller=labeller, campaign=campaign)
@@ -108,16 +161,24 @@ def test_an_expired_lease_is_honoured_unless_others_filled_the_item(
     Item.objects.filter(pk=second.pk).update(priority=5)
     assert lease_next(labeller=other_labeller, campaign=campaign) == second
     with pytest.raises(ApplicationError, match="ran out"):
-        item_submit_label(item_id=second.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k2")
+        label_submit(
+            item_id=second.pk,
+            labeller=labeller,
+            value={"choice": "a"},
+            idempotency_key="k2",
+            campaign=None,
+            lease_next=False,
+        )
 
 
 def label_and_next(item, labeller, campaign, key, choice="a"):
-    return item_submit_label_and_lease_next(
-        item_id=item.pk,
+    return label_submit(
         labeller=labeller,
+        campaign=campaign.name,
+        item_id=item.pk,
         value={"choice": choice},
         idempotency_key=key,
-        campaign_name=campaign.name,
+        lease_next=True,
     )
 
 

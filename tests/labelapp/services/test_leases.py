@@ -4,19 +4,24 @@ import pytest
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
-from labelapp.models import CampaignStatus, LabellerProfile, Lease, Skip
+from labelapp.models import CampaignStatus, Item, LabellerProfile, Lease, Prompt, Skip
 from labelapp.selectors.items import item_shown_indices
+from labelapp.services import leases
+from labelapp.services.items import items_build
 from labelapp.services.labellers import labeller_suspend, labeller_unsuspend, user_upsert
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import item_skip, lease_next, lease_renew
+from tests.factories import candidates_add
 
 
 def submit(item, labeller, choice="a"):
-    return item_submit_label(
+    return label_submit(
         item_id=item.pk,
         labeller=labeller,
         value={"choice": choice},
         idempotency_key=f"{item.pk}-{labeller.pk}",
+        campaign=None,
+        lease_next=False,
     )
 
 
@@ -51,6 +56,34 @@ def test_partly_labelled_items_are_served_first(campaign, pairwise_items, labell
     assert lease_next(labeller=other_labeller, campaign=campaign) == started
 
 
+def test_a_labeller_past_the_look_gets_untouched_items_then_every_partly_labelled_one(
+    campaign, generator, labeller, other_labeller, monkeypatch
+):
+    """The queue's rule, bent for a labeller far ahead (README, queues): only the first FRONT_LOOK items
+    with room, partly labelled first, are looked at before untouched items; the rest once none is left."""
+    monkeypatch.setattr(leases, "FRONT_LOOK", 2)
+    for number in range(5):
+        prompt = Prompt.objects.create(campaign=campaign, text=f"Question {number}?")
+        candidates_add(prompt, generator, [f"first {number}", f"second {number}"])
+    items_build(campaign=campaign, kind="pairwise", seed=1)
+    mine_first, mine_second, theirs, untouched, last = campaign.items.order_by("id")
+    for item, priority in ((mine_first, 9), (mine_second, 8), (theirs, 7), (untouched, 1), (last, 0)):
+        Item.objects.filter(pk=item.pk).update(priority=priority)
+    for item, who in ((mine_first, labeller), (mine_second, labeller), (theirs, other_labeller)):
+        Lease.objects.create(item=item, labeller=who, expires_at=timezone.now() + timedelta(minutes=5))
+        submit(item, who)
+
+    # The look (two items) holds only items I labelled: an untouched item, not the partly labelled one
+    # behind them, and so on while untouched items are left.
+    for expected in (untouched, last):
+        assert lease_next(labeller=labeller, campaign=campaign) == expected
+        submit(expected, labeller)
+    # None is left: every partly labelled item is looked at.
+    assert lease_next(labeller=labeller, campaign=campaign) == theirs
+    # For the others the look starts at the front of the same order: my items, partly labelled, first.
+    assert lease_next(labeller=other_labeller, campaign=campaign) == mine_first
+
+
 def test_an_expired_lease_returns_the_item_to_the_pool(campaign, pairwise_items, labeller, other_labeller):
     campaign.labels_per_item = 1
     campaign.save()
@@ -76,7 +109,7 @@ def test_a_skipped_item_goes_to_others_and_never_returns_to_me(
     campaign.labels_per_item = 1
     campaign.save()
     skipped = lease_next(labeller=labeller, campaign=campaign)
-    item_skip(labeller=labeller, item_id=skipped.pk, reason="I cannot read this")
+    item_skip(labeller=labeller, campaign="prefs", item_id=skipped.pk, reason="I cannot read this")
     assert Skip.objects.get().reason == "I cannot read this"
     mine = []
     while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
@@ -88,16 +121,16 @@ def test_a_skipped_item_goes_to_others_and_never_returns_to_me(
 
 def test_skipping_needs_a_lease(campaign, pairwise_items, labeller):
     with pytest.raises(NotFoundError):
-        item_skip(labeller=labeller, item_id=pairwise_items[0].pk)
+        item_skip(labeller=labeller, campaign="prefs", item_id=pairwise_items[0].pk)
 
 
 def test_the_heartbeat_renews_my_lease(campaign, pairwise_items, labeller, other_labeller):
     item = lease_next(labeller=labeller, campaign=campaign)
     Lease.objects.filter(labeller=labeller).update(expires_at=timezone.now() + timedelta(seconds=5))
-    lease_renew(labeller=labeller, item_id=item.pk)
+    lease_renew(labeller=labeller, campaign="prefs", item_id=item.pk)
     assert Lease.objects.get(labeller=labeller).expires_at > timezone.now() + timedelta(seconds=500)
     with pytest.raises(NotFoundError):
-        lease_renew(labeller=other_labeller, item_id=item.pk)
+        lease_renew(labeller=other_labeller, campaign="prefs", item_id=item.pk)
 
 
 def expire(labeller):
@@ -115,7 +148,7 @@ def test_a_heartbeat_after_others_filled_the_item_does_not_revive_the_lease(
         assert lease_next(labeller=other, campaign=campaign) == item
         submit(item, other)
     with pytest.raises(RefusedError, match="ran out and others have taken it"):
-        lease_renew(labeller=labeller, item_id=item.pk)
+        lease_renew(labeller=labeller, campaign="prefs", item_id=item.pk)
     with pytest.raises(ApplicationError, match="ran out and others have taken it"):
         submit(item, labeller)
     item.refresh_from_db()
@@ -129,7 +162,7 @@ def test_an_expired_lease_is_renewed_while_the_item_has_room(
     item = lease_next(labeller=labeller, campaign=campaign)
     expire(labeller)
     assert lease_next(labeller=other_labeller, campaign=campaign) == item  # k=2: one place left for me
-    assert lease_renew(labeller=labeller, item_id=item.pk).expires_at > timezone.now()
+    assert lease_renew(labeller=labeller, campaign="prefs", item_id=item.pk).expires_at > timezone.now()
     submit(item, labeller)
     submit(item, other_labeller)
     item.refresh_from_db()
@@ -161,7 +194,7 @@ def test_an_expired_lease_on_a_gold_item_is_renewed_and_honoured_past_k(
     expire(labeller)
     assert lease_next(labeller=other_labeller, campaign=campaign) == item
     submit(item, other_labeller)
-    lease_renew(labeller=labeller, item_id=item.pk)
+    lease_renew(labeller=labeller, campaign="prefs", item_id=item.pk)
     submit(item, labeller)
     assert item.labels.count() == 2
 
@@ -169,7 +202,7 @@ def test_an_expired_lease_on_a_gold_item_is_renewed_and_honoured_past_k(
 def test_a_skip_reason_with_nul_is_refused_and_nothing_is_stored(campaign, pairwise_items, labeller):
     item = lease_next(labeller=labeller, campaign=campaign)
     with pytest.raises(ApplicationError, match="Field 'reason' holds a NUL character"):
-        item_skip(labeller=labeller, item_id=item.pk, reason="bad\x00reason")
+        item_skip(labeller=labeller, campaign="prefs", item_id=item.pk, reason="bad\x00reason")
     assert not Skip.objects.exists() and Lease.objects.filter(item=item, labeller=labeller).exists()
 
 
@@ -208,17 +241,27 @@ def test_gold_items_are_served_at_the_rate_scored_and_never_capped(
     first = lease_next(labeller=labeller, campaign=campaign)
     assert first == pairwise_items[0]
     shown_a = "a" if item_shown_indices(first)[0] == 0 else "b"
-    label, _ = item_submit_label(
-        item_id=first.pk, labeller=labeller, value={"choice": shown_a}, idempotency_key="g1"
-    )
+    label = label_submit(
+        item_id=first.pk,
+        labeller=labeller,
+        value={"choice": shown_a},
+        idempotency_key="g1",
+        campaign=None,
+        lease_next=False,
+    ).label
     assert label.gold_correct is True
     # k=1 does not apply to gold: the other labeller is checked on it too, and gets it wrong.
     second = lease_next(labeller=other_labeller, campaign=campaign)
     assert second == pairwise_items[0]
     wrong = "b" if shown_a == "a" else "a"
-    label, _ = item_submit_label(
-        item_id=second.pk, labeller=other_labeller, value={"choice": wrong}, idempotency_key="g2"
-    )
+    label = label_submit(
+        item_id=second.pk,
+        labeller=other_labeller,
+        value={"choice": wrong},
+        idempotency_key="g2",
+        campaign=None,
+        lease_next=False,
+    ).label
     assert label.gold_correct is False
     # With the gold item done, ordinary items follow.
     assert lease_next(labeller=labeller, campaign=campaign).is_gold is False
@@ -234,8 +277,13 @@ def test_a_labeller_below_the_gold_accuracy_threshold_stops_receiving_items(
     for _ in range(2):
         item = lease_next(labeller=labeller, campaign=campaign)
         assert item.is_gold
-        item_submit_label(
-            item_id=item.pk, labeller=labeller, value={"choice": "both_bad"}, idempotency_key=f"w{item.pk}"
+        label_submit(
+            item_id=item.pk,
+            labeller=labeller,
+            value={"choice": "both_bad"},
+            idempotency_key=f"w{item.pk}",
+            campaign=None,
+            lease_next=False,
         )
     with pytest.raises(RefusedError, match="Gold accuracy 0% is below the campaign's 60%"):
         lease_next(labeller=labeller, campaign=campaign)

@@ -1,6 +1,6 @@
 """Many labellers at once on PostgreSQL: never more than k labels per item, every acknowledged label kept.
 
-Real threads, each with its own database connection, race lease_next -> item_submit_label on a small
+Real threads, each with its own database connection, race lease_next -> label_submit on a small
 campaign until it is done. SQLite serialises writers, so the race only exists on PostgreSQL.
 """
 
@@ -20,7 +20,7 @@ from labelapp.models import Campaign, Generator, Item, Label, Lease, Prompt
 from labelapp.services import leases
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
-from labelapp.services.labels import item_submit_label, item_submit_label_and_lease_next
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -92,10 +92,11 @@ def _labeller_loop(labeller, campaign_id: int, start: threading.Barrier, out: Ou
             )
             labelled = item
             if turn % 2:
-                label, created = item_submit_label(**submitted)
+                done = label_submit(**submitted, campaign=None, lease_next=False)
+                label, created = done.label, done.created
                 item = None
             else:
-                done = item_submit_label_and_lease_next(**submitted, campaign_name=campaign.name)
+                done = label_submit(**submitted, campaign=campaign.name, lease_next=True)
                 label, created, item = done.label, done.created, done.next_item
                 if done.refusal is not None:
                     with out.lock:

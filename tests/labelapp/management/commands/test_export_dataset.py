@@ -10,7 +10,7 @@ from trl.data_utils import is_conversational, maybe_extract_prompt
 from labelapp.models import Export, Item, Prompt
 from labelapp.selectors.items import item_shown_indices
 from labelapp.services.items import items_build
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.factories import candidates_add
 
@@ -20,8 +20,13 @@ def label_all(campaign, labeller, choices):
     pressed = {}
     for choice in choices:
         item = lease_next(labeller=labeller, campaign=campaign)
-        item_submit_label(
-            item_id=item.pk, labeller=labeller, value={"choice": choice}, idempotency_key=f"k{item.pk}"
+        label_submit(
+            item_id=item.pk,
+            labeller=labeller,
+            value={"choice": choice},
+            idempotency_key=f"k{item.pk}",
+            campaign=None,
+            lease_next=False,
         )
         pressed[item.pk] = choice
     return pressed
@@ -69,8 +74,13 @@ def test_ties_both_bad_and_split_votes_are_not_pairs(
     shown_a_is_canonical_a = item_shown_indices(third)[0] == 0
     first_vote = third.labels.get().value["choice"]
     opposite_shown = "b" if (first_vote == "a") == shown_a_is_canonical_a else "a"
-    item_submit_label(
-        item_id=third.pk, labeller=other_labeller, value={"choice": opposite_shown}, idempotency_key="x"
+    label_submit(
+        item_id=third.pk,
+        labeller=other_labeller,
+        value={"choice": opposite_shown},
+        idempotency_key="x",
+        campaign=None,
+        lease_next=False,
     )
     out = tmp_path / "prefs.jsonl"
     call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
@@ -91,8 +101,13 @@ def test_chat_prompts_export_in_trl_conversational_form(campaign, generator, lab
     items_build(campaign=campaign, kind="pairwise", seed=2)
     item = lease_next(labeller=labeller, campaign=campaign)
     preferred_position = "a" if shown_text(item, "a") == "Paris." else "b"
-    item_submit_label(
-        item_id=item.pk, labeller=labeller, value={"choice": preferred_position}, idempotency_key="k"
+    label_submit(
+        item_id=item.pk,
+        labeller=labeller,
+        value={"choice": preferred_position},
+        idempotency_key="k",
+        campaign=None,
+        lease_next=False,
     )
     out = tmp_path / "chat.jsonl"
     call_command("export_dataset", campaign=campaign.name, format="dpo", out=str(out))
@@ -199,11 +214,13 @@ def test_trls_reward_trainer_trains_on_the_rm_export_as_it_is(
     items_build(campaign=campaign, kind="pairwise", seed=4)
     for item, pressed in zip(campaign.items.order_by("id"), ["a", "b"], strict=True):
         leased = lease_next(labeller=labeller, campaign=campaign)
-        item_submit_label(
+        label_submit(
             item_id=leased.pk,
             labeller=labeller,
             value={"choice": pressed, "strength": "strong"},
             idempotency_key=f"k{item.pk}",
+            campaign=None,
+            lease_next=False,
         )
     out = tmp_path / "rm.jsonl"
     call_command("export_dataset", campaign=campaign.name, format="rm", out=str(out))

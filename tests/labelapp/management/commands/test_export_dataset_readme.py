@@ -20,7 +20,7 @@ from labelapp.exporters.options import OPTIONS
 from labelapp.models import Campaign, Export, JobStatus
 from labelapp.services.demo import DEMO_KIND_CAMPAIGNS, DEMO_LABELLERS, demo_seed
 from labelapp.services.labellers import user_upsert
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 README = Path(__file__).resolve().parents[4] / "README.md"
@@ -74,11 +74,13 @@ def labelled_demo(db, fake_generate):
         for name in DEMO_LABELLERS[:2]:
             labeller = user_upsert(username=name, password="demo password")
             while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
-                item_submit_label(
-                    item_id=item.pk,
+                label_submit(
                     labeller=labeller,
+                    campaign=campaign.name,
+                    item_id=item.pk,
                     value=LABELS[campaign.kind],
                     idempotency_key=f"{item.pk}-{name}",
+                    lease_next=False,
                 )
 
 
