@@ -5,7 +5,7 @@ import pytest
 
 from labelapp.models import Campaign, GenerationJob, Generator, JobStatus, Prompt
 from labelapp.services.generation import generation_job_run
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.labelapp.test_apis import api_as
 
@@ -80,8 +80,13 @@ def test_staff_run_the_loop_generate_build_label_report(campaign, generator, sta
     assert built.json() == {"created": 8, "already_built": 0, "skipped_identical": 4}
 
     while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
-        item_submit_label(
-            item_id=item.pk, labeller=labeller, value={"choice": "a"}, idempotency_key=str(item.pk)
+        label_submit(
+            labeller=labeller,
+            campaign=campaign.name,
+            item_id=item.pk,
+            value={"choice": "a"},
+            idempotency_key=str(item.pk),
+            lease_next=False,
         )
     report = client.get(f"/api/v1/campaigns/{campaign.name}/reports/leaderboard/")
     assert report.status_code == 200

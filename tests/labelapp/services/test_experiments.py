@@ -9,7 +9,7 @@ from labelapp.models import Campaign, Candidate, GenerationJob, Generator, Item,
 from labelapp.selectors.campaigns import campaigns_for_user
 from labelapp.services.experiments import Change, experiment_apply
 from labelapp.services.generation import generation_job_run
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 GENERATORS = """
@@ -128,7 +128,14 @@ def test_a_temperature_sweep_makes_one_job_per_temperature(tmp_path, db, fake_ge
 
 def label_one_item(campaign_name: str, labeller) -> None:
     item = lease_next(labeller=labeller, campaign=Campaign.objects.get(name=campaign_name))
-    item_submit_label(item_id=item.pk, labeller=labeller, value={"choice": "a"}, idempotency_key="k1")
+    label_submit(
+        labeller=labeller,
+        campaign=campaign_name,
+        item_id=item.pk,
+        value={"choice": "a"},
+        idempotency_key="k1",
+        lease_next=False,
+    )
 
 
 def test_changing_a_campaigns_kind_once_it_has_labels_is_refused_and_nothing_applied(

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from labelapp.models import Campaign
-from labelapp.services.labels import item_submit_label
+from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -72,7 +72,14 @@ def label_everything(labeller) -> int:
     for campaign in Campaign.objects.all():
         while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
             value = LABELS[campaign.kind]
-            item_submit_label(item_id=item.pk, labeller=labeller, value=value, idempotency_key=f"k{item.pk}")
+            label_submit(
+                labeller=labeller,
+                campaign=campaign.name,
+                item_id=item.pk,
+                value=value,
+                idempotency_key=f"k{item.pk}",
+                lease_next=False,
+            )
             labelled += 1
     return labelled
 
