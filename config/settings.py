@@ -286,6 +286,10 @@ CELERY_TASK_IGNORE_RESULT = True
 
 LABELAPP_EXPORT_DIR = Path(os.environ.get("LABELAPP_EXPORT_DIR", VAR_DIR / "exports"))
 
+# Uploads to import (manage page, API) run inside the request, holding the import's one transaction (on
+# SQLite, the database's write lock) until they are stored: larger files go through `import_dataset`.
+LABELAPP_IMPORT_UPLOAD_MAX_BYTES = env_int("LABELAPP_IMPORT_UPLOAD_MAX_BYTES", 50_000_000)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -30,6 +30,7 @@ from labelapp.models import (
     Lease,
     Prompt,
     Skip,
+    SourceLabel,
 )
 from labelapp.services.audit import audit_record, row_snapshot
 from labelapp.services.campaigns import campaigns_set_status
@@ -329,6 +330,19 @@ class JudgeLabelAdmin(AuditedAdmin):
     list_filter = ["item__campaign", "generator"]
     raw_id_fields = ["item"]
     readonly_fields = ["item", "generator", "value", "raw_output", "parse_error", "rendered_prompt", "params"]
+
+
+@admin.register(SourceLabel)
+class SourceLabelAdmin(AuditedAdmin):
+    """Imported datasets' own verdicts, kept apart from human labels; written only by imports."""
+
+    list_display = ["id", "item", "source", "format", "value", "origin", "created_at"]
+    list_filter = ["item__campaign", "source"]
+    raw_id_fields = ["item"]
+    readonly_fields = ["item", "source", "format", "value", "raw", "origin"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # source labels come with an import (import_dataset, the manage page, the API)
 
 
 @admin.register(Export)

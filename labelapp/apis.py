@@ -1,5 +1,6 @@
 """REST API, one APIView per operation (DRF). Errors are {"message": ..., "extra": ...}."""
 
+import dataclasses
 import logging
 import math
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAdminUser, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -32,6 +33,8 @@ from labelapp.errors import (
 )
 from labelapp.exporters import FORMATS
 from labelapp.exporters.options import NAMES, NUMBER, OPTIONS, SWITCH, Option
+from labelapp.importers import FORMATS as IMPORT_FORMATS
+from labelapp.importers.records import record_file_upload
 from labelapp.kinds import KINDS, kind_get, reference_answer_shown
 from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
@@ -61,6 +64,7 @@ from labelapp.services.campaigns import campaign_create
 from labelapp.services.exports import export_download_record, export_job_create
 from labelapp.services.generation import generation_jobs_create, sampling_params_sweep
 from labelapp.services.generators import generator_create
+from labelapp.services.imports import SOURCE_MAX_CHARS, dataset_file_import, dataset_upload_size_check
 from labelapp.services.items import items_build
 from labelapp.services.jobs import job_enqueue
 from labelapp.services.labels import label_submit
@@ -811,3 +815,70 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(item) for item in value]
     return value
+
+
+class CountedOutputSerializer(serializers.Serializer):
+    new = serializers.IntegerField()
+    existing = serializers.IntegerField(
+        help_text="Already in the campaign (imported before, or twice in the file)."
+    )
+
+
+class DatasetImportApi(StaffApi):
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text=".jsonl, .csv (either may be .gz) or .parquet")
+        format = serializers.ChoiceField(
+            choices=list(IMPORT_FORMATS),
+            help_text="; ".join(f"{name}: {module.SUMMARY}" for name, module in IMPORT_FORMATS.items()),
+        )
+        source = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.source
+            required=False,
+            allow_blank=True,
+            max_length=SOURCE_MAX_CHARS,
+            help_text="The dataset's name (default: the format): its verdicts are this source's labels.",
+        )
+
+        class Meta:
+            ref_name = "DatasetImportInput"
+
+    class OutputSerializer(serializers.Serializer):
+        file = serializers.CharField()
+        rows = serializers.IntegerField()
+        prompts = CountedOutputSerializer()
+        candidates = CountedOutputSerializer()
+        items = CountedOutputSerializer()
+        source_labels = CountedOutputSerializer()
+        generators_created = serializers.ListField(child=serializers.CharField())
+        skipped_identical = serializers.IntegerField()
+        skipped_size = serializers.IntegerField()
+        summary = serializers.CharField()
+
+        class Meta:
+            ref_name = "DatasetImported"
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: OutputSerializer},
+        operation_id="campaign_import",
+    )
+    def post(self, request: SignedInRequest, campaign: str) -> Response:
+        """Staff only: import a file into the campaign, in the request: prompts and model answers
+        (`candidates`), or a public preference dataset whose verdicts become source labels. All or nothing:
+        a bad row is a 400 naming its file, line and field (`extra`), and stores nothing. The same file
+        again adds nothing. Files over LABELAPP_IMPORT_UPLOAD_MAX_BYTES are refused (413) before they are
+        read: import those with `manage.py import_dataset`."""
+        found = campaign_get(name=campaign)
+        dataset_upload_size_check(campaign=found, content_length=request.META.get("CONTENT_LENGTH"))
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        upload = payload.validated_data["file"]
+        imported = dataset_file_import(
+            campaign=found,
+            format=payload.validated_data["format"],
+            file=record_file_upload(name=upload.name or "upload", file=upload, size=upload.size),
+            source=payload.validated_data.get("source", "").strip() or None,
+        )
+        body = self.OutputSerializer({**dataclasses.asdict(imported), "summary": imported.summary()}).data
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -17,7 +17,10 @@ ERROR_RESPONSES = {
     "locked by others being served; `Retry-After` says when to try again.",
 }
 NOT_FOUND = "No such campaign open to you, or no such item leased to you."
-TOO_LARGE = "The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE bytes; `extra.max_bytes` says how many."
+TOO_LARGE = (
+    "The request body is over DATA_UPLOAD_MAX_MEMORY_SIZE bytes (an import's upload: over "
+    "LABELAPP_IMPORT_UPLOAD_MAX_BYTES); `extra.max_bytes` says how many."
+)
 
 
 def error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:

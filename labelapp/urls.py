@@ -40,6 +40,7 @@ api_urlpatterns = [
     api_path("items/<id:item_id>/skip/", apis.ItemSkipApi, "api-item-skip"),
     api_path("campaigns/<name:campaign>/dashboard/", apis.CampaignDashboardApi, "api-campaign-dashboard"),
     api_path("campaigns/<name:campaign>/exports/", apis.ExportStartApi, "api-export-start"),
+    api_path("campaigns/<name:campaign>/imports/", apis.DatasetImportApi, "api-dataset-import"),
     api_path("exports/<id:export_id>/", apis.ExportStatusApi, "api-export-status"),
     api_path("exports/<id:export_id>/download/", apis.ExportDownloadApi, "api-export-download"),
     api_path("campaigns/", apis.CampaignsApi, "api-campaigns"),

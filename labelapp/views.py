@@ -5,6 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,9 @@ from django_htmx.middleware import HtmxDetails
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
 from labelapp.exporters import FORMATS, options_for
 from labelapp.exporters.options import CAMPAIGN_KIND, GENERATOR_CHOICE, NAMES, OPTIONS, SWITCH, Option
+from labelapp.importers import FORMATS as IMPORT_FORMATS
+from labelapp.importers import candidates
+from labelapp.importers.records import record_file_upload
 from labelapp.kinds import kind_get, reference_answer_shown
 from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
@@ -38,10 +42,10 @@ from labelapp.services import labels
 from labelapp.services.exports import export_job_create
 from labelapp.services.generation import generation_jobs_create, sampling_params_sweep
 from labelapp.services.gold import gold_import
+from labelapp.services.imports import dataset_file_import, dataset_upload_size_check
 from labelapp.services.items import items_build
 from labelapp.services.jobs import job_enqueue, job_retry
 from labelapp.services.leases import item_skip, lease_next, lease_renew
-from labelapp.services.prompts import prompt_import, prompt_rows_parse
 from labelapp.templatetags.markdown_text import markdown_html
 
 View = Callable[..., HttpResponse]
@@ -209,6 +213,8 @@ def _manage_context(campaign: Campaign, request: SignedInRequest) -> dict[str, A
         "jobs": jobs,
         "jobs_running": not all(job.is_finished for job in jobs),
         "export_formats": FORMATS.values(),
+        "import_formats": IMPORT_FORMATS.values(),
+        "import_max_megabytes": round(settings.LABELAPP_IMPORT_UPLOAD_MAX_BYTES / 1e6),
         "export_options": options_for(campaign.kind),
         "export_outputs": ExportOutput.choices,
         "generators": Generator.objects.all(),
@@ -252,9 +258,15 @@ def _manage_action(
 @staff_required
 def manage_import(request: SignedInRequest, campaign: str) -> HttpResponse:
     def run(found: Campaign) -> str:
-        upload, name = _uploaded_file(request, "Choose a .jsonl or .csv file to import.")
-        rows = prompt_rows_parse(file_name=name, file=upload)
-        return f"Imported {prompt_import(campaign=found, rows=rows, source=name)} prompts from {name}."
+        dataset_upload_size_check(campaign=found, content_length=request.META.get("CONTENT_LENGTH"))
+        upload, name = _uploaded_file(request, "Choose a file to import.")
+        imported = dataset_file_import(
+            campaign=found,
+            format=request.POST.get("format") or candidates.NAME,
+            file=record_file_upload(name=name, file=upload, size=upload.size),
+            source=request.POST.get("source", "").strip() or None,
+        )
+        return f"Imported {imported.summary()}"
 
     return _manage_action(request, campaign, run)
 

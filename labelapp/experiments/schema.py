@@ -17,13 +17,16 @@ from typing import Any, Literal
 import inference
 from inference.model_spec import PROMPT_FORMATS
 from labelapp.errors import ApplicationError
+from labelapp.importers import FORMATS
 from labelapp.kinds import KINDS
 from labelapp.kinds.pairwise import Pairing
 
 KeyType = Literal["text", "integer", "number", "boolean", "list of texts", "list of numbers", "table"]
 STEP_ACTIONS = ("import", "generate", "build_items", "judge")
 STEP_SEED = 0
-STRATEGIES = ("sample", "self-critique")  # GenerationStrategy's values: the models are not read here
+# The models' choices that inference and the kinds do not list: the models are not read here.
+STRATEGIES = ("sample", "self-critique")  # GenerationStrategy
+EXTERNAL_BACKEND = "external"  # GeneratorBackend.EXTERNAL: answers imported from files, never generated
 TOP_LEVEL = {"description": "text", "generator": "tables", "campaign": "tables", "step": "tables"}
 
 
@@ -201,11 +204,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "judge": ("campaign", "generator"),
 }
 CHOICES: dict[str, tuple[str, ...]] = {
-    "backend": inference.BACKENDS,
+    "backend": (*inference.BACKENDS, EXTERNAL_BACKEND),
     "prompt_format": PROMPT_FORMATS,
     "kind": tuple(KINDS),
     "strategy": STRATEGIES,
     "pairing": tuple(p.value for p in Pairing),
+    "format": tuple(FORMATS),
 }
 
 

@@ -17,6 +17,7 @@ from labelapp.models.judge import JudgeJob, JudgeLabel
 from labelapp.models.labellers import LABELLERS_GROUP, LabellerProfile, Lease
 from labelapp.models.labels import Label, Skip
 from labelapp.models.prompts import Prompt
+from labelapp.models.source_labels import SourceLabel
 
 # Every kind of background job, by the name URLs and the CLI give it.
 JOB_MODELS: dict[str, type[Job]] = {
@@ -52,4 +53,5 @@ __all__ = [
     "Prompt",
     "PromptFormat",
     "Skip",
+    "SourceLabel",
 ]

@@ -9,6 +9,7 @@ class GeneratorBackend(models.TextChoices):
     TGI = "tgi", "Text Generation Inference server"
     OPENAI_CHAT = "openai-chat", "OpenAI-compatible /v1/chat/completions (vLLM, SGLang, llama.cpp)"
     OPENAI_COMPLETIONS = "openai-completions", "OpenAI-compatible /v1/completions"
+    EXTERNAL = "external", "External: answers imported from a file (cannot generate)"
 
 
 class PromptFormat(models.TextChoices):
@@ -59,7 +60,7 @@ class Generator(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(backend="transformers") | ~models.Q(base_url=""),
+                condition=models.Q(backend__in=["transformers", "external"]) | ~models.Q(base_url=""),
                 name="generator_remote_needs_base_url",
                 violation_error_message="Remote backends need a base URL.",
             )
@@ -153,6 +154,13 @@ class Candidate(models.Model):
     token_count = models.PositiveIntegerField(default=0)
     logprob_sum = models.FloatField(null=True, blank=True)
     logprob_mean = models.FloatField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, help_text="What an imported answer came with.")
+    content_key = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Imported answers: hash of the prompt, model, text and params; importing it again adds nothing.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -163,7 +171,12 @@ class Candidate(models.Model):
                 fields=["prompt", "generator", "params_key", "step", "sample_index"],
                 condition=~models.Q(params_key=""),
                 name="candidate_unique_sample",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["prompt", "content_key"],
+                condition=~models.Q(content_key=""),
+                name="candidate_unique_content",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,15 +10,26 @@ class Prompt(models.Model):
     reference_answer = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=300, blank=True, help_text="File and line it was imported from.")
+    content_key = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Imported prompts: hash of the text or messages; importing the same prompt again adds nothing.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "content_key"],
+                condition=~models.Q(content_key=""),
+                name="prompt_unique_content",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(text="") | models.Q(messages__isnull=False),
                 name="prompt_has_text_or_messages",
-            )
+            ),
         ]
 
     def __str__(self) -> str:

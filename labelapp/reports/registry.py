@@ -38,11 +38,13 @@ from labelapp.selectors.reports import (
     CampaignDiversity,
     CoherentButWrongReport,
     JudgeReport,
+    SourceAgreementReport,
     calibration_report_for,
     coherent_but_wrong_report_for,
     diversity_report_for,
     judge_report_for,
     leaderboard_report_for,
+    source_agreement_report_for,
 )
 
 
@@ -117,7 +119,7 @@ def _leaderboard_charts(report: LeaderboardReport) -> dict[str, Any]:
 
 
 def _confusion_cells(
-    matrix: tuple[tuple[int, ...], ...], choices: tuple[str, ...]
+    matrix: tuple[tuple[int, ...], ...], choices: tuple[Any, ...], rater: str = "judge"
 ) -> list[list[dict[str, Any]]]:
     """Each cell shaded by its share of the humans' row, so a good judge shows a dark diagonal."""
     return [
@@ -125,7 +127,7 @@ def _confusion_cells(
             {
                 "share": count / sum(row) if sum(row) else None,
                 "text": str(count),
-                "title": f"humans {choices[r]}, judge {choices[c]}: {count} items",
+                "title": f"humans {choices[r]}, {rater} {choices[c]}: {count} items",
             }
             for c, count in enumerate(row)
         ]
@@ -149,6 +151,40 @@ def _judge_charts(report: JudgeReport) -> dict[str, Any]:
         ]
     }
 
+
+def _source_answer_name(report: SourceAgreementReport, value: Any) -> str:
+    """A pairwise choice as it is stored (a: the item's first answer); a ranking's or set's best by the
+    answer's canonical letter."""
+    return str(value) if report.item_kind == CampaignKind.PAIRWISE else f"{'ABCDEFGHIJ'[value]} best"
+
+
+def _source_agreement_charts(report: SourceAgreementReport) -> dict[str, Any]:
+    names = tuple(_source_answer_name(report, value) for value in report.values)
+    return {
+        "sources": [
+            {
+                "source": source,
+                "confusion": heatmap(
+                    [f"humans: {name}" for name in names],
+                    [f"source: {name}" for name in names],
+                    _confusion_cells(source.kappa.confusion, names, rater="source"),
+                    scale="seq",
+                ),
+                "differences": [
+                    {
+                        "difference": difference,
+                        "source": _source_answer_name(report, difference.source_answer),
+                        "human": _source_answer_name(report, difference.human_answer),
+                    }
+                    for difference in source.differences[:SHOWN_DIFFERENCES]
+                ],
+            }
+            for source in report.sources
+        ]
+    }
+
+
+SHOWN_DIFFERENCES = 100
 
 COHERENCE_PARTS = [
     {"name": "incoherent", "css": "seg-incoherent"},
@@ -300,6 +336,17 @@ REPORTS: dict[str, ReportKind] = {
             build=lambda campaign, options: diversity_report_for(campaign=campaign),
             charts=_diversity_charts,
             reads_embeddings=True,
+        ),
+        ReportKind(
+            name="source-agreement",
+            title="Dataset source agreement",
+            summary="Cohen's kappa between each imported dataset's own verdicts (source labels: HH-RLHF's "
+            "chosen answer, SHP's upvotes, an Arena vote, UltraFeedback's scores) and the labellers' majority "
+            "on the same items, the counts behind it, and the items where they differ.",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.RANKING, CampaignKind.SETWISE),
+            template="labelapp/reports/source_agreement.html",
+            build=lambda campaign, options: source_agreement_report_for(campaign=campaign),
+            charts=_source_agreement_charts,
         ),
     )
 }

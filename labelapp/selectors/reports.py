@@ -4,16 +4,17 @@ Each function reads a campaign's non-gold items of one kind in a fixed number of
 such as rationales), and aggregates labels per item with the kind's own `aggregate`.
 """
 
+import dataclasses
 import itertools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import coherence, correctness, kind_get, ranking, set_vs_set, setwise
+from labelapp.kinds import coherence, correctness, kind_get, pairwise, ranking, set_vs_set, setwise
 from labelapp.kinds.base import majority
 from labelapp.models import (
     Campaign,
@@ -24,6 +25,7 @@ from labelapp.models import (
     JudgeLabel,
     Label,
     Prompt,
+    SourceLabel,
 )
 from labelapp.reports.calibration import (
     CalibrationCandidate,
@@ -36,6 +38,7 @@ from labelapp.reports.diversity import CompletionSet, DiversityReport, diversity
 from labelapp.reports.embeddings import EMBEDDING_MODEL, text_sha256, vector_from_bytes
 from labelapp.reports.judge import CORRECTNESS_CHOICES, PAIRWISE_CHOICES, JudgeAgreement, judge_agreement
 from labelapp.reports.leaderboard import LeaderboardReport, PairOutcome, Player, leaderboard_report
+from labelapp.reports.source_agreement import HumanAnswer, SourceAgreement, source_agreement
 from labelapp.selectors.judgements import candidate_judgements
 
 PAIRWISE = "pairwise"
@@ -493,5 +496,93 @@ def diversity_report_for(*, campaign: Campaign) -> CampaignDiversity:
                 samples=row.size,
             )
             for row in collapsed
+        ),
+    )
+
+
+# The label field a source's verdict is compared on, per item kind, and the answers it may hold.
+SOURCE_FIELDS = {PAIRWISE: "choice", ranking.NAME: "top", setwise.NAME: "best"}
+SOURCE_VALUES = {
+    PAIRWISE: pairwise.CHOICES,
+    ranking.NAME: tuple(range(ranking.CANDIDATE_COUNTS.stop - 1)),
+    setwise.NAME: tuple(range(setwise.CANDIDATE_COUNTS.stop - 1)),
+}
+PROMPT_EXCERPT_CHARS = 160
+
+
+def _human_answers(campaign: Campaign, kind: str) -> dict[int, HumanAnswer]:
+    """Item id -> the labellers' majority on the field sources are compared on: the pairwise choice, the
+    ranking's consensus best (when it beats every other by a majority), the set-wise best."""
+    field = "order" if kind == ranking.NAME else SOURCE_FIELDS[kind]
+    values: dict[int, list] = defaultdict(list)
+    for item_id, value in (
+        Label.objects.filter(**_work_items(campaign, kind))
+        .order_by("pk")
+        .values_list("item_id", f"value__{field}")
+    ):
+        values[item_id].append(value)
+    answers = {}
+    for item_id, given in values.items():
+        answer: Hashable | None
+        if kind == ranking.NAME:
+            consensus = ranking.aggregate([{"order": order} for order in given])
+            answer = consensus.order[0] if consensus.clear_top else None
+        elif kind == PAIRWISE:
+            answer = pairwise.aggregate([{"choice": choice} for choice in given]).choice
+        else:
+            answer = majority([best for best in given if best is not None])[0]
+        answers[item_id] = HumanAnswer(answer, len(given))
+    return answers
+
+
+def source_verdicts(*, campaign: Campaign) -> dict[str, dict[int, object]]:
+    """Source name -> item id -> its verdict on the compared field, for the campaign's non-gold items."""
+    verdicts: dict[str, dict[int, object]] = defaultdict(dict)
+    for source, item_id, answer in (
+        SourceLabel.objects.filter(**_work_items(campaign, campaign.kind))
+        .order_by("source", "item_id")
+        .values_list("source", "item_id", f"value__{SOURCE_FIELDS[campaign.kind]}")
+    ):
+        if answer is not None:
+            verdicts[source][item_id] = answer
+    return dict(verdicts)
+
+
+@dataclass(frozen=True)
+class SourceAgreementReport:
+    item_kind: str
+    field: str  # the label field compared: choice, top or best
+    values: tuple[object, ...]  # the answers, in the confusion matrix's order
+    sources: tuple[SourceAgreement, ...]  # by name
+
+
+def _with_prompts(agreement: SourceAgreement) -> SourceAgreement:
+    ids = [difference.item_id for difference in agreement.differences]
+    texts = {
+        item.pk: item.prompt.display_text[:PROMPT_EXCERPT_CHARS]
+        for item in Item.objects.filter(pk__in=ids)
+        .select_related("prompt")
+        .only("prompt", "prompt__text", "prompt__messages")
+    }
+    differences = tuple(
+        dataclasses.replace(d, prompt=texts.get(d.item_id, "")) for d in agreement.differences
+    )
+    return dataclasses.replace(agreement, differences=differences)
+
+
+def source_agreement_report_for(*, campaign: Campaign) -> SourceAgreementReport:
+    kind = campaign.kind
+    human = _human_answers(campaign, kind)
+    used = {answer.answer for answer in human.values()}
+    verdicts = source_verdicts(campaign=campaign)
+    used |= {answer for by_item in verdicts.values() for answer in by_item.values()}
+    values = tuple(value for value in SOURCE_VALUES[kind] if kind == PAIRWISE or value in used)
+    return SourceAgreementReport(
+        item_kind=kind,
+        field=SOURCE_FIELDS[kind],
+        values=values,
+        sources=tuple(
+            _with_prompts(source_agreement(source, by_item, human, values=values))
+            for source, by_item in verdicts.items()
         ),
     )

@@ -12,12 +12,13 @@ from typing import Any
 
 from django.db import transaction
 
+from labelapp.importers.records import record_file_open
 from labelapp.kinds.base import BuildOptions
 from labelapp.models import Campaign, CampaignKind, Candidate, Generator, PromptFormat
 from labelapp.services.generation import generation_job_run, generation_jobs_create, sampling_params_for
+from labelapp.services.imports import dataset_file_import
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
-from labelapp.services.prompts import prompt_import, prompt_rows_parse
 
 DEMO_PROMPTS = Path(__file__).resolve().parent.parent / "demo" / "prompts.jsonl"
 DEMO_LABELLERS = ("labeller1", "labeller2", "labeller3")
@@ -160,9 +161,8 @@ def demo_seed(*, password: str, samples_per_prompt: int = 3, max_new_tokens: int
         generators = [embedded_generator_get_or_create(), raw_generator_get_or_create()]
         imported = 0
         if not campaign.prompts.exists():
-            with DEMO_PROMPTS.open("rb") as lines:
-                rows = prompt_rows_parse(file_name=DEMO_PROMPTS.name, file=lines)
-                imported = prompt_import(campaign=campaign, rows=rows, source=DEMO_PROMPTS.name)
+            file = record_file_open(DEMO_PROMPTS)
+            imported = dataset_file_import(campaign=campaign, format="candidates", file=file).prompts.new
     generated = sum(
         _answers_generate(
             campaign, generator, samples_per_prompt=samples_per_prompt, max_new_tokens=max_new_tokens

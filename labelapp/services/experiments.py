@@ -3,7 +3,7 @@ file, then its steps run in order, in one transaction, through the services the 
 
 Each thing is reported as it is decided: created, updated (with the fields that changed) or unchanged. The
 steps are idempotent, so applying the file again reports everything unchanged and adds nothing:
-- import: a prompt file already imported into the campaign is not imported again;
+- import: a file imported again adds nothing (the import service finds its rows there);
 - generate: a job runs only for prompts without all n answers of that generator with those params (the
   step's seed is part of them, 0 unless given), one job per generator and temperature;
 - build_items: a group of candidates already in an item is not built again;
@@ -39,6 +39,7 @@ from labelapp.experiments.schema import (
     Step,
     Where,
 )
+from labelapp.importers.records import record_file_open
 from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
 from labelapp.models import Campaign, GenerationJob, Generator, Job, JobStatus, JudgeJob
@@ -55,10 +56,10 @@ from labelapp.services.generation import (
     sampling_params_sweep,
 )
 from labelapp.services.generators import generator_create, generator_update
+from labelapp.services.imports import dataset_file_import
 from labelapp.services.items import items_build
 from labelapp.services.jobs import job_enqueue, job_run_inline
 from labelapp.services.judge import items_judge, items_unjudged, judge_job_create
-from labelapp.services.prompts import prompt_import, prompt_rows_parse
 
 # The file's key -> the model's field.
 GENERATOR_FIELDS = {
@@ -88,8 +89,6 @@ CAMPAIGN_FIELDS = {
     "priority": "priority",
 }
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
-# A prompt file (prompt or messages per line) is the candidates format without answers.
-PROMPT_FORMAT = "candidates"
 
 
 class Change(StrEnum):
@@ -221,24 +220,17 @@ class _Application:
     def import_file(self, number: int, step: ImportStep) -> None:
         campaign = self._campaign_get(step.where, step.campaign, "campaign")
         subject = f"step {number}: import {step.file.name} into '{campaign.name}'"
-        if step.format != PROMPT_FORMAT:
-            raise step.where.error(
-                f"only '{PROMPT_FORMAT}' files of prompts import for now: the dataset import service "
-                "(labelapp.services.imports.dataset_import) is not in this version",
-                "format",
-            )
-        if not step.file.is_file():
-            raise step.where.error(f"{step.file}: no such file", "file")
-        if campaign.prompts.filter(source__startswith=f"{step.file.name}:").exists():
-            self.report(Change.UNCHANGED, subject, "imported already")
-            return
         try:
-            with step.file.open("rb") as lines:
-                rows = prompt_rows_parse(file_name=step.file.name, file=lines)
-                imported = prompt_import(campaign=campaign, rows=rows, source=step.file.name)
-        except ApplicationError as exc:  # it names the line and field of the prompt file
-            raise step.where.error(exc.message, "file") from None
-        self.report(Change.CREATED, subject, f"{imported} prompts")
+            imported = dataset_file_import(
+                campaign=campaign, format=step.format, file=record_file_open(step.file), source=step.source
+            )
+        except ApplicationError as exc:  # it names the file's line and field
+            raise step.where.error(
+                exc.message, "format" if exc.extra.get("field") == "format" else "file"
+            ) from None
+        counts = (imported.prompts, imported.candidates, imported.items, imported.source_labels)
+        change = Change.CREATED if any(count.new for count in counts) else Change.UNCHANGED
+        self.report(change, subject, imported.summary())
 
     def generate(self, number: int, step: GenerateStep, generator: Generator) -> None:
         campaign = self._campaign_get(step.where, step.campaign, "campaign")

@@ -22,6 +22,7 @@ from labelapp.models import (
     GenerationJob,
     GenerationStrategy,
     Generator,
+    GeneratorBackend,
     Prompt,
     PromptFormat,
 )
@@ -34,8 +35,19 @@ FAILURE_MESSAGE_LIMIT = 1000
 ProgressCallback = Callable[[GenerationJob], None]
 
 
+def generator_runnable_check(generator: Generator) -> None:
+    """An `external` generator holds answers imported from a file: there is no model to run."""
+    if generator.backend == GeneratorBackend.EXTERNAL:
+        raise ApplicationError(
+            f"Generator '{generator.name}' is external: its answers were imported from a file, and it has no "
+            "model to run. Choose a generator with a backend that generates.",
+            {"field": "generator"},
+        )
+
+
 def generator_model_spec(generator: Generator) -> inference.ModelSpec:
     """The generator as inference sees it; the API key is read from the worker's environment, never stored."""
+    generator_runnable_check(generator)
     api_key = None
     if generator.api_key_env:
         api_key = os.environ.get(generator.api_key_env)
@@ -103,6 +115,7 @@ def generation_jobs_create(
     params_list: Sequence[inference.SamplingParams],
     strategy: str = GenerationStrategy.SAMPLE,
 ) -> list[GenerationJob]:
+    generator_runnable_check(generator)
     prompts_total = campaign.prompts.count()
     if prompts_total == 0:
         raise ApplicationError(

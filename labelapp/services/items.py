@@ -14,6 +14,34 @@ from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate
 
 
 @dataclass(frozen=True)
+class ItemDraft:
+    """An item to create: its prompt, its candidates in canonical order, and where each is shown."""
+
+    prompt_id: int
+    candidate_ids: tuple[int, ...]
+    positions: tuple[int, ...]
+
+
+def item_draft(*, kind: str, prompt_id: int, candidate_ids: tuple[int, ...], rng: random.Random) -> ItemDraft:
+    """The item, its shown positions drawn now (random per item, as the kind shuffles them)."""
+    positions = KINDS[kind].shuffled_positions(len(candidate_ids), rng)
+    return ItemDraft(prompt_id, candidate_ids, tuple(positions))
+
+
+def items_create(*, campaign: Campaign, kind: str, drafts: list[ItemDraft]) -> list[Item]:
+    """The drafts as items and their slots, in two inserts (the caller holds the transaction)."""
+    items = Item.objects.bulk_create(
+        [Item(campaign=campaign, kind=kind, prompt_id=draft.prompt_id) for draft in drafts]
+    )
+    ItemCandidate.objects.bulk_create(
+        ItemCandidate(item=item, candidate_id=candidate_id, index=index, position=draft.positions[index])
+        for item, draft in zip(items, drafts, strict=True)
+        for index, candidate_id in enumerate(draft.candidate_ids)
+    )
+    return items
+
+
+@dataclass(frozen=True)
 class ItemsBuilt:
     created: int
     skipped_identical: int
@@ -85,7 +113,8 @@ def items_build(
     task_kind = KINDS[kind]
     rng = random.Random(seed)
     built = _groups_built(campaign, kind)
-    created = skipped = already = 0
+    skipped = already = 0
+    drafts: list[ItemDraft] = []
     by_prompt = _candidates_by_prompt(source_campaign or campaign, options.generators)
     for prompt_id, candidates in by_prompt.items():
         groups = list(task_kind.candidate_groups(candidates, options=options, rng=rng))
@@ -100,22 +129,11 @@ def items_build(
                 continue
             if options.max_per_prompt is not None and made_for_prompt >= options.max_per_prompt:
                 break
-            _item_create(campaign=campaign, kind=kind, prompt_id=prompt_id, candidates=group, rng=rng)
+            ids = tuple(candidate.pk for candidate in group)
+            drafts.append(item_draft(kind=kind, prompt_id=prompt_id, candidate_ids=ids, rng=rng))
             made_for_prompt += 1
-            created += 1
-    return ItemsBuilt(created=created, skipped_identical=skipped, already_built=already)
-
-
-def _item_create(
-    *, campaign: Campaign, kind: str, prompt_id: int, candidates: tuple[Candidate, ...], rng: random.Random
-) -> Item:
-    item = Item.objects.create(campaign=campaign, kind=kind, prompt_id=prompt_id)
-    positions = KINDS[kind].shuffled_positions(len(candidates), rng)
-    ItemCandidate.objects.bulk_create(
-        ItemCandidate(item=item, candidate=candidate, index=index, position=positions[index])
-        for index, candidate in enumerate(candidates)
-    )
-    return item
+    items_create(campaign=campaign, kind=kind, drafts=drafts)
+    return ItemsBuilt(created=len(drafts), skipped_identical=skipped, already_built=already)
 
 
 @transaction.atomic

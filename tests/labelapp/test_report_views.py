@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 import inference
-from labelapp.models import JudgeLabel
+from labelapp.models import Item, JudgeLabel, SourceLabel
 from labelapp.reports.registry import REPORTS
 from labelapp.services.judge import items_judge
 from tests.labelapp.reports.seed import ScriptedJudge, leaderboard_campaign
@@ -80,6 +80,10 @@ def test_standalone_html_reports_have_their_charts_and_styles(seeded, tmp_path):
 
 
 def test_every_kind_for_pairwise_campaigns_writes_both_formats(seeded, tmp_path):
+    items = Item.objects.filter(campaign__name="prefs")
+    SourceLabel.objects.bulk_create(  # as an imported dataset's verdicts: the source-agreement report's
+        SourceLabel(item=item, source="hh-rlhf", format="hh-rlhf", value={"choice": "a"}) for item in items
+    )
     for kind in [kind for kind in REPORTS if "pairwise" in REPORTS[kind].campaign_kinds]:
         assert json.loads(_report(kind, tmp_path / f"{kind}.json"))["kind"] == kind
         assert "<svg" in _report(kind, tmp_path / f"{kind}.html")

@@ -8,6 +8,7 @@ from django.utils import timezone
 from labelapp.models import Candidate, Item, JobStatus, Label, Lease, Prompt
 from labelapp.services.items import items_build
 from labelapp.services.labellers import labeller_suspend, user_upsert
+from tests.labelapp.importers.conftest import FILES
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -179,7 +180,7 @@ def test_staff_import_generate_and_build_from_the_browser(
     client = client_for(staff)
     upload = SimpleUploadedFile("p.jsonl", b'{"prompt": "Name a colour."}\n{"prompt": "Name a fruit."}\n')
     page = client.post("/manage/prefs/import/", {"file": upload}, follow=True).content.decode()
-    assert "Imported 2 prompts from p.jsonl." in page
+    assert "Imported p.jsonl: 2 rows; new: 2 prompts." in page
 
     with django_capture_on_commit_callbacks(execute=True):
         page = client.post(
@@ -374,3 +375,32 @@ def test_an_unknown_campaign_is_a_404_page_not_a_traceback(path, staff, client_f
         and "Campaign &#x27;nope&#x27; does not exist" in response.content.decode()
     )
     assert client_for(staff).post("/manage/nope/build/").status_code == 404
+
+
+def test_staff_import_a_public_dataset_from_the_manage_page(campaign, staff, client_for):
+    client = client_for(staff)
+    page = client.get("/manage/prefs/").content.decode()
+    assert '<option value="hh-rlhf"' in page and 'name="source"' in page
+    upload = SimpleUploadedFile("shp.csv", (FILES / "shp.csv").read_bytes())
+    page = client.post(
+        "/manage/prefs/import/", {"file": upload, "format": "shp"}, follow=True
+    ).content.decode()
+    assert "Imported shp.csv: 2 rows; new: 1 prompt, 3 candidates, 2 items, 2 source labels" in page
+    assert Item.objects.count() == 2
+
+
+def test_a_bad_upload_and_one_over_the_size_limit_say_why_on_the_manage_page(
+    campaign, staff, client_for, settings
+):
+    client = client_for(staff)
+    bad = SimpleUploadedFile("p.jsonl", b'{"prompt": "fine"}\n{"messages": []}\n')
+    page = client.post("/manage/prefs/import/", {"file": bad}, follow=True).content.decode()
+    assert "p.jsonl, line 2, field &#x27;messages&#x27;: must be a non-empty list" in page
+    settings.LABELAPP_IMPORT_UPLOAD_MAX_BYTES = 100
+    big = SimpleUploadedFile("p.jsonl", b'{"prompt": "a long enough prompt to pass the limit"}\n' * 5)
+    page = client.post("/manage/prefs/import/", {"file": big}, follow=True).content.decode()
+    assert (
+        "Import a larger one from the command line: python manage.py import_dataset FILE --campaign prefs"
+        in page
+    )
+    assert not Prompt.objects.exists()

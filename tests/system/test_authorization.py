@@ -37,6 +37,7 @@ from labelapp.models import (
     Lease,
     Prompt,
     Skip,
+    SourceLabel,
 )
 from labelapp.services.audit import audit_record
 from labelapp.services.items import items_build
@@ -141,6 +142,7 @@ RULES: dict[str, Rule] = {
     "api-export-start": api("POST", labellers=403, staff=202, data={"format": "dpo"}),
     "api-export-status": api("GET", labellers=403, staff=200),
     "api-export-download": api("GET", labellers=403, staff=200),
+    "api-dataset-import": api("POST", labellers=403, staff=415),  # staff: JSON, not a multipart upload
     # Setting campaigns up (as an experiment file does): staff only.
     "api-campaigns": api("GET", labellers=403, staff=200),
     "api-generators": api("GET", labellers=403, staff=200),
@@ -186,6 +188,7 @@ ADMIN_MODELS: dict[str, set[str]] = {
     "labelapp.lease": FULL,
     "labelapp.label": FULL,
     "labelapp.judgelabel": FULL,
+    "labelapp.sourcelabel": FULL - {"add"},  # source labels come with an import
     "labelapp.export": FULL - {"add"},  # exports are started from the manage page, the API or the CLI
     "labelapp.auditentry": FULL - {"add", "delete"},  # written by services only; nobody edits the log
     "axes.accessattempt": FULL - {"add"},  # deleting one unlocks a login
@@ -360,6 +363,7 @@ def world(db, generator, settings, tmp_path) -> World:
     )
     audit_record(actor=staff, action="export.create", target_type="export", target_ids=[export.pk])
     JudgeLabel.objects.create(item=shared, generator=generator, value={"choice": "a"}, raw_output="A")
+    SourceLabel.objects.create(item=shared, source="hh-rlhf", format="hh-rlhf", value={"choice": "b"})
     Token.objects.create(user=staff)
     Client().post("/accounts/login/", {"username": "nobody", "password": "wrong"})  # an access attempt
     Client().post("/accounts/login/", {"username": "carol-staff", "password": "carol password"})  # a log

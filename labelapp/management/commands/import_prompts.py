@@ -1,27 +1,19 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from labelapp.errors import ApplicationError
-from labelapp.selectors.campaigns import campaign_get
-from labelapp.services.prompts import prompt_import, prompt_rows_parse
+from labelapp.management.commands import import_dataset
 
 
-class Command(BaseCommand):
-    help = "Import prompts from a JSONL (prompt or messages per line) or CSV file. All or nothing."
+class Command(import_dataset.Command):
+    help = (
+        "Import prompts from a JSONL (prompt or messages per line) or CSV file: import_dataset --format "
+        "candidates, whose rows may carry answers too. All or nothing; a prompt already there is not added again."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--campaign", required=True)
 
-    def handle(self, *args: object, file: Path, campaign: str, **options: object) -> None:
-        try:
-            found = campaign_get(name=campaign)
-            if not file.is_file():
-                raise ApplicationError(f"{file}: no such file")
-            with file.open("rb") as lines:
-                rows = prompt_rows_parse(file_name=file.name, file=lines)
-                imported = prompt_import(campaign=found, rows=rows, source=file.name)
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from None
-        self.stdout.write(self.style.SUCCESS(f"Imported {imported} prompts into campaign '{campaign}'."))
+    def handle(self, *args: object, file: Path, campaign: str, **options: object) -> None:  # type: ignore[override]
+        super().handle(file=file, campaign=campaign, format="candidates")

@@ -239,12 +239,34 @@ limit = 1
     assert JudgeJob.objects.count() == 1 and JudgeLabel.objects.count() == 1
 
 
-def test_dataset_formats_are_refused_clearly_until_the_import_service_is_there(tmp_path, db):
-    steps = STEPS.replace('file = "prompts.jsonl"', 'file = "hh.jsonl"\nformat = "hh-rlhf"')
+def test_an_import_step_takes_a_public_dataset_and_a_second_apply_adds_nothing(tmp_path, db):
+    rows = [
+        {
+            "chosen": f"\n\nHuman: Question {n}?\n\nAssistant: A good answer {n}.",
+            "rejected": f"\n\nHuman: Question {n}?\n\nAssistant: A poor answer {n}.",
+        }
+        for n in range(3)
+    ]
+    (tmp_path / "hh.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    steps = '[[step]]\naction = "import"\ncampaign = "versus"\nfile = "hh.jsonl"\nformat = "hh-rlhf"\n'
+    path = write(tmp_path, CAMPAIGN + steps)
+
+    first = apply(path)
+    assert ("created", "step 1: import hh.jsonl into 'versus'") in changes(first)
+    assert Item.objects.count() == 3 and Candidate.objects.count() == 6
+
+    again = apply(path)
+    assert ("unchanged", "step 1: import hh.jsonl into 'versus'") in changes(again)
+    assert "0 new" in again.entries[-1].detail and Item.objects.count() == 3
+
+
+def test_an_unknown_import_format_is_named(tmp_path, db):
+    steps = '[[step]]\naction = "import"\ncampaign = "versus"\nfile = "x.jsonl"\nformat = "alpaca"\n'
     with pytest.raises(
-        ApplicationError, match="key 'format': only 'candidates' files of prompts import for now"
+        ApplicationError,
+        match="exp.toml: \\[\\[step\\]\\] 1, key 'format': 'alpaca' is not one of candidates,",
     ):
-        apply(write(tmp_path, GENERATORS + CAMPAIGN + steps))
+        apply(write(tmp_path, CAMPAIGN + steps))
 
 
 def test_labellers_named_are_the_only_ones_served_until_the_list_is_left_out(
