@@ -230,7 +230,7 @@ class _Application:
             ) from None
         counts = (imported.prompts, imported.candidates, imported.items, imported.source_labels)
         change = Change.CREATED if any(count.new for count in counts) else Change.UNCHANGED
-        self.report(change, subject, imported.summary())
+        self.report(change, subject, imported.summary().removeprefix(f"{imported.file}: "))
 
     def generate(self, number: int, step: GenerateStep, generator: Generator) -> None:
         campaign = self._campaign_get(step.where, step.campaign, "campaign")
