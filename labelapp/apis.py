@@ -32,7 +32,7 @@ from labelapp.errors import (
     TooLargeError,
 )
 from labelapp.exporters import FORMATS
-from labelapp.exporters.options import NAMES, NUMBER, OPTIONS, SWITCH, Option
+from labelapp.exporters.options import CHOICE, NAMES, NUMBER, OPTIONS, SWITCH, Option
 from labelapp.importers import FORMATS as IMPORT_FORMATS
 from labelapp.importers.records import record_file_upload
 from labelapp.kinds import KINDS, kind_get, reference_answer_shown
@@ -431,6 +431,10 @@ def _export_option_field(option: Option) -> serializers.Field:
         return serializers.ListField(child=serializers.CharField(), required=False, help_text=option.help)
     if option.kind == SWITCH:
         return serializers.BooleanField(required=False, help_text=option.help)
+    if option.kind == CHOICE:
+        return serializers.ChoiceField(
+            list(option.choices), required=False, allow_null=True, help_text=option.help
+        )
     return serializers.CharField(required=False, allow_null=True, help_text=option.help)
 
 

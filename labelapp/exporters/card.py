@@ -28,7 +28,7 @@ class ExportStats:
     items: int = 0
     labels: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
-    labellers: set[int] = field(default_factory=set)
+    labellers: set[int | str] = field(default_factory=set)
     generator_params: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def observed(self, records: Iterable[Record]) -> Iterator[Record]:
@@ -94,8 +94,15 @@ class CardFacts:
     dataset_folder: bool
     command: str
     settings: Sequence[str]  # the options in words, one line each
+    source_labels: bool  # the rows hold the imported datasets' own verdicts, not human labels
     app_version: str
     exported_at: datetime
+
+
+def _whose(facts: CardFacts) -> str:
+    if facts.source_labels:
+        return "The verdicts of the imported datasets themselves (source labels), not human labels, imported"
+    return "Human judgements collected with labelapp"
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -150,14 +157,15 @@ def card_render(facts: CardFacts, stats: ExportStats) -> str:
     sections = [
         _front_matter(facts),
         f"# {facts.campaign_title or facts.campaign_name}: `{facts.format.name}` export",
-        f"{facts.format.summary}. Human judgements collected with labelapp in campaign "
+        f"{facts.format.summary}. {_whose(facts)} in campaign "
         f"`{facts.campaign_name}`; exported {facts.exported_at.isoformat(timespec='seconds')} by labelapp "
         f"{facts.app_version} to {files}.",
         "## Rows per split\n\n" + _table(["split", "rows", *labels], split_rows),
         "## Labels and agreement\n\n"
         + "\n".join(
             [
-                f"- Items exported from: {stats.items}, with {stats.labels} labels by {len(stats.labellers)} labellers.",
+                f"- Items exported from: {stats.items}, with {stats.labels} labels by {len(stats.labellers)} "
+                + ("sources." if facts.source_labels else "labellers."),
                 f"- Majority outcome of those items: {outcomes}.",
                 f"- Mean agreement (fraction of an item's labels agreeing with its majority) over the rows: {mean_agreement}.",
                 *(f"- {line}" for line in facts.settings),

@@ -26,6 +26,7 @@ NUMBER = "number"  # an int or a float (`cast`), within bounds
 NAMES = "names"  # a list of names, each once
 SWITCH = "switch"  # true or false; on the command line a flag without a value
 MOMENT = "moment"  # an ISO date or date-time, kept as given
+CHOICE = "choice"  # one of `choices`, by name
 
 # How the manage page's form asks for a list of names.
 TYPED = "typed"  # typed in one box, separated by commas or spaces
@@ -43,7 +44,9 @@ class Option:
     low: float | None = None  # NUMBER: the smallest value allowed
     high: float | None = None  # NUMBER: the largest value allowed
     below: float | None = None  # NUMBER: values must be below this
-    choices: Mapping[str, str] = field(default_factory=dict)  # NAMES: the allowed names, each with its help
+    choices: Mapping[str, str] = field(
+        default_factory=dict
+    )  # NAMES, CHOICE: the allowed names, each with its help
     formats: tuple[str, ...] = ()  # the formats it applies to; empty: every format
     kinds: tuple[str, ...] = ()  # the task kinds of the campaigns it applies to; empty: every kind
     metavar: str | None = None  # the command's --help: what the value is
@@ -177,6 +180,21 @@ class ExportOptions:
         help="Seed of the train/test split (default 0).",
         label="Split seed",
     )
+    labels: str = _declared(
+        "human",
+        CHOICE,
+        flag="--labels",
+        metavar="WHOSE",
+        choices={
+            "human": "the labellers' labels (the default)",
+            "source": "the imported datasets' own verdicts (source labels, from import_dataset), "
+            "aggregated by the campaign's rule like human labels but never mixed with them",
+        },
+        help="Whose labels the rows hold: human (the default) or source, the imported datasets' own "
+        "verdicts.",
+        label="Labels",
+        words="Labels: the imported datasets' own verdicts (source labels), not human labels.",
+    )
     kto_from: tuple[str, ...] = _declared(
         (),
         NAMES,
@@ -253,6 +271,14 @@ def _switch(option: Option, raw: Any) -> bool:
     return raw
 
 
+def _choice(option: Option, raw: Any) -> str:
+    if raw not in option.choices:
+        raise ApplicationError(
+            f"Field '{option.name}' takes {' or '.join(option.choices)}, not {raw!r}.", {"field": option.name}
+        )
+    return str(raw)
+
+
 def _moment(option: Option, raw: Any) -> str:
     _moment_parse(str(raw), option.name)
     return str(raw)
@@ -273,7 +299,7 @@ def _moment_parse(raw: str, name: str) -> datetime.datetime:
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment, datetime.UTC)
 
 
-PARSERS = {NUMBER: _number, NAMES: _names, SWITCH: _switch, MOMENT: _moment}
+PARSERS = {NUMBER: _number, NAMES: _names, SWITCH: _switch, MOMENT: _moment, CHOICE: _choice}
 
 
 def export_options_parse(data: Mapping[str, Any]) -> ExportOptions:

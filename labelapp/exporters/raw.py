@@ -36,15 +36,22 @@ def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
             yield Row(
                 item.prompt.key,
                 {
-                    "id": f"{record.campaign}-label-{label.id}",
+                    "id": f"{record.campaign}-{_label_kind(label.labeller_id)}-{label.id}",
                     "label_id": label.id,
                     **shared,
-                    "labeller": pseudonym(label.labeller_id),
+                    "labeller": label.labeller_id
+                    if isinstance(label.labeller_id, str)
+                    else pseudonym(label.labeller_id),
                     "value": label.value,
                     "seconds_spent": label.seconds_spent,
                     "labelled_at": label.created_at.isoformat(),
                 },
             )
+
+
+def _label_kind(labeller_id: int | str) -> str:
+    """A source label (`--labels source`) is by its dataset, "source:<name>", not by a person."""
+    return "source-label" if isinstance(labeller_id, str) else "label"
 
 
 def _label_in_a_word(values: dict) -> str:

@@ -17,7 +17,7 @@ from labelapp.errors import ApplicationError, NotFoundError
 from labelapp.exporters import FORMATS, format_get
 from labelapp.exporters.columns import TEXT_OR_MESSAGES, Shape
 from labelapp.exporters.format import Format, RowOptions
-from labelapp.exporters.options import MOMENT, NAMES, NUMBER, OPTIONS, SWITCH, ExportOptions, Option
+from labelapp.exporters.options import CHOICE, MOMENT, NAMES, NUMBER, OPTIONS, SWITCH, ExportOptions, Option
 from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.exporters.writers import output_kind
 from labelapp.kinds import ranking
@@ -102,7 +102,7 @@ class ExportPlan:
     def _flag_words(self, option: Option, value: object, *, redact: bool) -> list[str]:
         if option.kind == SWITCH:
             return [option.flag]
-        if option.kind in {NUMBER, MOMENT}:
+        if option.kind in {NUMBER, MOMENT, CHOICE}:
             return [option.flag, str(value)]
         assert option.kind == NAMES and isinstance(value, tuple)
         if option.choices:
@@ -160,6 +160,7 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
             {"field": "expand_pairs"},
         )
     export_format.check(options, campaign.kind)
+    _source_labels_check(options)
     _generators_check(options.generators)
     labeller_ids = _labeller_ids(options.exclude_labellers)
     excluded = {pk: "excluded by name" for pk in labeller_ids.values()}
@@ -177,6 +178,7 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
             excluded_labeller_ids=frozenset(excluded),
             since=options.since_datetime,
             generators=frozenset(options.generators),
+            source_labels=options.labels == "source",
             audit_trail=export_format.audit_trail,
         ),
         shape=_shape(campaign),
@@ -184,6 +186,23 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
         labeller_ids=labeller_ids,
     )
     return replace(plan, plain_prompts_as_messages=_plain_prompts_as_messages(plan))
+
+
+# The options that choose among labellers and their labels' times, which source labels have not.
+LABELLER_OPTIONS = ("exclude_labellers", "exclude_below_gold_accuracy", "since")
+
+
+def _source_labels_check(options: ExportOptions) -> None:
+    if options.labels != "source":
+        return
+    for name in LABELLER_OPTIONS:
+        if getattr(options, name) not in ((), None):
+            flag = next(option.flag for option in OPTIONS if option.name == name)
+            raise ApplicationError(
+                f"{flag} chooses among labellers' labels; --labels source exports the imported datasets' "
+                "own verdicts, which have no labeller. Leave it out, or export --labels human.",
+                {"field": name},
+            )
 
 
 def _labeller_ids(usernames: tuple[str, ...]) -> dict[str, int]:

@@ -26,7 +26,7 @@ from django.db.models.functions import Cast
 import inference
 from labelapp.exporters.format import CandidateFacts, ItemFacts, LabelFacts, PromptFacts, Record
 from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set, setwise
-from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt
+from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt, SourceLabel
 
 CHUNK_SIZE = 5000
 T = TypeVar("T")
@@ -49,6 +49,9 @@ class Selection:
     excluded_labeller_ids: frozenset[int] = frozenset()
     since: datetime.datetime | None = None
     generators: frozenset[str] = frozenset()  # empty: any; else every candidate's generator must be listed
+    # Read the imported datasets' own verdicts (SourceLabel) in place of the labellers' labels: each
+    # source stands where a labeller would, named "source:<name>".
+    source_labels: bool = False
     items: ItemRange = ItemRange()
     # Read each label's time spent and timestamp, and each item's: the raw format's audit trail. Other
     # formats never show them, and on PostgreSQL the timestamps cost more to read than the label values.
@@ -213,10 +216,33 @@ def _each_once(rows: QuerySet, shown: QuerySet, ids: Callable[[], set[int]]) -> 
     return rows.filter(RawSQL(f'"{table}"."id" = ANY(%s::bigint[])', (literal,), output_field=BooleanField()))
 
 
+def _source_labels_of(
+    first: int, last: int, selection: Selection, value_of: "_Decoded"
+) -> dict[int, list[LabelFacts]]:
+    """Each item's source labels, by id, each standing as a label by "source:<name>"."""
+    labels = SourceLabel.objects.filter(item_id__gte=first, item_id__lte=last)
+    rows = _fetched(
+        labels.annotate(
+            value_json=Cast("value", TextField()),
+            given_at=_timestamp("created_at", connections[labels.db].vendor, selection),
+        )
+        .order_by("item_id", "id")
+        .values_list("item_id", "id", "source", "value_json", "given_at")
+    )
+    by_item: defaultdict[int, list] = defaultdict(list)
+    for item_id, label_id, source, value, given_at in rows:
+        by_item[item_id].append(
+            _new(LabelFacts, (label_id, f"source:{source}", value_of[value], None, given_at))
+        )
+    return by_item
+
+
 def _labels_of(
     first: int, last: int, selection: Selection, value_of: "_Decoded"
 ) -> dict[int, list[LabelFacts]]:
     """Each item's labels that the selection keeps, by label id."""
+    if selection.source_labels:
+        return _source_labels_of(first, last, selection, value_of)
     labels = Label.objects.filter(item_id__gte=first, item_id__lte=last)
     if selection.excluded_labeller_ids:
         labels = labels.exclude(labeller_id__in=selection.excluded_labeller_ids)

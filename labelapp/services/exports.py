@@ -73,6 +73,7 @@ def export_write(
             dataset_folder=output.kind == DATASET,
             command=plan.command(redact=True),
             settings=plan.settings_in_words(),
+            source_labels=plan.selection.source_labels,
             app_version=_app_version(),
             exported_at=timezone.now(),
         )

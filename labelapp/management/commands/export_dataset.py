@@ -8,7 +8,7 @@ from tqdm import tqdm
 from labelapp.errors import ApplicationError
 from labelapp.export_parts import default_workers
 from labelapp.exporters import FORMATS
-from labelapp.exporters.options import NAMES, NUMBER, OPTIONS, SWITCH, Option, export_options_parse
+from labelapp.exporters.options import CHOICE, NAMES, NUMBER, OPTIONS, SWITCH, Option, export_options_parse
 from labelapp.selectors.campaigns import campaign_get
 from labelapp.services.exports import dataset_export
 
@@ -31,6 +31,11 @@ def _option_add(parser: CommandParser, option: Option) -> None:
     elif option.kind == SWITCH:
         parser.add_argument(
             option.flag, action="store_true", default=None, dest=option.name, help=option.help
+        )
+    elif option.kind == CHOICE:
+        choices = "; ".join(f"{name}: {help}" for name, help in option.choices.items())
+        parser.add_argument(
+            option.flag, choices=list(option.choices), dest=option.name, help=f"{option.help} ({choices})"
         )
     else:
         cast = option.cast if option.kind == NUMBER else str

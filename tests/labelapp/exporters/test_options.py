@@ -28,9 +28,12 @@ ASKED = {
     "since": "2026-11-01",
     "test_fraction": 0.2,
     "seed": 3,
+    "labels": "source",
     "kto_from": ("pairwise",),
     "expand_pairs": True,
 }
+# Source labels have no labeller: an export asking for them and for labellers' options at once is refused.
+HUMAN_LABELS = {"labels": "human"}
 
 
 def test_every_option_has_a_value_asked_here():
@@ -77,11 +80,19 @@ def test_the_api_takes_every_option(campaign, generator, raters, staff, settings
     client.force_authenticate(staff)
     json_options = {name: list(value) if isinstance(value, tuple) else value for name, value in ASKED.items()}
     del json_options["expand_pairs"]  # a ranking campaign's option: refused for this pairwise one
+    json_options.update(HUMAN_LABELS)
     response = client.post(
         "/api/v1/campaigns/prefs/exports/", {"format": "kto", "options": json_options}, format="json"
     )
     assert response.status_code == 202, response.json()
     assert Export.objects.get().options == {**json_options, "expand_pairs": False}
+
+    refused = client.post(
+        "/api/v1/campaigns/prefs/exports/",
+        {"format": "kto", "options": {**json_options, "labels": "source"}},
+        format="json",
+    )
+    assert refused.status_code == 400 and refused.json()["extra"] == {"field": "exclude_labellers"}
 
 
 def form_fields(page: str) -> set[str]:
@@ -129,7 +140,7 @@ def test_the_manage_page_form_posts_every_option_it_asks_for(
     assert "Queued export" in page
     expected = {name: list(value) if isinstance(value, tuple) else value for name, value in ASKED.items()}
     # kto_from is not asked: a kto export reads the campaign's own kind
-    assert Export.objects.get().options == {**expected, "expand_pairs": False}
+    assert Export.objects.get().options == {**expected, **HUMAN_LABELS, "expand_pairs": False}
 
 
 def test_kto_sources_are_the_choices_of_kto_from():
