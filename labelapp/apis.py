@@ -2,6 +2,7 @@
 
 import dataclasses
 import logging
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,14 +36,36 @@ from labelapp.exporters.options import CHOICE, NAMES, NUMBER, OPTIONS, SWITCH, O
 from labelapp.importers import FORMATS as IMPORT_FORMATS
 from labelapp.importers.records import record_file_upload
 from labelapp.kinds import KINDS, kind_get, reference_answer_shown
-from labelapp.models import Item, Label
-from labelapp.selectors.campaigns import campaign_get, campaign_get_for_user, campaign_progress
+from labelapp.kinds.base import BuildOptions
+from labelapp.kinds.pairwise import Pairing
+from labelapp.models import (
+    CampaignKind,
+    GenerationJob,
+    GenerationStrategy,
+    GeneratorBackend,
+    Item,
+    Label,
+    PromptFormat,
+)
+from labelapp.reports.registry import ReportOptions, report_data, report_kind_get
+from labelapp.selectors.campaigns import (
+    campaign_get,
+    campaign_get_for_user,
+    campaign_progress,
+    campaigns_for_user,
+)
 from labelapp.selectors.dashboard import campaign_dashboard
 from labelapp.selectors.exports import export_download_path, export_get
+from labelapp.selectors.generators import generator_get, generators_list
 from labelapp.selectors.items import item_text
+from labelapp.selectors.jobs import job_get
 from labelapp.selectors.labellers import labeller_standing_remember, user_for_api_token
+from labelapp.services.campaigns import campaign_create
 from labelapp.services.exports import export_download_record, export_job_create
+from labelapp.services.generation import generation_jobs_create, sampling_params_sweep
+from labelapp.services.generators import generator_create
 from labelapp.services.imports import SOURCE_MAX_CHARS, dataset_file_import, dataset_upload_size_check
+from labelapp.services.items import items_build
 from labelapp.services.jobs import job_enqueue
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import item_skip, lease_next
@@ -508,6 +531,294 @@ class ExportDownloadApi(StaffApi):
         path = export_download_path(export=export, part=part)
         export_download_record(export=export, part=part, actor=request.user)
         return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+class StrictTypes:
+    """A field that takes a JSON value of its own type only, as the schema says: DRF alone would take 2 as
+    the text "2", "2" as the number 2 and "yes" as true."""
+
+    TYPES: tuple[type, ...] = ()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, self.TYPES) or (isinstance(data, bool) and bool not in self.TYPES):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class TextField(StrictTypes, serializers.CharField):
+    TYPES = (str,)
+
+
+class IntegerField(StrictTypes, serializers.IntegerField):
+    TYPES = (int,)
+
+
+class NumberField(StrictTypes, serializers.FloatField):
+    TYPES = (int, float)
+
+
+class SwitchField(StrictTypes, serializers.BooleanField):
+    TYPES = (bool,)
+
+
+class CampaignOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    labels_per_item = serializers.IntegerField()
+    instructions = serializers.CharField()
+    criteria = serializers.ListField(child=serializers.CharField())
+    error_categories = serializers.ListField(child=serializers.CharField())
+    skills = serializers.ListField(child=serializers.CharField(), source="required_skills")
+    gold_rate = serializers.FloatField()
+    show_reference_answer = serializers.BooleanField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Campaign"
+
+
+class CampaignsApi(StaffApi):
+    class InputSerializer(serializers.Serializer):
+        name = TextField(max_length=64)
+        kind = serializers.ChoiceField(choices=CampaignKind.values, default=CampaignKind.PAIRWISE)
+        labels_per_item = IntegerField(min_value=1, max_value=100, default=2)
+        title = TextField(max_length=200, required=False, allow_blank=True)
+        instructions = TextField(required=False, allow_blank=True)
+        criteria = serializers.ListField(child=TextField(max_length=100), required=False)
+        error_categories = serializers.ListField(child=TextField(max_length=100), required=False)
+        skills = serializers.ListField(child=TextField(max_length=100), required=False)
+        labellers = serializers.ListField(
+            child=TextField(max_length=150),
+            required=False,
+            allow_null=True,
+            help_text="Usernames of the only labellers served; left out or null, every labeller.",
+        )
+        gold_rate = NumberField(min_value=0, max_value=1, required=False)
+        show_reference_answer = SwitchField(required=False)
+
+        class Meta:
+            ref_name = "CampaignCreateInput"
+
+    @extend_schema(responses=CampaignOutputSerializer(many=True), operation_id="campaign_list")
+    def get(self, request: SignedInRequest) -> Response:
+        """Staff only: every campaign, by name."""
+        campaigns = campaigns_for_user(user=request.user).order_by("name")
+        return Response(CampaignOutputSerializer(campaigns, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: CampaignOutputSerializer}, operation_id="campaign_create"
+    )
+    def post(self, request: SignedInRequest) -> Response:
+        """Staff only: create a campaign (as an experiment file's [[campaign]] does)."""
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        fields = dict(payload.validated_data)
+        labellers = fields.pop("labellers", None)
+        if "skills" in fields:
+            fields["required_skills"] = fields.pop("skills")
+        campaign = campaign_create(labellers=labellers, **fields)
+        return Response(CampaignOutputSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+
+class GeneratorOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    backend = serializers.CharField()
+    model = serializers.CharField()
+    gguf_file = serializers.CharField()
+    base_url = serializers.CharField()
+    api_key_env = serializers.CharField()
+    prompt_format = serializers.CharField()
+    raw_template = serializers.CharField()
+    params = serializers.JSONField(source="default_params")
+    concurrency = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "Generator"
+
+
+class GeneratorsApi(StaffApi):
+    class InputSerializer(serializers.Serializer):
+        name = TextField(max_length=100)
+        model = TextField(max_length=500)
+        backend = serializers.ChoiceField(
+            choices=GeneratorBackend.values, default=GeneratorBackend.TRANSFORMERS
+        )
+        gguf_file = TextField(max_length=200, required=False, allow_blank=True)
+        base_url = TextField(required=False, allow_blank=True)
+        api_key_env = TextField(max_length=100, required=False, allow_blank=True)
+        prompt_format = serializers.ChoiceField(choices=PromptFormat.values, default=PromptFormat.CHAT)
+        raw_template = TextField(required=False, allow_blank=True)
+        params = JsonValueField(
+            required=False, help_text='Default sampling params, e.g. {"temperature": 0.7}.'
+        )
+        concurrency = IntegerField(min_value=1, max_value=1024, required=False)
+
+        class Meta:
+            ref_name = "GeneratorCreateInput"
+
+    @extend_schema(responses=GeneratorOutputSerializer(many=True), operation_id="generator_list")
+    def get(self, request: SignedInRequest) -> Response:
+        """Staff only: every generator, by name."""
+        return Response(GeneratorOutputSerializer(generators_list(), many=True).data)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: GeneratorOutputSerializer}, operation_id="generator_create"
+    )
+    def post(self, request: SignedInRequest) -> Response:
+        """Staff only: create a generator (as an experiment file's [[generator]] does)."""
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        fields = dict(payload.validated_data)
+        if "params" in fields:
+            fields["default_params"] = fields.pop("params")
+        generator = generator_create(**fields)
+        return Response(GeneratorOutputSerializer(generator).data, status=status.HTTP_201_CREATED)
+
+
+class GenerationJobOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign = serializers.CharField(source="campaign.name")
+    generator = serializers.CharField(source="generator.name")
+    params = serializers.JSONField()
+    strategy = serializers.CharField()
+    status = serializers.CharField()
+    outcome = serializers.CharField(help_text='The status in words, e.g. "completed with 2 failed prompts".')
+    progress_done = serializers.IntegerField(help_text="Prompts answered so far.")
+    progress_total = serializers.IntegerField()
+    tokens_generated = serializers.IntegerField()
+    prompt_failures = serializers.JSONField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        ref_name = "GenerationJob"
+
+
+class GenerationJobStartApi(StaffApi):
+    class InputSerializer(serializers.Serializer):
+        generator = TextField(max_length=100)
+        n = IntegerField(min_value=1, max_value=64, required=False)
+        temperatures = serializers.ListField(
+            child=NumberField(min_value=0, max_value=10),
+            required=False,
+            max_length=20,
+            help_text="A sweep: one job per temperature.",
+        )
+        max_new_tokens = IntegerField(min_value=1, max_value=32768, required=False)
+        top_p = NumberField(min_value=0, max_value=1, required=False)
+        top_k = IntegerField(min_value=1, required=False)
+        stop = serializers.ListField(child=TextField(), required=False)
+        seed = IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+        strategy = serializers.ChoiceField(
+            choices=GenerationStrategy.values, default=GenerationStrategy.SAMPLE
+        )
+
+        class Meta:
+            ref_name = "GenerationJobStartInput"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: GenerationJobOutputSerializer(many=True)},
+        operation_id="generation_job_start",
+    )
+    def post(self, request: SignedInRequest, campaign: str) -> Response:
+        """Staff only: queue generation jobs (one per temperature) for a worker on queue 'inference'."""
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        generator = generator_get(name=data.pop("generator"))
+        strategy, temperatures = data.pop("strategy"), data.pop("temperatures", [])
+        params_list = sampling_params_sweep(generator=generator, overrides=data, temperatures=temperatures)
+        jobs = generation_jobs_create(
+            campaign=campaign_get(name=campaign),
+            generator=generator,
+            params_list=params_list,
+            strategy=strategy,
+        )
+        for job in jobs:
+            job_enqueue(job=job)
+        return Response(GenerationJobOutputSerializer(jobs, many=True).data, status=status.HTTP_202_ACCEPTED)
+
+
+class GenerationJobStatusApi(StaffApi):
+    @extend_schema(responses=GenerationJobOutputSerializer, operation_id="generation_job_status")
+    def get(self, request: SignedInRequest, campaign: str, job_id: int) -> Response:
+        """Staff only: a generation job's status and progress."""
+        job = job_get(campaign=campaign_get(name=campaign), kind=GenerationJob.KIND, job_id=job_id)
+        return Response(GenerationJobOutputSerializer(job).data)
+
+
+class ItemBuildApi(StaffApi):
+    class InputSerializer(serializers.Serializer):
+        generators = serializers.ListField(child=TextField(max_length=100), required=False)
+        pairing = serializers.ChoiceField(choices=[p.value for p in Pairing], default=Pairing.WITHIN_PROMPT)
+        per_item = IntegerField(min_value=1, max_value=10, required=False)
+        max_per_prompt = IntegerField(min_value=1, required=False)
+        seed = IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+        source_campaign = TextField(max_length=64, required=False)
+
+        class Meta:
+            ref_name = "ItemBuildInput"
+
+    class OutputSerializer(serializers.Serializer):
+        created = serializers.IntegerField()
+        already_built = serializers.IntegerField()
+        skipped_identical = serializers.IntegerField(help_text="Groups of identical texts, not made items.")
+
+        class Meta:
+            ref_name = "ItemBuild"
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, operation_id="item_build")
+    def post(self, request: SignedInRequest, campaign: str) -> Response:
+        """Staff only: build items of the campaign's kind from its candidates (or another campaign's)."""
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        found = campaign_get(name=campaign)
+        source = data.get("source_campaign")
+        built = items_build(
+            campaign=found,
+            kind=found.kind,
+            options=BuildOptions(
+                generators=tuple(data.get("generators", ())),
+                per_item=data.get("per_item"),
+                max_per_prompt=data.get("max_per_prompt"),
+                pairing=data["pairing"],
+            ),
+            seed=data.get("seed"),
+            source_campaign=campaign_get(name=source) if source else None,
+        )
+        return Response(self.OutputSerializer(built).data)
+
+
+class ReportApi(StaffApi):
+    @extend_schema(
+        parameters=[OpenApiParameter("coherence_campaign", str, required=False)],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="report",
+    )
+    def get(self, request: SignedInRequest, campaign: str, kind: str) -> Response:
+        """Staff only: a report's numbers, as `manage.py report --out report.json` writes them."""
+        found = campaign_get(name=campaign)
+        report_kind = report_kind_get(kind, campaign=found)
+        options = ReportOptions(coherence_campaign=request.query_params.get("coherence_campaign") or None)
+        report = report_kind.build(found, options)
+        return Response(_finite(report_data(campaign=found, kind=report_kind, report=report)))
+
+
+def _finite(value: Any) -> Any:
+    """The report as strict JSON takes it: tuples as lists, and a NaN or infinite number as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(key): _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 class CountedOutputSerializer(serializers.Serializer):

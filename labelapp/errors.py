@@ -1,6 +1,7 @@
 from typing import Any
 
-from django.db import InterfaceError, OperationalError
+from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError, models
 
 
 class ApplicationError(Exception):
@@ -49,3 +50,13 @@ class DatabaseUnavailableError(BusyError):
             "The database is unavailable right now (restarting or unreachable); try again in a few seconds.",
             {"retry_after": 2},
         )
+
+
+def model_validated(instance: models.Model) -> None:
+    """`full_clean()`, its first problem raised as an ApplicationError naming the field."""
+    try:
+        instance.full_clean()
+    except ValidationError as invalid:
+        field_name, errors = next(iter(invalid.message_dict.items()))
+        shown = "" if field_name == "__all__" else f"Field '{field_name}': "
+        raise ApplicationError(shown + " ".join(errors), {"field": field_name}) from None

@@ -43,6 +43,18 @@ api_urlpatterns = [
     api_path("campaigns/<name:campaign>/imports/", apis.DatasetImportApi, "api-dataset-import"),
     api_path("exports/<id:export_id>/", apis.ExportStatusApi, "api-export-status"),
     api_path("exports/<id:export_id>/download/", apis.ExportDownloadApi, "api-export-download"),
+    api_path("campaigns/", apis.CampaignsApi, "api-campaigns"),
+    api_path("generators/", apis.GeneratorsApi, "api-generators"),
+    api_path(
+        "campaigns/<name:campaign>/generation-jobs/", apis.GenerationJobStartApi, "api-generation-job-start"
+    ),
+    api_path(
+        "campaigns/<name:campaign>/generation-jobs/<id:job_id>/",
+        apis.GenerationJobStatusApi,
+        "api-generation-job-status",
+    ),
+    api_path("campaigns/<name:campaign>/item-builds/", apis.ItemBuildApi, "api-item-build"),
+    api_path("campaigns/<name:campaign>/reports/<name:kind>/", apis.ReportApi, "api-report"),
 ]
 
 urlpatterns = [

@@ -35,10 +35,37 @@ class AgreementField:
 
 
 @dataclass(frozen=True)
+class GeneratorChoice:
+    """A generator as build options name it: "model" (all its samples) or "model@0.7" (only those sampled
+    at temperature 0.7), so set vs set can compare one generator at two temperatures."""
+
+    name: str
+    temperature: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "GeneratorChoice":
+        name, mark, temperature = text.rpartition("@")
+        if not mark:
+            return cls(text)
+        try:
+            return cls(name, float(temperature))
+        except ValueError:
+            raise ApplicationError(
+                f"Field 'generators': '{text}' names a temperature that is not a number (e.g. {name}@0.7).",
+                {"field": "generators"},
+            ) from None
+
+    def matches(self, candidate: Candidate) -> bool:
+        if candidate.generator.name != self.name:
+            return False
+        return self.temperature is None or candidate.params.get("temperature") == self.temperature
+
+
+@dataclass(frozen=True)
 class BuildOptions:
     """How `build_items` groups candidates; each kind reads the options that apply to it."""
 
-    generators: tuple[str, ...] = ()  # only candidates of these generators (all when empty)
+    generators: tuple[str, ...] = ()  # only candidates of these generators (all when empty); GeneratorChoice
     per_item: int | None = None  # candidates per item (set-wise N, ranking K); the kind's default if None
     max_per_prompt: int | None = None
     pairing: str = "within-prompt"  # pairwise only

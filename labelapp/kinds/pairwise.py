@@ -57,6 +57,7 @@ VALUE_HELP = (
 class Pairing(StrEnum):
     WITHIN_PROMPT = "within-prompt"  # every pair of a prompt's answers (revisions count as answers)
     ANSWER_VS_REVISION = "answer-vs-revision"  # each self-critique answer against its own revision
+    CROSS_GENERATOR = "cross-generator"  # pairs of answers by different generators only
 
 
 def value_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,7 +167,8 @@ def options_check(options: BuildOptions) -> None:
 def candidate_groups(
     candidates: Sequence[Candidate], *, options: BuildOptions, rng: random.Random
 ) -> Iterator[tuple[Candidate, ...]]:
-    """Pairs of one prompt's candidates: every pair of its answers, or each answer with its revision."""
+    """Pairs of one prompt's candidates: every pair of its answers, only those of different generators, or
+    each answer with its revision."""
     if options.pairing == Pairing.ANSWER_VS_REVISION:
         by_id = {candidate.pk: candidate for candidate in candidates}
         for revision in candidates:
@@ -176,7 +178,10 @@ def candidate_groups(
                 yield (answer, revision)
     else:
         answers = [c for c in candidates if c.step != CandidateStep.CRITIQUE]
-        yield from itertools.combinations(answers, 2)
+        pairs: Iterator[tuple[Candidate, ...]] = itertools.combinations(answers, 2)
+        if options.pairing == Pairing.CROSS_GENERATOR:
+            pairs = (pair for pair in pairs if pair[0].generator_id != pair[1].generator_id)
+        yield from pairs
 
 
 def shuffled_positions(count: int, rng: random.Random) -> list[int]:

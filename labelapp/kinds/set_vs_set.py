@@ -1,6 +1,7 @@
 """Set vs set: k samples of one prompt from generator X beside k from generator Y (k = 3 by default).
 
-Built with exactly two generators, `--generator X --generator Y`, in that order. Canonical indices
+Built with exactly two generators, `--generator X --generator Y`, in that order; a side may be one
+generator's samples at one temperature (`--generator model@0.3 --generator model@1.0`). Canonical indices
 0..k-1 are X's set and k..2k-1 are Y's. Each set is shown together, one on the left and one on the right,
 the side chosen at random per item and the order within a side random too. Shown positions are numbered
 0..4 on the left and 5..9 on the right and named L1..L5 / R1..R5, so a position's name says its side.
@@ -21,6 +22,7 @@ from labelapp.errors import ApplicationError
 from labelapp.kinds.base import (
     AgreementField,
     BuildOptions,
+    GeneratorChoice,
     ItemShape,
     choice_field,
     fields_check,
@@ -92,7 +94,8 @@ def gold_value_from(consensus: SetVsSetAggregate) -> dict[str, Any] | None:
 
 
 def options_check(options: BuildOptions) -> None:
-    if len(options.generators) != 2 or options.generators[0] == options.generators[1]:
+    sides = [GeneratorChoice.parse(text) for text in options.generators]
+    if len(sides) != 2 or sides[0] == sides[1]:
         given = ", ".join(options.generators) or "none"
         raise ApplicationError(
             f"Field 'generators': set-vs-set needs exactly two different generators "
@@ -104,13 +107,15 @@ def options_check(options: BuildOptions) -> None:
 def candidate_groups(
     candidates: Sequence[Candidate], *, options: BuildOptions, rng: random.Random
 ) -> Iterator[tuple[Candidate, ...]]:
-    """X's sets paired in order with Y's sets of the same step (answers with answers, revisions with revisions)."""
-    x, y = options.generators
-    sets = sample_sets(candidates, options.per_item or DEFAULT_PER_SIDE)
-    for (generator, step), x_sets in sets.items():
-        if generator == x:
-            for x_set, y_set in zip(x_sets, sets.get((y, step), []), strict=False):
-                yield x_set + y_set
+    """X's sets paired in order with Y's sets of the same step (answers with answers, revisions with revisions).
+    A side is a generator, or a generator at one temperature ("model@0.3"): one model at two temperatures."""
+    x, y = (GeneratorChoice.parse(text) for text in options.generators)
+    size = options.per_item or DEFAULT_PER_SIDE
+    x_sets = sample_sets([c for c in candidates if x.matches(c)], size)
+    y_sets = sample_sets([c for c in candidates if y.matches(c)], size)
+    for (_, step), sets in x_sets.items():
+        for x_set, y_set in zip(sets, y_sets.get((y.name, step), []), strict=False):
+            yield x_set + y_set
 
 
 def shuffled_positions(count: int, rng: random.Random) -> list[int]:

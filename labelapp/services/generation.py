@@ -158,14 +158,19 @@ def _job_prompts(job: GenerationJob) -> QuerySet[Prompt]:
     return _campaign_prompts(job.campaign)
 
 
-def _prompts_pending(job: GenerationJob, key: str, n: int) -> list[Prompt]:
-    """Prompts that do not yet have all n answers for these params; chunks are atomic, so it is 0 or n."""
+def prompts_unanswered(
+    *, campaign: Campaign, generator: Generator, params: inference.SamplingParams
+) -> QuerySet[Prompt]:
+    """The campaign's prompts without all `params.n` answers of the generator sampled with these params (seed
+    included); chunks are written atomically, so a prompt has 0 or n."""
+    return _prompts_pending(_campaign_prompts(campaign), generator, params_key(params), params.n)
+
+
+def _prompts_pending(prompts: QuerySet[Prompt], generator: Generator, key: str, n: int) -> QuerySet[Prompt]:
     answers = Q(
-        candidates__generator=job.generator, candidates__params_key=key, candidates__step=CandidateStep.ANSWER
+        candidates__generator=generator, candidates__params_key=key, candidates__step=CandidateStep.ANSWER
     )
-    return list(
-        _job_prompts(job).annotate(done=Count("candidates", filter=answers)).filter(done__lt=n).order_by("id")
-    )
+    return prompts.annotate(done=Count("candidates", filter=answers)).filter(done__lt=n).order_by("id")
 
 
 def _request_for(prompt: Prompt) -> inference.GenerationRequest:
@@ -353,7 +358,7 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
     key = params_key(params)
     spec = generator_model_spec(job.generator)
     inference.preload(spec)
-    pending = _prompts_pending(job, key, params.n)
+    pending = list(_prompts_pending(_job_prompts(job), job.generator, key, params.n))
     job_seed = params.seed
     assert job_seed is not None, "a job always gets a seed (generation_jobs_create)"
     # started_at marks the end of model loading, so tokens/s measures generation alone.

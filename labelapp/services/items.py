@@ -9,7 +9,7 @@ from django.db.models import F, QuerySet
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds import KINDS, kind_get
-from labelapp.kinds.base import BuildOptions
+from labelapp.kinds.base import BuildOptions, GeneratorChoice
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Prompt
 
 
@@ -64,18 +64,19 @@ def _candidates_by_prompt(
     # A conversation's next turn is built on its own, once both its answers are in (conversation_turns.py).
     of_prompts = {"prompt": prompt} if prompt is not None else {"prompt__continues__isnull": True}
     candidates = Candidate.objects.filter(prompt__campaign=campaign, **of_prompts).select_related("generator")
-    if generators:
-        unknown = set(generators) - set(
-            Generator.objects.filter(name__in=generators).values_list("name", flat=True)
-        )
+    chosen = [GeneratorChoice.parse(text) for text in generators]
+    if chosen:
+        names = {choice.name for choice in chosen}
+        unknown = names - set(Generator.objects.filter(name__in=names).values_list("name", flat=True))
         if unknown:
             raise ApplicationError(
                 f"Unknown generator(s): {', '.join(sorted(unknown))}.", {"field": "generators"}
             )
-        candidates = candidates.filter(generator__name__in=generators)
+        candidates = candidates.filter(generator__name__in=names)
     by_prompt: dict[int, list[Candidate]] = {}
     for candidate in candidates.defer("rendered_prompt").order_by("id"):
-        by_prompt.setdefault(candidate.prompt_id, []).append(candidate)
+        if not chosen or any(choice.matches(candidate) for choice in chosen):
+            by_prompt.setdefault(candidate.prompt_id, []).append(candidate)
     return by_prompt
 
 

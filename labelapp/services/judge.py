@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 import inference
 from labelapp.errors import ApplicationError
@@ -92,8 +93,9 @@ def verdict_parse(raw_output: str, kind: str = pairwise.NAME) -> str | None:
     return None if match is None else match.group(1).lower()
 
 
-def _pending(campaign: Campaign, generator: Generator) -> list[Item]:
-    return list(
+def items_unjudged(*, campaign: Campaign, generator: Generator) -> QuerySet[Item]:
+    """The campaign's items (gold left out) the generator has not judged yet."""
+    return (
         Item.objects.filter(campaign=campaign, kind=campaign.kind, is_gold=False)
         .exclude(judge_labels__generator=generator)
         .select_related("prompt")
@@ -180,7 +182,7 @@ def judge_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -
     if job is None:
         return JudgeJob.objects.get(pk=job_id)
     campaign, generator = job.campaign, job.generator
-    pending = _pending(campaign, generator)
+    pending = list(items_unjudged(campaign=campaign, generator=generator))
     chosen = pending if job.limit is None else pending[: max(0, job.limit - job.progress_done)]
     judged, parse_errors = job.progress_done, job.parse_errors
     job_progress(job=job, done=judged, total=judged + len(chosen))

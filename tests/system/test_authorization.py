@@ -144,6 +144,13 @@ RULES: dict[str, Rule] = {
     "api-export-status": api("GET", labellers=403, staff=200),
     "api-export-download": api("GET", labellers=403, staff=200),
     "api-dataset-import": api("POST", labellers=403, staff=415),  # staff: JSON, not a multipart upload
+    # Setting campaigns up (as an experiment file does): staff only.
+    "api-campaigns": api("GET", labellers=403, staff=200),
+    "api-generators": api("GET", labellers=403, staff=200),
+    "api-generation-job-start": api("POST", labellers=403, staff=202, data={"generator": "fake-model"}),
+    "api-generation-job-status": api("GET", labellers=403, staff=200),
+    "api-item-build": api("POST", labellers=403, staff=200),
+    "api-report": api("GET", labellers=403, staff=200),
     # Any other path under /api/: the API's 404 in its error shape, for everyone (DEBUG on or off).
     "api-not-found": Rule("GET", anonymous=404, owner=404, other=404, staff=404),
 }

@@ -18,7 +18,8 @@ class Command(BaseCommand):
             "--generator",
             action="append",
             default=[],
-            help="Only candidates of this generator (repeat for several; set-vs-set takes exactly two).",
+            help="Only candidates of this generator (repeat for several; set-vs-set takes exactly two); NAME@T: "
+            "only its samples at temperature T (set vs set: one model at two temperatures).",
         )
         parser.add_argument(
             "--per-item",
@@ -29,7 +30,8 @@ class Command(BaseCommand):
             "--pairing",
             choices=[p.value for p in Pairing],
             default=Pairing.WITHIN_PROMPT,
-            help="pairwise: within-prompt pairs a prompt's answers; answer-vs-revision each answer with its revision.",
+            help="pairwise: within-prompt pairs a prompt's answers; cross-generator only answers of different "
+            "generators; answer-vs-revision each answer with its revision.",
         )
         parser.add_argument("--max-per-prompt", type=int, help="At most this many items per prompt.")
         parser.add_argument("--seed", type=int, help="Seed for the grouping and shown positions.")

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from labelapp.errors import ApplicationError
 from labelapp.kinds import set_vs_set
 from labelapp.kinds.base import BuildOptions, ItemShape
-from labelapp.models import Generator, Item, ItemCandidate, Label, Prompt
+from labelapp.models import Candidate, Generator, Item, ItemCandidate, Label, Prompt
 from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
@@ -316,3 +316,28 @@ def test_a_bad_value_through_the_api_is_a_400_naming_the_field(duel, duel_items,
         "extra": {"field": "preferred", "allowed": ["left", "right", "tie"]},
     }
     assert Label.objects.count() == 0
+
+
+def test_one_generator_at_two_temperatures_is_two_sides(duel, models):
+    x, _ = models
+    prompt = Prompt.objects.create(campaign=duel, text="Tell a joke.")
+    for temperature in (0.3, 1.0):
+        for number in range(3):
+            Candidate.objects.create(
+                prompt=prompt,
+                generator=x,
+                text=f"joke {number} at {temperature}",
+                params={"temperature": temperature},
+                params_key=f"t{temperature}",
+                sample_index=number,
+            )
+    options = BuildOptions(generators=("model-x@1.0", "model-x@0.3"))
+    assert items_build(campaign=duel, kind="set-vs-set", options=options).created == 1
+    temperatures = [s.candidate.params["temperature"] for s in slots_of(Item.objects.get())]
+    assert temperatures == [1.0] * 3 + [0.3] * 3
+
+
+def test_a_side_with_a_temperature_that_is_no_number_is_named(duel, models):
+    options = BuildOptions(generators=("model-x@hot", "model-y"))
+    with pytest.raises(ApplicationError, match="'model-x@hot' names a temperature that is not a number"):
+        items_build(campaign=duel, kind="set-vs-set", options=options)

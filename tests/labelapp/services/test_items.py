@@ -2,7 +2,7 @@ import pytest
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds.base import BuildOptions
-from labelapp.models import Candidate, Item, ItemCandidate, Prompt
+from labelapp.models import Candidate, Generator, Item, ItemCandidate, Prompt
 from labelapp.services.items import items_build
 from tests.factories import candidates_add
 
@@ -85,3 +85,14 @@ def test_critiques_are_never_paired_as_answers(campaign, generator):
 def test_an_unknown_pairing_is_named(campaign):
     with pytest.raises(ApplicationError, match="Unknown pairing 'random'"):
         items_build(campaign=campaign, kind="pairwise", options=BuildOptions(pairing="random"))
+
+
+def test_cross_generator_pairing_spends_no_item_on_a_same_model_pair(campaign, generator):
+    other = Generator.objects.create(name="other-model", model="embedded")
+    prompt = Prompt.objects.create(campaign=campaign, text="Q?")
+    mine = candidates_add(prompt, generator, ["mine one", "mine two"])
+    theirs = candidates_add(prompt, other, ["theirs one", "theirs two"])
+    built = items_build(campaign=campaign, kind="pairwise", options=BuildOptions(pairing="cross-generator"))
+    pairs = {frozenset(i.candidates.values_list("id", flat=True)) for i in Item.objects.all()}
+    assert built.created == 4
+    assert pairs == {frozenset({m.id, t.id}) for m in mine for t in theirs}
