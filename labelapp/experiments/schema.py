@@ -83,6 +83,8 @@ class CampaignSpec:
     show_reference_answer: bool | None = None
     lease_seconds: int | None = None
     priority: int | None = None
+    continue_turns: int | None = None  # pairwise: turns a conversation goes on from the preferred reply
+    user_simulator: str | None = None  # a generator's name: writes the next user turn when nobody did
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ CAMPAIGN_KEYS: dict[str, KeyType] = {
     "show_reference_answer": "boolean",
     "lease_seconds": "integer",
     "priority": "integer",
+    "continue_turns": "integer",
+    "user_simulator": "text",
 }
 STEP_KEYS: dict[str, dict[str, KeyType]] = {
     "import": {"campaign": "text", "file": "text", "format": "text", "source": "text"},

@@ -87,6 +87,8 @@ CAMPAIGN_FIELDS = {
     "show_reference_answer": "show_reference_answer",
     "lease_seconds": "lease_seconds",
     "priority": "priority",
+    "continue_turns": "continue_turns",
+    "user_simulator": "user_simulator",
 }
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -181,6 +183,7 @@ class _Application:
 
     def campaign(self, spec: CampaignSpec) -> None:
         fields = _declared(Campaign, spec, CAMPAIGN_FIELDS)
+        fields["user_simulator"] = self._user_simulator(spec)
         if spec.labellers is not None:
             fields["required_skills"] = [*fields["required_skills"], campaign_access_skill(spec.name)]
         subject = f"campaign '{spec.name}'"
@@ -198,6 +201,14 @@ class _Application:
                 ["labellers"] if labellers_changed else []
             )
         self._updated(subject, changed, {**CAMPAIGN_FIELDS, "labellers": "labellers"})
+
+    def _user_simulator(self, spec: CampaignSpec) -> Generator | None:
+        if spec.user_simulator is None:
+            return None
+        found = Generator.objects.filter(name=spec.user_simulator).first()
+        if found is None:
+            raise spec.where.error(f"no generator named '{spec.user_simulator}'", "user_simulator")
+        return found
 
     def _updated(self, subject: str, changed: list[str], names: dict[str, str]) -> None:
         keys = {field: key for key, field in names.items()}

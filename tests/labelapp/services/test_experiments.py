@@ -327,3 +327,35 @@ def test_a_check_across_keys_names_the_table(tmp_path, db):
     with pytest.raises(ApplicationError) as refused:
         apply(path)
     assert refused.value.message == "exp.toml: [[generator]] 1 ('remote'): Remote backends need a base URL."
+
+
+def test_a_campaign_continues_conversations_with_a_user_simulator_named_by_the_file(tmp_path, db):
+    simulator = '[[generator]]\nname = "simulator"\nmodel = "embedded"\n'
+    path = write(tmp_path, simulator + CAMPAIGN + 'continue_turns = 2\nuser_simulator = "simulator"\n')
+    apply(path)
+    campaign = Campaign.objects.get(name="versus")
+    assert (campaign.continue_turns, campaign.user_simulator.name) == (2, "simulator")
+    assert ("unchanged", "campaign 'versus'") in changes(apply(path))
+
+    path.write_text(simulator + CAMPAIGN + "continue_turns = 1\n")
+    assert any(
+        e.subject == "campaign 'versus'" and e.detail == "continue_turns, user_simulator"
+        for e in apply(path).entries
+    )
+    campaign.refresh_from_db()
+    assert (campaign.continue_turns, campaign.user_simulator) == (1, None)
+
+
+def test_an_unknown_user_simulator_is_named(tmp_path, db):
+    with pytest.raises(
+        ApplicationError, match=r"\('versus'\), key 'user_simulator': no generator named 'nobody'"
+    ):
+        apply(write(tmp_path, CAMPAIGN + 'continue_turns = 1\nuser_simulator = "nobody"\n'))
+    assert not Campaign.objects.exists()
+
+
+def test_continuing_a_campaign_of_another_kind_is_refused_naming_the_table(tmp_path, db):
+    text = '[[campaign]]\nname = "facts"\nkind = "correctness"\ncontinue_turns = 1\n'
+    with pytest.raises(ApplicationError, match=r"\[\[campaign\]\] 1 \('facts'\)"):
+        apply(write(tmp_path, text))
+    assert not Campaign.objects.exists()
