@@ -344,7 +344,10 @@ class CampaignProgressApi(LabellerApi):
         items_in_progress = serializers.IntegerField()
         items_untouched = serializers.IntegerField()
         labels_total = serializers.IntegerField()
-        labels_wanted = serializers.IntegerField()
+        labels_wanted = serializers.IntegerField(help_text="The labels the items ask for now.")
+        labels_saved = serializers.IntegerField(
+            help_text="Adaptive overlap: labels a fixed labels_per_item would have asked for beyond those."
+        )
         my_labels = serializers.IntegerField()
 
         class Meta:
@@ -406,7 +409,10 @@ class CampaignDashboardApi(StaffApi):
         items_untouched = serializers.IntegerField()
         gold_items = serializers.IntegerField()
         labels_total = serializers.IntegerField()
-        labels_wanted = serializers.IntegerField()
+        labels_wanted = serializers.IntegerField(help_text="The labels the items ask for now.")
+        labels_saved = serializers.IntegerField(
+            help_text="Adaptive overlap: labels a fixed labels_per_item would have asked for beyond those."
+        )
         gold_labels = serializers.IntegerField()
         labels_per_hour = HourBucketOutputSerializer(many=True)
         median_seconds = serializers.FloatField(allow_null=True)
@@ -566,6 +572,9 @@ class CampaignOutputSerializer(serializers.Serializer):
     title = serializers.CharField()
     kind = serializers.CharField()
     labels_per_item = serializers.IntegerField()
+    min_labels = serializers.IntegerField(allow_null=True)
+    agreement_to_stop = serializers.FloatField()
+    judge_prelabel = serializers.BooleanField()
     instructions = serializers.CharField()
     criteria = serializers.ListField(child=serializers.CharField())
     error_categories = serializers.ListField(child=serializers.CharField())
@@ -583,7 +592,26 @@ class CampaignsApi(StaffApi):
     class InputSerializer(serializers.Serializer):
         name = TextField(max_length=64)
         kind = serializers.ChoiceField(choices=CampaignKind.values, default=CampaignKind.PAIRWISE)
-        labels_per_item = IntegerField(min_value=1, max_value=100, default=2)
+        labels_per_item = IntegerField(
+            min_value=1, max_value=100, default=2, help_text="The most labels an item gets."
+        )
+        min_labels = IntegerField(
+            min_value=1,
+            max_value=100,
+            required=False,
+            allow_null=True,
+            help_text="Adaptive overlap: labels every item gets before it may stop; null or left out, "
+            "every item gets labels_per_item.",
+        )
+        agreement_to_stop = NumberField(
+            min_value=0,
+            max_value=1,
+            required=False,
+            help_text="Adaptive overlap: an item stops once this share of its labels agrees with the majority.",
+        )
+        judge_prelabel = SwitchField(
+            required=False, help_text="Items an AI judge has a verdict on first ask for one human label."
+        )
         title = TextField(max_length=200, required=False, allow_blank=True)
         instructions = TextField(required=False, allow_blank=True)
         criteria = serializers.ListField(child=TextField(max_length=100), required=False)

@@ -71,6 +71,9 @@ class CampaignSpec:
     name: str
     kind: str | None = None
     labels_per_item: int | None = None
+    min_labels: int | None = None  # adaptive overlap: labels_per_item is then the most an item gets
+    agreement_to_stop: float | None = None
+    judge_prelabel: bool | None = None
     title: str | None = None
     instructions: str | None = None
     criteria: list[str] | None = None
@@ -159,6 +162,9 @@ CAMPAIGN_KEYS: dict[str, KeyType] = {
     "name": "text",
     "kind": "text",
     "labels_per_item": "integer",
+    "min_labels": "integer",
+    "agreement_to_stop": "number",
+    "judge_prelabel": "boolean",
     "title": "text",
     "instructions": "text",
     "criteria": "list of texts",

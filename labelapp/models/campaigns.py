@@ -27,7 +27,28 @@ class Campaign(models.Model):
     title = models.CharField(max_length=200, blank=True)
     instructions = models.TextField(blank=True, help_text="Markdown shown to labellers.")
     kind = models.CharField(max_length=32, choices=CampaignKind.choices, default=CampaignKind.PAIRWISE)
-    labels_per_item = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
+    labels_per_item = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text="The most labels an item gets; with min_labels, items stop earlier when their labels agree.",
+    )
+    min_labels = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Adaptive overlap: labels every item gets before it may stop (empty: every item gets "
+        "labels_per_item). See the README's 'Adaptive overlap'.",
+    )
+    agreement_to_stop = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Adaptive overlap: an item stops once this share of its labels agrees with the majority.",
+    )
+    judge_prelabel = models.BooleanField(
+        default=False,
+        help_text="Items an AI judge has a verdict on first ask for one human label; more when the "
+        "humans disagree with the judge.",
+    )
     lease_seconds = models.PositiveIntegerField(default=600, validators=[MinValueValidator(30)])
     priority = models.SmallIntegerField(
         default=0, help_text="Higher first, when a labeller has several campaigns."
@@ -81,6 +102,13 @@ class Campaign(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=models.Q(labels_per_item__gte=1), name="campaign_k_min_1"),
+            models.CheckConstraint(
+                condition=models.Q(min_labels__isnull=True)
+                | models.Q(min_labels__gte=1, min_labels__lte=models.F("labels_per_item")),
+                name="campaign_min_labels_within_k",
+                violation_error_message="Field 'min_labels' must be from 1 to labels_per_item (the most labels "
+                "an item gets).",
+            ),
             models.CheckConstraint(
                 condition=models.Q(continue_turns=0) | models.Q(kind=CampaignKind.PAIRWISE),
                 name="campaign_continues_only_pairwise",

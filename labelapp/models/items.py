@@ -2,6 +2,8 @@ import random
 
 from django.db import models
 
+LABELS_WANTED_UNSET = 32767  # the largest PositiveSmallIntegerField: no ask below labels_per_item
+
 
 def random_order_key() -> float:
     return random.random()
@@ -25,14 +27,19 @@ class Item(models.Model):
     # counting every item's labels; "random among the rest" is a random key drawn once per item.
     label_count = models.PositiveIntegerField(default=0, editable=False)
     order_key = models.FloatField(default=random_order_key, editable=False)
+    # How many labels the item asks for now (services/overlap.py): the queue stops at this or the campaign's
+    # labels_per_item, whichever is fewer. items_create sets it; the default leaves only labels_per_item.
+    labels_wanted = models.PositiveSmallIntegerField(default=LABELS_WANTED_UNSET, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         indexes = [
+            # Only items that still want labels: the queue's look never walks items settled early.
             models.Index(
                 fields=["campaign", "is_gold", "-label_count", "-priority", "order_key"],
                 name="item_assignment_order",
+                condition=models.Q(label_count__lt=models.F("labels_wanted")),
             )
         ]
 

@@ -3,7 +3,8 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from labelapp.errors import NotFoundError
@@ -75,22 +76,35 @@ class CampaignProgress:
     items_untouched: int
     labels_total: int
     labels_wanted: int
+    labels_saved: int
     my_labels: int
 
 
+def _labels_cap(campaign: Campaign) -> Least:
+    """The labels an item gets: what it asks for, at most k (as services/overlap.labels_cap)."""
+    return Least(F("labels_wanted"), Value(campaign.labels_per_item))
+
+
 def campaign_item_counts(*, campaign: Campaign, now: datetime) -> dict[str, int]:
-    """Work items (gold left out) by state: total, complete (k labels), untouched; and gold items."""
+    """Work items (gold left out) by state: total, complete (all the labels they ask for), untouched; gold
+    items; the labels work items ask for (`wanted`), and those a fixed k would have asked for beyond that
+    on the items complete with fewer (`saved`, adaptive overlap)."""
     items = Item.objects.filter(campaign=campaign).annotate(
         labels_counted=related_count(Label, "item"),
         lease_count=related_count(Lease, "item", expires_at__gt=now),
+        cap=_labels_cap(campaign),
     )
     work = Q(is_gold=False)
-    return items.aggregate(
+    complete = work & Q(labels_counted__gte=F("cap"))
+    counts = items.aggregate(
         total=Count("pk", filter=work),
-        complete=Count("pk", filter=work & Q(labels_counted__gte=campaign.labels_per_item)),
+        complete=Count("pk", filter=complete),
         untouched=Count("pk", filter=work & Q(labels_counted=0, lease_count=0)),
         gold=Count("pk", filter=Q(is_gold=True)),
+        wanted=Sum("cap", filter=work, default=0),
+        saved=Sum(Value(campaign.labels_per_item) - F("cap"), filter=complete, default=0),
     )
+    return counts
 
 
 def campaign_progress(*, campaign: Campaign, user: User) -> CampaignProgress:
@@ -102,7 +116,8 @@ def campaign_progress(*, campaign: Campaign, user: User) -> CampaignProgress:
         items_in_progress=totals["total"] - totals["complete"] - totals["untouched"],
         items_untouched=totals["untouched"],
         labels_total=labels_total,
-        labels_wanted=totals["total"] * campaign.labels_per_item,
+        labels_wanted=totals["wanted"],
+        labels_saved=totals["saved"],
         my_labels=Label.objects.filter(item__campaign=campaign, labeller=user).count(),
     )
 
@@ -123,5 +138,7 @@ def labeller_progress(*, campaign: Campaign, user: User) -> LabellerProgress:
     return LabellerProgress(
         my_labels=labels.filter(labeller=user).count(),
         labels_total=labels.filter(item__is_gold=False).count(),
-        labels_wanted=campaign.items.filter(is_gold=False).count() * campaign.labels_per_item,
+        labels_wanted=campaign.items.filter(is_gold=False).aggregate(
+            wanted=Sum(_labels_cap(campaign), default=0)
+        )["wanted"],
     )

@@ -64,12 +64,13 @@ class FieldAgreement:
 class CampaignDashboard:
     generated_at: datetime
     items_total: int  # non-gold items
-    items_complete: int  # at least labels_per_item labels
-    items_in_progress: int  # a live lease, or some labels but fewer than labels_per_item
+    items_complete: int  # all the labels they ask for (labels_per_item, or fewer under adaptive overlap)
+    items_in_progress: int  # a live lease, or some labels but fewer than they ask for
     items_untouched: int  # no label and no live lease
     gold_items: int
     labels_total: int  # labels on non-gold items
-    labels_wanted: int  # items_total * labels_per_item
+    labels_wanted: int  # the labels items ask for: items_total * labels_per_item under fixed overlap
+    labels_saved: int  # adaptive overlap: labels a fixed labels_per_item would have asked for beyond those
     gold_labels: int  # labels on gold items
     labels_per_hour: tuple[HourBucket, ...]  # the last 24 clock hours, oldest first, the current one last
     median_seconds: float | None  # over every label of the campaign
@@ -167,7 +168,8 @@ def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> Ca
         items_untouched=counts["untouched"],
         gold_items=counts["gold"],
         labels_total=sum(1 for row in rows if not row.is_gold),
-        labels_wanted=counts["total"] * campaign.labels_per_item,
+        labels_wanted=counts["wanted"],
+        labels_saved=counts["saved"],
         gold_labels=sum(1 for row in rows if row.is_gold),
         labels_per_hour=_labels_per_hour(campaign, now),
         median_seconds=_median([row.seconds for row in rows]),

@@ -1,4 +1,5 @@
-"""Correctness and coherence judgements of the same candidates, joined by candidate.
+"""Judgements read together: correctness and coherence of the same candidates, and an AI judge's
+pre-label of an item.
 
 The research question behind the two kinds: of a model's answers, how many are incoherent, how many are
 coherent but wrong, how many correct. A coherence campaign built from a correctness campaign's candidates
@@ -10,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from labelapp.errors import ApplicationError
-from labelapp.kinds import coherence, correctness
+from labelapp.kinds import coherence, correctness, pairwise
 from labelapp.kinds.coherence import CoherenceAggregate
 from labelapp.kinds.correctness import CorrectnessAggregate
-from labelapp.models import Campaign, Label
+from labelapp.models import Campaign, Item, JudgeLabel, Label
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,20 @@ def candidate_judgements(
             )
         )
     return judgements
+
+
+def judge_prelabel_value(*, item: Item) -> dict[str, Any] | None:
+    """The judges' verdict on the item, in canonical order, where it may stand in for human labels
+    (judge_prelabel): every judge that answered gave it, and it decides (a pairwise tie does not). None
+    where no judge answered, the judges differ, or the verdict is a tie."""
+    values = list(
+        JudgeLabel.objects.filter(item=item, value__isnull=False)
+        .order_by("pk")
+        .values_list("value", flat=True)
+    )
+    if not values or any(value != values[0] for value in values[1:]):
+        return None
+    verdict: dict[str, Any] = values[0]
+    if item.kind == pairwise.NAME and verdict.get("choice") == "tie":
+        return None
+    return verdict

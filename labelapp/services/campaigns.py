@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from labelapp.errors import ApplicationError, model_validated
 from labelapp.models import Campaign, CampaignStatus, Label, LabellerProfile
+from labelapp.services.overlap import items_unlabelled_restart
 
 # Changing one of these once a campaign has labels would make the labels collected mean something else: a
 # pairwise choice read as a correctness verdict, k labels an item counted complete at another k, criteria or
@@ -19,11 +20,15 @@ CAMPAIGN_FIELDS_FIXED_BY_LABELS = (
     "show_reference_answer",
 )
 
+# What a new item asks for depends on these (services/overlap.py).
+OVERLAP_FIELDS = {"labels_per_item", "min_labels", "judge_prelabel"}
+
 
 @transaction.atomic
 def campaign_create(*, name: str, labellers: Sequence[str] | None = None, **fields: Any) -> Campaign:
     """A campaign open to every labeller, or only to the usernames in `labellers`."""
     campaign = Campaign(name=name, **fields)
+    _min_labels_check(campaign)
     model_validated(campaign)
     campaign.save()
     if labellers is not None:
@@ -53,9 +58,23 @@ def campaign_update(*, campaign: Campaign, **fields: Any) -> list[str]:
         return []
     for name in changed:
         setattr(campaign, name, fields[name])
+    _min_labels_check(campaign)
     model_validated(campaign)
     campaign.save(update_fields=changed)
+    if set(changed) & OVERLAP_FIELDS:
+        items_unlabelled_restart(campaign=campaign)
     return changed
+
+
+def _min_labels_check(campaign: Campaign) -> None:
+    """The database's check too (campaign_min_labels_within_k), told naming the field."""
+    minimum, k = campaign.min_labels, campaign.labels_per_item
+    if minimum is not None and isinstance(k, int) and not 1 <= minimum <= k:
+        raise ApplicationError(
+            f"Field 'min_labels' must be from 1 to labels_per_item ({k}), the most labels an item gets; "
+            f"it is {minimum}.",
+            {"field": "min_labels"},
+        )
 
 
 def campaign_access_skill(name: str) -> str:

@@ -42,16 +42,18 @@ from labelapp.models import (
 )
 from labelapp.services.generation import generation_jobs_create, generator_model_spec, sampling_params_for
 from labelapp.services.jobs import job_claim, job_enqueue, job_succeed
+from labelapp.services.overlap import item_settled
 
 STOPS = {None: ContinuationStop.SPLIT, "tie": ContinuationStop.TIE, "both_bad": ContinuationStop.BOTH_BAD}
 
 
-def continuation_mark_due(*, item: Item, label_count: int) -> None:
-    """In the transaction of the label that brought the item (locked by the caller) to `label_count`
-    labels: record that its conversation is due to go on, if the campaign continues conversations, the
-    item has just got its k-th label and the conversation may go one turn deeper."""
+def continuation_mark_due(*, item: Item) -> None:
+    """In the transaction of the label that brought the item (locked by the caller) to its label_count,
+    after the item decided what it asks for: record that its conversation is due to go on, if the campaign
+    continues conversations, the item has just got its last label and the conversation may go one turn
+    deeper."""
     campaign = item.campaign
-    if not campaign.continue_turns or item.is_gold or label_count != campaign.labels_per_item:
+    if not campaign.continue_turns or not item_settled(item=item):
         return
     turn = Prompt.objects.filter(pk=item.prompt_id).values_list("turn", flat=True).get()
     if turn > campaign.continue_turns:

@@ -76,6 +76,9 @@ GENERATOR_FIELDS = {
 CAMPAIGN_FIELDS = {
     "kind": "kind",
     "labels_per_item": "labels_per_item",
+    "min_labels": "min_labels",
+    "agreement_to_stop": "agreement_to_stop",
+    "judge_prelabel": "judge_prelabel",
     "title": "title",
     "instructions": "instructions",
     "criteria": "criteria",

@@ -11,6 +11,7 @@ from labelapp.errors import ApplicationError
 from labelapp.kinds import KINDS, kind_get
 from labelapp.kinds.base import BuildOptions, GeneratorChoice
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Prompt
+from labelapp.services.overlap import labels_wanted_at_start
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,18 @@ def item_draft(*, kind: str, prompt_id: int, candidate_ids: tuple[int, ...], rng
 
 def items_create(*, campaign: Campaign, kind: str, drafts: list[ItemDraft], priority: int = 0) -> list[Item]:
     """The drafts as items and their slots, in two inserts (the caller holds the transaction)."""
+    wanted = labels_wanted_at_start(campaign=campaign)
     items = Item.objects.bulk_create(
-        [Item(campaign=campaign, kind=kind, prompt_id=draft.prompt_id, priority=priority) for draft in drafts]
+        [
+            Item(
+                campaign=campaign,
+                kind=kind,
+                prompt_id=draft.prompt_id,
+                priority=priority,
+                labels_wanted=wanted,
+            )
+            for draft in drafts
+        ]
     )
     ItemCandidate.objects.bulk_create(
         ItemCandidate(item=item, candidate_id=candidate_id, index=index, position=draft.positions[index])

@@ -27,6 +27,7 @@ from labelapp.kinds.base import ItemShape
 from labelapp.models import Campaign, Generator, Item, ItemCandidate, JudgeJob, JudgeLabel
 from labelapp.services.generation import generator_model_spec
 from labelapp.services.jobs import job_claim, job_progress, job_run_inline, job_succeed
+from labelapp.services.overlap import items_judged_want_one_label
 
 JUDGE_PARAMS = inference.SamplingParams(temperature=0.0, max_new_tokens=16, stop=("\n",), seed=0)
 ITEMS_PER_CALL = 8
@@ -202,6 +203,7 @@ def judge_job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -
         parse_errors += sum(1 for label in labels if label.parse_error)
         with transaction.atomic():
             JudgeLabel.objects.bulk_create(labels, ignore_conflicts=True)
+            items_judged_want_one_label(campaign=campaign, items=chunk)
             job_progress(job=job, done=judged, parse_errors=parse_errors)
         if on_progress:
             on_progress(job)

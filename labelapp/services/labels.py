@@ -21,6 +21,7 @@ from labelapp.models import Item, Label, Lease
 from labelapp.selectors.items import LeasedItem, leased_item_get_for_labeller
 from labelapp.services.continuations import continuation_mark_due
 from labelapp.services.leases import lease_has_room, lease_next_in_transaction
+from labelapp.services.overlap import item_labels_wanted_decide, item_settled
 from labelapp.user_text import text_check
 
 
@@ -139,7 +140,9 @@ def _label_write(leased: LeasedItem, *, labeller: User, value: dict[str, Any], i
     # Its unique constraints are the database's to check, in the INSERT (see _earlier_label).
     label.full_clean(exclude=["item", "labeller"], validate_unique=False, validate_constraints=False)
     _label_insert_ending_lease(label, leased.lease)
-    continuation_mark_due(item=item, label_count=item.label_count + 1)
+    item.label_count += 1
+    item_labels_wanted_decide(item=item)
+    continuation_mark_due(item=item)
     return label
 
 
@@ -173,8 +176,8 @@ def _label_insert_ending_lease(label: Label, lease: Lease) -> None:
 
 
 def _capacity_check(leased: LeasedItem, now: datetime) -> None:
-    """Never more than k labels on an item, whatever the lease says (gold items have no cap). A lease that
-    expired is still honoured while the item has room for it, as a new lease would be."""
+    """Never more labels on an item than it asks for, whatever the lease says (gold items have no cap). A
+    lease that expired is still honoured while the item has room for it, as a new lease would be."""
     item, lease = leased.item, leased.lease
     if item.is_gold:
         return
@@ -182,5 +185,5 @@ def _capacity_check(leased: LeasedItem, now: datetime) -> None:
         raise ApplicationError(
             "Your time on this item ran out and others have taken it. Here is another one."
         )
-    if item.label_count >= item.campaign.labels_per_item:
+    if item_settled(item=item):
         raise ApplicationError("Others have given this item all the labels it needs. Here is another one.")

@@ -1,7 +1,8 @@
 """Hand out items: one short transaction, never more live leases + labels than the campaign wants.
 
-Order: my own live lease first; then, at the campaign's gold rate, a gold item; then items already partly
-labelled (finish what is started); then by priority; then at random. Skipped items never come back to the
+An item takes labels up to what it asks for now (`labels_wanted`, services/overlap.py), never more than
+the campaign's k. Order: my own live lease first; then, at the campaign's gold rate, a gold item; then items
+already partly labelled (finish what is started); then by priority; then at random. Skipped items never come back to the
 labeller who skipped them. On PostgreSQL candidate rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so
 concurrent labellers never wait on each other; SQLite serialises writers (BEGIN IMMEDIATE).
 
@@ -24,6 +25,7 @@ from labelapp.errors import BusyError, RefusedError
 from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease, Skip
 from labelapp.selectors.items import ITEM_COLUMNS, leased_item_get_for_labeller
 from labelapp.selectors.labellers import labeller_refusal
+from labelapp.services.overlap import labels_cap
 from labelapp.user_text import text_check
 
 # Items locked per look at the queue: when one was taken meanwhile by another labeller (under 1% of looks
@@ -71,7 +73,7 @@ def _own_live_lease(campaign: Campaign, labeller: User, now: datetime) -> Item |
             SELECT {ITEM_COLUMNS}, l.id
             FROM {LEASE} l JOIN {ITEM} i ON i.id = l.item_id
             WHERE l.labeller_id = %s AND i.campaign_id = %s AND l.expires_at > %s
-                AND (i.is_gold = %s OR i.label_count < %s)
+                AND (i.is_gold = %s OR (i.label_count < %s AND i.label_count < i.labels_wanted))
                 AND NOT EXISTS (SELECT 1 FROM {LABEL} b WHERE b.item_id = l.item_id AND b.labeller_id = %s)
             LIMIT 1{_for_update("l")}
             """,
@@ -110,12 +112,19 @@ def _gold_item(campaign: Campaign, labeller: User) -> Item | None:
     return items[0] if items else None
 
 
+def _open_sql(alias: str) -> str:
+    """The item still asks for labels, and has fewer than k (parameter: k). Its first term is the
+    assignment index's condition, so the look walks that index and never the items settled early."""
+    return f"{alias}.label_count < {alias}.labels_wanted AND {alias}.label_count < %s"
+
+
 def _room_sql(alias: str) -> str:
-    """Room for one more lease on the item (as of this statement): its labels and live leases under k
-    (parameters: now, k)."""
+    """Room for one more lease on the item (as of this statement): its labels and live leases under what
+    it asks for and under k (parameters: now, k)."""
+    fewer = "MIN" if connection.vendor == "sqlite" else "LEAST"
     return (
         f"{alias}.label_count + (SELECT COUNT(*) FROM {LEASE} l WHERE l.item_id = {alias}.id"
-        " AND l.expires_at > %s) < %s"
+        f" AND l.expires_at > %s) < {fewer}({alias}.labels_wanted, %s)"
     )
 
 
@@ -151,22 +160,21 @@ def _open_items_sql(
         sql = f"""
             FROM {ITEM} i JOIN (
                 SELECT q.id, q.label_count, q.priority, q.order_key FROM {ITEM} q
-                WHERE q.campaign_id = %s AND q.is_gold = %s AND q.label_count < %s AND {_room_sql("q")}
+                WHERE q.campaign_id = %s AND q.is_gold = %s AND {_open_sql("q")} AND {_room_sql("q")}
                 ORDER BY q.label_count DESC, q.priority DESC, q.order_key LIMIT %s
             ) front ON front.id = i.id
-            WHERE i.label_count < %s AND {_not_mine_sql()}{not_passed}
+            WHERE {_open_sql("i")} AND {_not_mine_sql()}{not_passed}
             ORDER BY front.label_count DESC, front.priority DESC, front.order_key
         """
         return sql, [campaign.pk, False, k, _db_time(now), k, FRONT_LOOK, k, *mine]
-    labels = "= 0" if look is Look.UNTOUCHED else "< %s"
+    untouched = " AND i.label_count = 0" if look is Look.UNTOUCHED else ""
     sql = f"""
         FROM {ITEM} i
-        WHERE i.campaign_id = %s AND i.is_gold = %s AND i.label_count {labels} AND {_room_sql("i")}
+        WHERE i.campaign_id = %s AND i.is_gold = %s AND {_open_sql("i")}{untouched} AND {_room_sql("i")}
             AND {_not_mine_sql()}{not_passed}
         ORDER BY i.label_count DESC, i.priority DESC, i.order_key
     """
-    below_k = [] if look is Look.UNTOUCHED else [k]
-    return sql, [campaign.pk, False, *below_k, _db_time(now), k, *mine]
+    return sql, [campaign.pk, False, k, _db_time(now), k, *mine]
 
 
 def _open_items_locked(campaign: Campaign, labeller: User, now: datetime, passed: list[int]) -> list[Item]:
@@ -230,8 +238,9 @@ def _lease_open_item(campaign: Campaign, labeller: User, now: datetime) -> Item 
     for _ in range(LOOKS):
         candidates = _open_items_locked(campaign, labeller, now, passed)
         for item in candidates:
+            item.campaign = campaign
             if _lease_insert(
-                item, labeller, campaign, now, room_left=campaign.labels_per_item - item.label_count
+                item, labeller, campaign, now, room_left=labels_cap(item=item) - item.label_count
             ):
                 return item
             passed.append(item.pk)
@@ -280,13 +289,14 @@ def lease_next_in_transaction(*, labeller: User, campaign: Campaign) -> Item | N
 
 
 def lease_has_room(*, lease: Lease, now: datetime) -> bool:
-    """Whether the lease's item has room for it: labels and the other live leases under k (gold items have
-    no cap). Run it with the item's row lock held, as lease_next counts, so no lease or label slips in."""
+    """Whether the lease's item has room for it: labels and the other live leases under what the item asks
+    for (gold items have no cap). Run it with the item's row lock held, as lease_next counts, so no lease
+    or label slips in."""
     item = lease.item
     if item.is_gold:
         return True
     others = Lease.objects.filter(item_id=item.pk, expires_at__gt=now).exclude(pk=lease.pk).count()
-    return item.label_count + others < item.campaign.labels_per_item
+    return item.label_count + others < labels_cap(item=item)
 
 
 @transaction.atomic
