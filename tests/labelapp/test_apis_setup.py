@@ -42,12 +42,48 @@ def test_staff_create_and_list_generators_and_campaigns(staff, labeller):
         ("/api/v1/generators/", {"name": "g", "model": "x", "backend": "tgi"}, "__all__"),
         ("/api/v1/campaigns/", {"name": "Not A Name"}, "name"),
         ("/api/v1/campaigns/", {"name": "ok", "labellers": ["nobody"]}, "labellers"),
+        ("/api/v1/campaigns/", {"name": "ok", "labels_per_item": 3, "min_labels": 4}, "min_labels"),
     ],
 )
 def test_a_bad_setup_is_a_400_naming_the_field_and_stores_nothing(path, body, field, staff):
     response = api_as(staff).post(path, body, format="json")
     assert response.status_code == 400 and response.json()["extra"]["field"] == field, response.json()
     assert not Generator.objects.exists() and not Campaign.objects.exists()
+
+
+def test_staff_create_a_campaign_with_adaptive_overlap(staff):
+    made = api_as(staff).post(
+        "/api/v1/campaigns/",
+        {
+            "name": "adaptive",
+            "labels_per_item": 3,
+            "min_labels": 2,
+            "agreement_to_stop": 1,
+            "judge_prelabel": True,
+        },
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    body = made.json()
+    assert (
+        body["labels_per_item"],
+        body["min_labels"],
+        body["agreement_to_stop"],
+        body["judge_prelabel"],
+    ) == (
+        3,
+        2,
+        1.0,
+        True,
+    )
+
+
+def test_an_agreement_to_stop_above_one_is_a_400_naming_it(staff):
+    response = api_as(staff).post(
+        "/api/v1/campaigns/", {"name": "ok", "min_labels": 1, "agreement_to_stop": 1.5}, format="json"
+    )
+    assert response.status_code == 400 and "agreement_to_stop" in response.json()["extra"]["fields"]
+    assert not Campaign.objects.exists()
 
 
 def test_labellers_may_not_set_campaigns_up(labeller):

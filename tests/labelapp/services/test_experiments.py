@@ -354,6 +354,27 @@ def test_an_unknown_user_simulator_is_named(tmp_path, db):
     assert not Campaign.objects.exists()
 
 
+def test_a_campaign_declares_adaptive_overlap(tmp_path, db):
+    text = CAMPAIGN.replace("labels_per_item = 1", "labels_per_item = 3")
+    path = write(tmp_path, text + "min_labels = 2\nagreement_to_stop = 0.75\njudge_prelabel = true\n")
+    apply(path)
+    campaign = Campaign.objects.get(name="versus")
+    assert (campaign.min_labels, campaign.agreement_to_stop, campaign.judge_prelabel) == (2, 0.75, True)
+    path.write_text(text)
+    assert any(
+        e.subject == "campaign 'versus'" and e.detail == "min_labels, agreement_to_stop, judge_prelabel"
+        for e in apply(path).entries
+    )
+
+
+def test_min_labels_above_labels_per_item_is_refused_naming_the_key(tmp_path, db):
+    with pytest.raises(
+        ApplicationError, match=r"\('versus'\), key 'min_labels': Field 'min_labels' must be from 1"
+    ):
+        apply(write(tmp_path, CAMPAIGN + "min_labels = 2\n"))
+    assert not Campaign.objects.exists()
+
+
 def test_continuing_a_campaign_of_another_kind_is_refused_naming_the_table(tmp_path, db):
     text = '[[campaign]]\nname = "facts"\nkind = "correctness"\ncontinue_turns = 1\n'
     with pytest.raises(ApplicationError, match=r"\[\[campaign\]\] 1 \('facts'\)"):
