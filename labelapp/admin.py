@@ -34,12 +34,13 @@ from labelapp.models import (
     SourceLabel,
 )
 from labelapp.services.audit import audit_record, row_snapshot
-from labelapp.services.campaigns import campaigns_set_status
+from labelapp.services.campaigns import OVERLAP_FIELDS, campaigns_set_status
 from labelapp.services.gold import items_mark_gold, items_unmark_gold
 from labelapp.services.items import items_priority_shift
 from labelapp.services.jobs import job_enqueue, job_requeue
 from labelapp.services.labellers import labeller_suspend, labeller_unsuspend
 from labelapp.services.leases import leases_release
+from labelapp.services.overlap import items_unlabelled_restart
 
 AdminAction = Callable[[admin.ModelAdmin, HttpRequest, QuerySet], Any]
 
@@ -144,6 +145,11 @@ class CampaignAdmin(AuditedAdmin):
     def release_leases(self, request: HttpRequest, campaigns: QuerySet[Campaign]) -> None:
         released = leases_release(items=Item.objects.filter(campaign__in=campaigns))
         self.message_user(request, f"Released {released} lease(s).", messages.SUCCESS)
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and set(form.changed_data) & OVERLAP_FIELDS:
+            items_unlabelled_restart(campaign=obj)
 
     @admin.display(description="Import, generate, build")
     def manage_link(self, campaign: Campaign) -> str:

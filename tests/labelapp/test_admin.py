@@ -63,3 +63,36 @@ def test_labellers_cannot_run_admin_actions(campaign, labeller, client_for):
     response = act(client_for(labeller), "campaign", "pause", [campaign.pk])
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.ACTIVE and "/admin/login/" in response.redirect_chain[-1][0]
+
+
+def test_the_campaign_form_refuses_min_labels_above_labels_per_item_and_applies_a_valid_one(
+    campaign, pairwise_items, staff, client_for
+):
+    client = client_for(staff)
+    form = {
+        "name": campaign.name,
+        "kind": "pairwise",
+        "labels_per_item": 2,
+        "min_labels": 3,
+        "agreement_to_stop": 1.0,
+        "lease_seconds": 600,
+        "priority": 0,
+        "required_skills": "[]",
+        "gold_rate": 0.0,
+        "min_gold_labels": 5,
+        "criteria": "[]",
+        "error_categories": "[]",
+        "continue_turns": 0,
+        "status": "active",
+    }
+    page = client.post(f"/admin/labelapp/campaign/{campaign.pk}/change/", form).content.decode()
+    assert "Field &#x27;min_labels&#x27; must be from 1 to labels_per_item" in page
+    campaign.refresh_from_db()
+    assert campaign.min_labels is None
+    form["min_labels"] = 2
+    assert client.post(f"/admin/labelapp/campaign/{campaign.pk}/change/", form).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.min_labels == 2
+    form["labels_per_item"], form["min_labels"] = 3, 1
+    assert client.post(f"/admin/labelapp/campaign/{campaign.pk}/change/", form).status_code == 302
+    assert set(Item.objects.values_list("labels_wanted", flat=True)) == {1}  # the unlabelled items follow

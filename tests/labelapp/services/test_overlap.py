@@ -87,6 +87,17 @@ def test_two_labels_that_agree_stop_the_item_at_two(campaign, people):
     assert campaign_dashboard(campaign=campaign).labels_saved == 1
 
 
+def test_the_manage_page_and_dashboard_show_the_labels_saved(campaign, people, staff, client_for):
+    adaptive(campaign, k=3, min_labels=2, items=2)
+    labels_taken(campaign, people, ["a", "a"])  # the first item stops at two of three
+    client = client_for(staff)
+    dashboard = client.get(f"/manage/{campaign.name}/dashboard/").content.decode()
+    assert "up to 3 labels each" in dashboard and "2 of 4 labels collected" in dashboard
+    assert '<span id="labels-saved">1 label saved</span>' in dashboard
+    manage = client.get(f"/manage/{campaign.name}/").content.decode()
+    assert "labels 2 / 4" in manage and '<span id="labels-saved">1 label saved</span>' in manage
+
+
 def test_two_labels_that_disagree_ask_for_a_third_and_never_more_than_k(campaign, people):
     (item,) = adaptive(campaign, k=3, min_labels=2)
     assert labels_taken(campaign, people, ["a", "b", "tie", "a", "a"]) == ["a", "b", "tie"]
