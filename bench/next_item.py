@@ -1,13 +1,15 @@
 """Next-item cost as a campaign grows and as one labeller gets far ahead of the others (PostgreSQL).
 
-Usage: python bench/next_item.py [--calls 500] [--small 20000] [--large 1000000] [--ahead 100000]
+Usage: python bench/next_item.py [--calls 500] [--small 20000] [--large 1000000] [--ahead 100000] [--settled 10000]
        [--admin-url postgres://...] [--db labelapp_bench_next] [--record]
 
 One labeller asks for their next item, labels it, and asks again, in three cases measured in the same run:
 (a) a campaign of --small items, nothing labelled; (b) a campaign of --large items, nothing labelled;
 (c) the same --large campaign once the labeller has labelled --ahead of its items that no one else has
 labelled yet (k=2, so each waits for a second label): the labeller is that far ahead of the others, and
-every partly labelled item is one of theirs, the worst case for "finish partly labelled items first".
+every partly labelled item is one of theirs, the worst case for "finish partly labelled items first";
+(d) the --small campaign once another labeller's single label settled --settled of its items (adaptive
+overlap: they ask for no more, below k), which the queue's index leaves out rather than walking them.
 
 Each case is timed twice: through the REST API served by gunicorn, as bench/labelling_load.py serves it
 (what a labeller's script waits for: the target, p99 <= 20 ms and within 1.5x of case (a)), and in this
@@ -65,10 +67,10 @@ def campaign_create(name: str, items: int) -> int:
         cursor.execute(
             f"""
             INSERT INTO {item_table}
-                (campaign_id, kind, prompt_id, priority, is_gold, label_count, order_key, created_at)
-            SELECT %s, 'pairwise', %s, 0, false, 0, random(), now() FROM generate_series(1, %s)
+                (campaign_id, kind, prompt_id, priority, is_gold, label_count, labels_wanted, order_key, created_at)
+            SELECT %s, 'pairwise', %s, 0, false, 0, %s, random(), now() FROM generate_series(1, %s)
             """,
-            [campaign.pk, prompt.pk, items],
+            [campaign.pk, prompt.pk, K, items],
         )
         cursor.execute(
             f"""
@@ -108,6 +110,33 @@ def labels_ahead(campaign_id: int, labeller_id: int, count: int) -> None:
             raise RuntimeError(f"only {cursor.rowcount} of {count} labels ahead could be made")
 
 
+def labels_settled(campaign_id: int, labeller_id: int, count: int) -> None:
+    """Another labeller's label on `count` untouched items of the campaign, each of which then asks for no
+    more (adaptive overlap: its first label settled it, below k): items the queue must never walk."""
+    from django.db import connection
+
+    from labelapp.models import Item, Label
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH chosen AS (
+                SELECT id FROM {Item._meta.db_table}
+                WHERE campaign_id = %s AND label_count = 0 ORDER BY id LIMIT %s
+            ), counted AS (
+                UPDATE {Item._meta.db_table} SET label_count = 1, labels_wanted = 1 WHERE id IN (SELECT id FROM chosen)
+            )
+            INSERT INTO {Label._meta.db_table}
+                (item_id, labeller_id, value, seconds_spent, idempotency_key, created_at)
+            SELECT id, %s, '{{"choice": "a", "strength": null, "rationale": ""}}', 5, 'settled-' || id, now()
+            FROM chosen
+            """,
+            [campaign_id, count, labeller_id],
+        )
+        if cursor.rowcount != count:
+            raise RuntimeError(f"only {cursor.rowcount} of {count} settled items could be made")
+
+
 def vacuum_analyze() -> None:
     """Planner statistics and visibility maps, as a database in service has them after autovacuum."""
     from django.db import connection
@@ -119,13 +148,13 @@ def vacuum_analyze() -> None:
             cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
 
 
-def labeller_create() -> tuple[int, str]:
+def labeller_create(username: str = "ahead") -> tuple[int, str]:
     from django.contrib.auth.models import Group, User
     from rest_framework.authtoken.models import Token
 
     from labelapp.models import LABELLERS_GROUP
 
-    user = User.objects.create(username="ahead", password="!")
+    user = User.objects.create(username=username, password="!")
     user.groups.add(Group.objects.get_or_create(name=LABELLERS_GROUP)[0])
     return user.pk, Token.objects.create(user=user).key
 
@@ -185,6 +214,9 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=20_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--ahead", type=int, default=100_000)
+    parser.add_argument(
+        "--settled", type=int, default=10_000, help="(d): items of the small campaign settled at one label"
+    )
     parser.add_argument("--admin-url", default="postgres://labelapp:labelapp@127.0.0.1:5432/labelapp")
     parser.add_argument("--db", default="labelapp_bench_next", help="created, then dropped at the end")
     parser.add_argument("--record", action="store_true")
@@ -212,9 +244,10 @@ def main() -> None:
         django.setup()
         from django.db import connections
 
-        campaign_create("small", args.small)
+        small = campaign_create("small", args.small)
         large = campaign_create("large", args.large)
         labeller_id, token = labeller_create()
+        other_id, _ = labeller_create("other")
         vacuum_analyze()
         print(f"setup: {args.small} + {args.large} items in {time.perf_counter() - began:.0f} s", flush=True)
 
@@ -226,9 +259,12 @@ def main() -> None:
             wait_ready(port, token, server)
             client = Client(port, token)
             cases = {}
-            for case, campaign in (("a", "small"), ("b", "large"), ("c", "large")):
+            for case, campaign in (("a", "small"), ("b", "large"), ("c", "large"), ("d", "small")):
                 if case == "c":
                     labels_ahead(large, labeller_id, args.ahead)
+                    vacuum_analyze()
+                if case == "d":
+                    labels_settled(small, other_id, args.settled)
                     vacuum_analyze()
                 api = through_api(client, campaign, args.calls)
                 service = through_service(labeller_id, campaign, args.calls)
@@ -247,12 +283,15 @@ def main() -> None:
             connections.close_all()
 
     (api_a, service_a), (api_b, service_b), (api_c, service_c) = cases["a"], cases["b"], cases["c"]
+    api_d, service_d = cases["d"]
     summary = (
         f"one labeller, next-item p99 through the API (gunicorn -w 2 -k gthread --threads 4, PostgreSQL, "
         f"{args.calls} calls per case): (a) {args.small:,} items {api_a:.1f} ms; (b) {args.large:,} items "
         f"{api_b:.1f} ms ({api_b / api_a:.2f}x a); (c) {args.large:,} items, the labeller {args.ahead:,} labels "
-        f"ahead {api_c:.1f} ms ({api_c / api_a:.2f}x a). In-process lease_next p99: (a) {service_a:.1f} ms, "
-        f"(b) {service_b:.1f} ms ({service_b / service_a:.2f}x), (c) {service_c:.1f} ms ({service_c / service_a:.2f}x); "
+        f"ahead {api_c:.1f} ms ({api_c / api_a:.2f}x a); (d) {args.small:,} items, {args.settled:,} settled at one "
+        f"label by another (adaptive overlap) {api_d:.1f} ms ({api_d / api_a:.2f}x a). In-process lease_next p99: "
+        f"(a) {service_a:.1f} ms, (b) {service_b:.1f} ms ({service_b / service_a:.2f}x), (c) {service_c:.1f} ms "
+        f"({service_c / service_a:.2f}x), (d) {service_d:.1f} ms ({service_d / service_a:.2f}x); "
         f"machine load: 1-min load average {load_before:.2f} before the run"
     )
     print(summary)

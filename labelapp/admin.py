@@ -146,9 +146,9 @@ class CampaignAdmin(AuditedAdmin):
         released = leases_release(items=Item.objects.filter(campaign__in=campaigns))
         self.message_user(request, f"Released {released} lease(s).", messages.SUCCESS)
 
-    def save_model(self, request: HttpRequest, obj: Campaign, form: ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: models.Model, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        if change and set(form.changed_data) & OVERLAP_FIELDS:
+        if change and isinstance(obj, Campaign) and set(form.changed_data) & OVERLAP_FIELDS:
             items_unlabelled_restart(campaign=obj)
 
     @admin.display(description="Import, generate, build")

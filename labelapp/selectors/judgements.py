@@ -92,9 +92,7 @@ def judge_prelabel_value(*, item: Item) -> dict[str, Any] | None:
         .order_by("pk")
         .values_list("value", flat=True)
     )
-    if not values or any(value != values[0] for value in values[1:]):
+    verdict = values[0] if values and all(value == values[0] for value in values) else None
+    if verdict is None or (item.kind == pairwise.NAME and verdict.get("choice") == "tie"):
         return None
-    verdict: dict[str, Any] = values[0]
-    if item.kind == pairwise.NAME and verdict.get("choice") == "tie":
-        return None
-    return verdict
+    return dict(verdict)
