@@ -6,9 +6,10 @@ Usage: python bench/adaptive_overlap.py [--seeds 20] [--items 200] [--labellers 
 Simulated labelling on the real services, on a real database (a SQLite file by default, migrated as the
 app's own): labellers ask `lease_next` for their next item and answer it with `label_submit`, so the
 queue, the label cap and the adaptive-overlap rule (services/overlap.py) are the ones labellers meet.
-Each item is a pairwise item with a known better answer, drawn per item; each labeller picks it with
+Each item is a pairwise item with a known better answer, drawn per item; each label picks it with
 probability --accuracy, independently, else the other one. Labellers take turns at random until the
-campaign has nothing left for any of them. Three arms per seed, on the same items and truth:
+campaign has nothing left for any of them. The draws are paired: the n-th label of an item is right or
+wrong alike in every arm, so the arms differ only by how many labels their rule asks for. Three arms per seed, on the same items and truth:
 
   (a) fixed k=3: min_labels unset, every item gets 3 labels (today's behaviour);
   (b) adaptive: min_labels=2, agreement_to_stop=1.0, labels_per_item=3 (2 agree, else a third);
@@ -89,22 +90,35 @@ def _campaign_with_items(name: str, items: int, *, arm: str) -> object:
     return campaign
 
 
-def _truth(campaign: object, seed: int) -> dict[int, str]:
-    """The better candidate of each item, canonical "a" or "b": the candidate with the better sample
-    index, drawn per prompt number and seed (the same in every arm)."""
+@dataclass(frozen=True)
+class Truth:
+    better: str  # the better candidate, canonical "a" or "b"
+    draws: str  # the key of the item's random draws: the same item of every arm draws the same
+
+    def answer(self, right: bool) -> str:
+        return self.better if right else {"a": "b", "b": "a"}[self.better]
+
+    def draw(self, what: str) -> float:
+        return random.Random(f"{self.draws}-{what}").random()
+
+
+def _truth(campaign: object, seed: int) -> dict[int, Truth]:
+    """Each item's truth, by item id: the better of its two candidates is drawn per seed and prompt number,
+    so the arms of a seed label the same items with the same truth."""
     from labelapp.models import ItemCandidate
 
-    truth: dict[int, str] = {}
+    truth: dict[int, Truth] = {}
     slots = ItemCandidate.objects.filter(item__campaign=campaign).values_list(
         "item_id", "index", "candidate__sample_index", "item__prompt__source"
     )
     for item_id, index, sample_index, number in slots:
-        if sample_index == random.Random(f"{seed}-{number}").randrange(2):
-            truth[item_id] = "ab"[index]
+        draws = f"{seed}-{number}"
+        if sample_index == random.Random(draws).randrange(2):
+            truth[item_id] = Truth("ab"[index], draws)
     return truth
 
 
-def _judge(campaign: object, truth: dict[int, str], simulation: Simulation, rng: random.Random) -> None:
+def _judge(campaign: object, truth: dict[int, Truth], simulation: Simulation) -> None:
     """The judge's verdicts, written directly: on a confident item right with --judge-accuracy, otherwise
     a tie (no pre-label); then what the judge job does after its verdicts."""
     from labelapp.models import Generator, Item, JudgeLabel
@@ -114,9 +128,9 @@ def _judge(campaign: object, truth: dict[int, str], simulation: Simulation, rng:
     items = list(Item.objects.filter(campaign=campaign))
     verdicts = []
     for item in items:
-        if rng.random() < simulation.judge_confident:
-            right = rng.random() < simulation.judge_accuracy
-            choice = truth[item.pk] if right else {"a": "b", "b": "a"}[truth[item.pk]]
+        known = truth[item.pk]
+        if known.draw("judge-confident") < simulation.judge_confident:
+            choice = known.answer(known.draw("judge-right") < simulation.judge_accuracy)
         else:
             choice = "tie"
         verdicts.append(
@@ -127,9 +141,13 @@ def _judge(campaign: object, truth: dict[int, str], simulation: Simulation, rng:
 
 
 def _label_until_done(
-    campaign: object, truth: dict[int, str], labellers: list, accuracy: float, rng: random.Random
+    campaign: object, truth: dict[int, Truth], labellers: list, accuracy: float, rng: random.Random
 ) -> None:
-    """Labellers in random turns lease their next item and answer it, until none of them gets one."""
+    """Labellers in random turns lease their next item and answer it, until none of them gets one.
+
+    Whether the n-th label of an item is right is drawn per item and n, independently with probability
+    `accuracy`, the same in every arm: the arms differ only by how many labels the rule asks for (paired),
+    so the accuracy of "2 agree, else a 3rd" against a fixed 3 is compared on the very same answers."""
     from labelapp.selectors.items import item_shown_indices
     from labelapp.services.labels import label_submit
     from labelapp.services.leases import lease_next
@@ -141,8 +159,8 @@ def _label_until_done(
         if item is None:
             active.remove(labeller)
             continue
-        right = rng.random() < accuracy
-        canonical = truth[item.pk] if right else {"a": "b", "b": "a"}[truth[item.pk]]
+        known = truth[item.pk]
+        canonical = known.answer(known.draw(f"label-{item.label_count}") < accuracy)
         shown = "ab"[item_shown_indices(item).index("ab".index(canonical))]
         label_submit(
             labeller=labeller,
@@ -154,7 +172,7 @@ def _label_until_done(
         )
 
 
-def _result(campaign: object, truth: dict[int, str]) -> ArmResult:
+def _result(campaign: object, truth: dict[int, Truth]) -> ArmResult:
     from labelapp.kinds import pairwise
     from labelapp.models import Label
 
@@ -162,7 +180,7 @@ def _result(campaign: object, truth: dict[int, str]) -> ArmResult:
     for item_id, value in Label.objects.filter(item__campaign=campaign).values_list("item_id", "value"):
         values[item_id].append(value)
     labels = sum(len(v) for v in values.values())
-    right = sum(pairwise.aggregate(v).choice == truth[item_id] for item_id, v in values.items())
+    right = sum(pairwise.aggregate(v).choice == truth[item_id].better for item_id, v in values.items())
     return ArmResult(
         labels_per_item=labels / len(truth),
         saving=1 - labels / (K * len(truth)),
@@ -174,10 +192,9 @@ def simulate(*, arm: str, seed: int, simulation: Simulation, labellers: list) ->
     """One arm on one seed: a fresh campaign, labelled until done on the real queue and services."""
     campaign = _campaign_with_items(f"overlap-{arm}-{seed}", simulation.items, arm=arm)
     truth = _truth(campaign, seed)
-    rng = random.Random(f"{seed}-{arm}")
     if arm == "c":
-        _judge(campaign, truth, simulation, random.Random(f"{seed}-judge"))
-    _label_until_done(campaign, truth, labellers, simulation.accuracy, rng)
+        _judge(campaign, truth, simulation)
+    _label_until_done(campaign, truth, labellers, simulation.accuracy, random.Random(f"{seed}-{arm}"))
     return _result(campaign, truth)
 
 
