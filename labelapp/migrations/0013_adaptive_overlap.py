@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='item',
-            index=models.Index(condition=models.Q(('label_count__lt', models.F('labels_wanted'))), fields=['campaign', 'is_gold', '-label_count', '-priority', 'order_key'], name='item_assignment_order'),
+            index=models.Index(condition=models.Q(('label_count__lt', models.F('labels_wanted'))), fields=['campaign', 'is_gold', '-label_count', '-priority', 'order_key', 'labels_wanted'], name='item_assignment_order'),
         ),
         migrations.AddConstraint(
             model_name='campaign',

@@ -35,9 +35,10 @@ class Item(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            # Only items that still want labels: the queue's look never walks items settled early.
+            # Only items that still want labels: the queue's look never walks items settled early. The
+            # last column is not for order: with it the index covers the look, which reads no table row.
             models.Index(
-                fields=["campaign", "is_gold", "-label_count", "-priority", "order_key"],
+                fields=["campaign", "is_gold", "-label_count", "-priority", "order_key", "labels_wanted"],
                 name="item_assignment_order",
                 condition=models.Q(label_count__lt=models.F("labels_wanted")),
             )

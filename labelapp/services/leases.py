@@ -1,9 +1,9 @@
 """Hand out items: one short transaction, never more live leases + labels than the campaign wants.
 
 An item takes labels up to what it asks for now (`labels_wanted`, services/overlap.py), never more than
-the campaign's k. Order: my own live lease first; then, at the campaign's gold rate, a gold item; then items
-already partly labelled (finish what is started); then by priority; then at random. Skipped items never come back to the
-labeller who skipped them. On PostgreSQL candidate rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so
+the campaign's k. Order: my own live lease first; then, at the campaign's gold rate, a gold item; then
+items already partly labelled (finish what is started); then by priority; then at random. Skipped items
+never come back to the labeller who skipped them. On PostgreSQL candidate rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so
 concurrent labellers never wait on each other; SQLite serialises writers (BEGIN IMMEDIATE).
 
 The statements of `lease_next` are written in SQL: every label runs them, and the ORM spends more CPU
@@ -167,14 +167,18 @@ def _open_items_sql(
             ORDER BY front.label_count DESC, front.priority DESC, front.order_key
         """
         return sql, [campaign.pk, False, k, _db_time(now), k, FRONT_LOOK, k, *mine]
-    untouched = " AND i.label_count = 0" if look is Look.UNTOUCHED else ""
+    # Untouched: the index's condition, for the database to use it, and no label (an equality on the index).
+    labels = (
+        "i.label_count < i.labels_wanted AND i.label_count = 0" if look is Look.UNTOUCHED else _open_sql("i")
+    )
     sql = f"""
         FROM {ITEM} i
-        WHERE i.campaign_id = %s AND i.is_gold = %s AND {_open_sql("i")}{untouched} AND {_room_sql("i")}
+        WHERE i.campaign_id = %s AND i.is_gold = %s AND {labels} AND {_room_sql("i")}
             AND {_not_mine_sql()}{not_passed}
         ORDER BY i.label_count DESC, i.priority DESC, i.order_key
     """
-    return sql, [campaign.pk, False, k, _db_time(now), k, *mine]
+    below_k = [] if look is Look.UNTOUCHED else [k]
+    return sql, [campaign.pk, False, *below_k, _db_time(now), k, *mine]
 
 
 def _open_items_locked(campaign: Campaign, labeller: User, now: datetime, passed: list[int]) -> list[Item]:
