@@ -96,7 +96,7 @@ def campaign_item_counts(*, campaign: Campaign, now: datetime) -> dict[str, int]
     )
     work = Q(is_gold=False)
     complete = work & Q(labels_counted__gte=F("cap"))
-    counts = items.aggregate(
+    return items.aggregate(
         total=Count("pk", filter=work),
         complete=Count("pk", filter=complete),
         untouched=Count("pk", filter=work & Q(labels_counted=0, lease_count=0)),
@@ -104,7 +104,6 @@ def campaign_item_counts(*, campaign: Campaign, now: datetime) -> dict[str, int]
         wanted=Sum("cap", filter=work, default=0),
         saved=Sum(Value(campaign.labels_per_item) - F("cap"), filter=complete, default=0),
     )
-    return counts
 
 
 def campaign_progress(*, campaign: Campaign, user: User) -> CampaignProgress:

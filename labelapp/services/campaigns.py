@@ -69,7 +69,7 @@ def campaign_update(*, campaign: Campaign, **fields: Any) -> list[str]:
 def _min_labels_check(campaign: Campaign) -> None:
     """The database's check too (campaign_min_labels_within_k), told naming the field."""
     minimum, k = campaign.min_labels, campaign.labels_per_item
-    if minimum is not None and isinstance(k, int) and not 1 <= minimum <= k:
+    if isinstance(minimum, int) and isinstance(k, int) and not 1 <= minimum <= k:  # other types: full_clean
         raise ApplicationError(
             f"Field 'min_labels' must be from 1 to labels_per_item ({k}), the most labels an item gets; "
             f"it is {minimum}.",
