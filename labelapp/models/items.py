@@ -25,6 +25,9 @@ class Item(models.Model):
     # counting every item's labels; "random among the rest" is a random key drawn once per item.
     label_count = models.PositiveIntegerField(default=0, editable=False)
     order_key = models.FloatField(default=random_order_key, editable=False)
+    # Pairwise: the compared candidates' generator ids, smaller first ("3-7"), for active selection's look at
+    # one pair; set by services.selection, "" until then.
+    pair_key = models.CharField(max_length=32, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -33,7 +36,11 @@ class Item(models.Model):
             models.Index(
                 fields=["campaign", "is_gold", "-label_count", "-priority", "order_key"],
                 name="item_assignment_order",
-            )
+            ),
+            models.Index(
+                fields=["campaign", "pair_key", "is_gold", "-label_count", "-priority", "order_key"],
+                name="item_pair_assignment_order",
+            ),
         ]
 
     def __str__(self) -> str:
