@@ -105,6 +105,7 @@ def _open_pair_weights(campaign: Campaign) -> dict[str, float]:
     open_keys = (
         Item.objects.filter(campaign=campaign, is_gold=False, label_count__lt=campaign.labels_per_item)
         .exclude(pair_key="")
+        .order_by()
         .values_list("pair_key", flat=True)
         .distinct()
     )
