@@ -42,12 +42,22 @@ def test_staff_create_and_list_generators_and_campaigns(staff, labeller):
         ("/api/v1/generators/", {"name": "g", "model": "x", "backend": "tgi"}, "__all__"),
         ("/api/v1/campaigns/", {"name": "Not A Name"}, "name"),
         ("/api/v1/campaigns/", {"name": "ok", "labellers": ["nobody"]}, "labellers"),
+        ("/api/v1/campaigns/", {"name": "ok", "kind": "ranking", "selection": "active"}, "__all__"),
     ],
 )
 def test_a_bad_setup_is_a_400_naming_the_field_and_stores_nothing(path, body, field, staff):
     response = api_as(staff).post(path, body, format="json")
     assert response.status_code == 400 and response.json()["extra"]["field"] == field, response.json()
     assert not Generator.objects.exists() and not Campaign.objects.exists()
+
+
+def test_staff_create_a_campaign_with_active_selection(staff):
+    client = api_as(staff)
+    made = client.post("/api/v1/campaigns/", {"name": "arena", "selection": "active"}, format="json")
+    assert made.status_code == 201 and made.json()["selection"] == "active"
+    assert Campaign.objects.get(name="arena").selection == "active"
+    refused = client.post("/api/v1/campaigns/", {"name": "ok", "selection": "clever"}, format="json")
+    assert refused.status_code == 400 and "selection" in refused.json()["extra"]["fields"]
 
 
 def test_labellers_may_not_set_campaigns_up(labeller):
