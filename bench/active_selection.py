@@ -1,7 +1,7 @@
 """Labels saved by choosing what to label next (issue 19's figure), simulated on the app's own code.
 
 Usage: python bench/active_selection.py selection [--seeds 20] [--generators 8] [--spacing 0.25]
-       [--prompts 100] [--labellers 8] [--check-every 25] [--backend sqlite|postgres] [--record]
+       [--prompts 100] [--labellers 8] [--check-every 25] [--oracle] [--backend sqlite|postgres] [--record]
 
 Part (1), `selection`: labels needed, uniform against active selection (Campaign.selection), until
 
@@ -22,6 +22,10 @@ generators on every prompt. The labellers take turns at random through `lease_ne
 selection the label hook queues the weights refresh as in service; here it runs in this process right
 after the label's commit (a worker would run it moments later), on about one label in --refresh-every.
 Both selections of a seed share its generators, labellers and prompts.
+
+--oracle adds a third run per seed, the ceiling of any pair selection aimed at the order: the queue
+(active selection's own look) is given fixed weights on the true neighbours only, as if the order were
+known from the start.
 
 It prints labels needed per seed, the median with the interquartile range and the extremes for each
 selection, the ratio of the medians (target: >= 2), and the mean tau against labels for each, the curve.
@@ -113,13 +117,17 @@ def campaign_create(name: str, mode: str, prompts: int, generators: list, seed: 
     from labelapp.services.items import items_build
 
     campaign = Campaign.objects.create(name=name, labels_per_item=1, lease_seconds=3600, selection=mode)
-    made = Prompt.objects.bulk_create(Prompt(campaign=campaign, text=f"Question {n}?") for n in range(prompts))
+    made = Prompt.objects.bulk_create(
+        Prompt(campaign=campaign, text=f"Question {n}?") for n in range(prompts)
+    )
     Candidate.objects.bulk_create(
         Candidate(prompt=prompt, generator=generator, text=f"{generator.name} on {prompt.pk}")
         for prompt in made
         for generator in generators
     )
-    items_build(campaign=campaign, kind="pairwise", options=BuildOptions(pairing="cross-generator"), seed=seed)
+    items_build(
+        campaign=campaign, kind="pairwise", options=BuildOptions(pairing="cross-generator"), seed=seed
+    )
     return campaign
 
 
@@ -145,8 +153,10 @@ def simulate(campaign, users: list, world: World, check_every: int, hold: int, r
     while any(item is not None for item in current.values()):
         number = rng.choice([n for n, item in current.items() if item is not None])
         item = current[number]
-        left, right = ItemCandidate.objects.filter(item=item).order_by("position").values_list(
-            "candidate__generator__name", flat=True
+        left, right = (
+            ItemCandidate.objects.filter(item=item)
+            .order_by("position")
+            .values_list("candidate__generator__name", flat=True)
         )
         if rng.random() < world.noise[number]:
             choice = rng.choice("ab")
@@ -173,12 +183,29 @@ def simulate(campaign, users: list, world: World, check_every: int, hold: int, r
     return run
 
 
-def refresh_inline() -> None:
-    """The weights refresh runs right after the label's commit, in this process, instead of on a worker."""
+def refresh_inline(fixed: set[int]) -> None:
+    """The weights refresh runs right after the label's commit, in this process, instead of on a worker;
+    never for the campaigns in `fixed` (the oracle's)."""
     from labelapp.services import selection
 
+    def refresh(campaign_id: int) -> None:
+        if campaign_id not in fixed:
+            selection.selection_weights_refresh(campaign_id=campaign_id)
+
     selection.REFRESH_SECONDS = 0
-    selection._refresh_send = lambda campaign_id: selection.selection_weights_refresh(campaign_id=campaign_id)
+    selection._refresh_send = refresh
+
+
+def oracle_weights_set(campaign, generators: list, world: World) -> None:
+    """Weights on the true neighbours only, never refitted."""
+    from labelapp.services.selection import selection_weights_refresh
+
+    selection_weights_refresh(campaign_id=campaign.pk, force=True)  # the items' pair keys
+    ids = {generator.name: generator.pk for generator in generators}
+    order = world.true_order
+    neighbours = [sorted((ids[better], ids[worse])) for better, worse in itertools.pairwise(order)]
+    campaign.pair_weights = {f"{first}-{second}": 1.0 for first, second in neighbours}
+    campaign.save(update_fields=["pair_weights"])
 
 
 def spread(values: list[int]) -> str:
@@ -202,17 +229,23 @@ def mean_curve(runs: list[Run], check_every: int) -> list[tuple[int, float]]:
 def selection_part(args: argparse.Namespace, record: Callable[[str], None]) -> None:
     from django.db import connections
 
-    refresh_inline()
+    fixed: set[int] = set()
+    refresh_inline(fixed)
     generators, users = setup_shared(args.generators, args.labellers)
-    needed: dict[str, list[int]] = {mode: [] for mode in MODES}
-    runs: dict[str, list[Run]] = {mode: [] for mode in MODES}
+    modes = (*MODES, "oracle") if args.oracle else MODES
+    needed: dict[str, list[int]] = {mode: [] for mode in modes}
+    runs: dict[str, list[Run]] = {mode: [] for mode in modes}
     began = time.perf_counter()
     for seed in range(args.seeds):
         world = world_draw(seed, args.generators, args.spacing, args.labellers)
         line = []
-        for mode in MODES:
+        for mode in modes:
             random.seed(f"{seed}-app")  # the app's own draws (order keys, pair samples), the same per seed
-            campaign = campaign_create(f"{mode}-{seed}", mode, args.prompts, generators, seed)
+            selection = "active" if mode == "oracle" else mode
+            campaign = campaign_create(f"{mode}-{seed}", selection, args.prompts, generators, seed)
+            if mode == "oracle":
+                fixed.add(campaign.pk)
+                oracle_weights_set(campaign, generators, world)
             run = simulate(
                 campaign, users, world, args.check_every, args.hold, random.Random(f"{seed}-labellers")
             )
@@ -223,12 +256,15 @@ def selection_part(args: argparse.Namespace, record: Callable[[str], None]) -> N
     connections.close_all()
 
     uniform, active = (statistics.median(needed[mode]) for mode in MODES)
-    unreached = {mode: sum(not run.reached for run in runs[mode]) for mode in MODES}
+    unreached = {mode: sum(not run.reached for run in runs[mode]) for mode in modes}
     ratios = [u / a for u, a in zip(needed["uniform"], needed["active"], strict=True)]
     print("tau against labels (mean over seeds):")
-    curves = {mode: dict(mean_curve(runs[mode], args.check_every)) for mode in MODES}
-    for labels in sorted(set(curves["uniform"]) | set(curves["active"]))[:: max(1, args.curve_every)]:
-        cells = "  ".join(f"{mode} {curves[mode][labels]:+.2f}" if labels in curves[mode] else "" for mode in MODES)
+    curves = {mode: dict(mean_curve(runs[mode], args.check_every)) for mode in modes}
+    for labels in sorted(set().union(*curves.values()))[:: max(1, args.curve_every)]:
+        cells = "  ".join(
+            f"{mode} {curves[mode][labels]:+.2f}" if labels in curves[mode] else " " * (len(mode) + 6)
+            for mode in modes
+        )
         print(f"  {labels:5d} labels: {cells}")
     summary = (
         f"labels until Kendall tau >= {TAU_WANTED} against the true order at {args.hold} checks in a row (one "
@@ -239,22 +275,37 @@ def selection_part(args: argparse.Namespace, record: Callable[[str], None]) -> N
         f"median uniform/active {uniform / active:.2f}x (per-seed ratio median {statistics.median(ratios):.2f}x); "
         f"runs that ran out of items: uniform {unreached['uniform']}, active {unreached['active']}"
     )
+    if args.oracle:
+        oracle = statistics.median(needed["oracle"])
+        summary += (
+            f"; the oracle (weights on the true neighbours only) {spread(needed['oracle'])}, "
+            f"uniform/oracle {uniform / oracle:.2f}x"
+        )
     print(summary)
     record(summary)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parts = parser.add_subparsers(dest="part", required=True)
-    part = parts.add_parser("selection", help="(1) active selection against uniform: labels to the right order")
+    part = parts.add_parser(
+        "selection", help="(1) active selection against uniform: labels to the right order"
+    )
     part.add_argument("--seeds", type=int, default=20)
     part.add_argument("--generators", type=int, default=8)
     part.add_argument("--spacing", type=float, default=0.25, help="true log-strength between neighbours")
     part.add_argument("--prompts", type=int, default=100)
     part.add_argument("--labellers", type=int, default=8)
-    part.add_argument("--check-every", type=int, default=25, help="labels between two checks of the criterion")
+    part.add_argument(
+        "--check-every", type=int, default=25, help="labels between two checks of the criterion"
+    )
     part.add_argument("--hold", type=int, default=3, help="checks in a row the criterion must hold")
     part.add_argument("--refresh-every", type=int, default=20, help="labels per weights refresh, on average")
+    part.add_argument(
+        "--oracle", action="store_true", help="also the ceiling: weights on the true neighbours"
+    )
     part.add_argument("--curve-every", type=int, default=4, help="print every n-th check of the curve")
     for sub in (part,):
         sub.add_argument("--backend", default="sqlite", choices=["postgres", "sqlite"])
@@ -270,7 +321,10 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": url, "HF_HUB_OFFLINE": "1", "LABELAPP_VAR_DIR": folder}
         os.environ.update(env, DJANGO_SETTINGS_MODULE="config.settings")
         subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"], cwd=REPO, env=env, check=True
+            [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"],
+            cwd=REPO,
+            env=env,
+            check=True,
         )
         import django
 
