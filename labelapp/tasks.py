@@ -14,8 +14,8 @@ from labelapp.services.embeddings import embedding_job_run
 from labelapp.services.exports import export_job_run
 from labelapp.services.generation import generation_job_run
 from labelapp.services.jobs import job_fail
-from labelapp.services.selection import selection_weights_refresh
 from labelapp.services.judge import judge_job_run
+from labelapp.services.selection import selection_weights_refresh
 
 
 class JobTask(DjangoTask):

@@ -103,7 +103,8 @@ class Campaign(models.Model):
                 violation_error_message="Only a pairwise campaign can continue conversations.",
             ),
             models.CheckConstraint(
-                condition=models.Q(selection=CampaignSelection.UNIFORM) | models.Q(kind=CampaignKind.PAIRWISE),
+                condition=models.Q(selection=CampaignSelection.UNIFORM)
+                | models.Q(kind=CampaignKind.PAIRWISE),
                 name="campaign_active_selection_only_pairwise",
                 violation_error_message="Only a pairwise campaign can use active selection.",
             ),

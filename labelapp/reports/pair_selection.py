@@ -22,7 +22,9 @@ import numpy as np
 from labelapp.reports.bradley_terry import bradley_terry_scores
 
 EXPLORE = 0.1
-PRIOR_INFORMATION = 0.1  # per player, towards the average: every difference has a finite variance before votes
+PRIOR_INFORMATION = (
+    0.1  # per player, towards the average: every difference has a finite variance before votes
+)
 
 
 def pair_weights(wins: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarray:

@@ -1,10 +1,11 @@
 """Hand out items: one short transaction, never more live leases + labels than the campaign wants.
 
 Order: my own live lease first; then, at the campaign's gold rate, a gold item; then items already partly
-labelled (finish what is started); then by priority; then at random. A campaign with active selection
-looks first at the items of one generator pair, sampled by the weights services.selection keeps. Skipped items never come back to the
-labeller who skipped them. On PostgreSQL candidate rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so
-concurrent labellers never wait on each other; SQLite serialises writers (BEGIN IMMEDIATE).
+labelled (finish what is started); then by priority; then at random. A campaign with active selection looks
+first, in that order, at the items of one generator pair, drawn by the weights services.selection keeps.
+Skipped items never come back to the labeller who skipped them. On PostgreSQL candidate rows are taken with
+SELECT ... FOR UPDATE SKIP LOCKED, so concurrent labellers never wait on each other; SQLite serialises
+writers (BEGIN IMMEDIATE).
 
 The statements of `lease_next` are written in SQL: every label runs them, and the ORM spends more CPU
 building one of them (0.3 to 1.4 ms) than the database spends running it.

@@ -13,6 +13,7 @@ gets its next vote before an untouched one (with adaptive overlap, the partly la
 for labels are exactly those whose labels split).
 """
 
+import contextlib
 import random
 from datetime import timedelta
 
@@ -50,10 +51,8 @@ def selection_refresh_due(*, item: Item) -> None:
 
 def _refresh_send(campaign_id: int) -> None:
     """A lost refresh only leaves the weights older: the next stale label queues another."""
-    try:
+    with contextlib.suppress(OperationalError):
         current_app.tasks[REFRESH_TASK].apply_async((campaign_id,), retry=False)
-    except OperationalError:
-        pass
 
 
 @transaction.atomic
