@@ -3,7 +3,7 @@
 Usage: python bench/labelling_load.py [--seconds 60] [--labellers 32] [--items 20000]
        [--workers 2] [--threads 4] [--worker-class gthread] [--flow label-next|separate]
        [--rate 0] [--think-ms 0] [--plain-statements] [--backend postgres|sqlite]
-       [--server gunicorn|runserver] [--record]
+       [--server gunicorn|runserver] [--selection uniform|active] [--record]
 
 With PostgreSQL (the default; the role in --admin-url must have CREATEDB) it creates the database --db;
 with --backend sqlite, a SQLite file in a temporary folder with the app's own SQLite settings (WAL, busy
@@ -15,7 +15,10 @@ team. Flows: `label-next` (default) asks next-item once, then loops POST .../ite
 which stores the label and answers the next item: one request per label. `separate` loops POST next-item
 -> POST items/<id>/labels/, two requests per label. --rate paces the labellers to that many labels/s in
 all (latency at a given load; 0: as fast as answers come, i.e. saturate the server); --think-ms instead
-waits an exponential time with that mean before each submit.
+waits an exponential time with that mean before each submit. --selection active makes the campaign use
+active selection: its items pair the answers of 8 generators (every pair alike), the pair weights are
+fitted once before the clock starts, and a Celery worker (the configured broker, CELERY_BROKER_URL) runs
+the refreshes its labels queue, as in service.
 
 The database URL asks for server-side binding and prepared statements (PostgreSQL plans each statement
 once per connection instead of on every call); --plain-statements leaves them off, as Django's default.
@@ -37,6 +40,7 @@ acknowledged label stored). The server is stopped and the database dropped at th
 import argparse
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import random
@@ -62,6 +66,7 @@ sys.path.insert(0, str(REPO))
 CAMPAIGN = "bench"
 WARM_UP_CALLS = 3  # per labeller, before the clock starts: first requests import views and connect
 K = 2
+ACTIVE_GENERATORS = 8  # --selection active: 28 pairs
 PREPARED = "server_side_binding=true&prepare_threshold=2"
 SECRET_KEY = "bench-only-" + uuid.uuid4().hex
 
@@ -69,8 +74,9 @@ SECRET_KEY = "bench-only-" + uuid.uuid4().hex
 # --- database -------------------------------------------------------------------------------------
 
 
-def data_create(*, items: int, labellers: int) -> list[tuple[int, str]]:
-    """The campaign, its items (bulk inserts, no services: minutes otherwise) and labellers with tokens."""
+def data_create(*, items: int, labellers: int, selection: str = "uniform") -> list[tuple[int, str]]:
+    """The campaign, its items (bulk inserts, no services: minutes otherwise) and labellers with tokens.
+    With active selection the two answers of an item come from two of ACTIVE_GENERATORS generators."""
     from django.contrib.auth.models import Group, User
     from django.db import connection
     from rest_framework.authtoken.models import Token
@@ -87,8 +93,15 @@ def data_create(*, items: int, labellers: int) -> list[tuple[int, str]]:
         Prompt,
     )
 
-    campaign = Campaign.objects.create(name=CAMPAIGN, title="Load test", labels_per_item=K)
-    generator = Generator.objects.create(name="bench-model", model="embedded")
+    campaign = Campaign.objects.create(
+        name=CAMPAIGN, title="Load test", labels_per_item=K, selection=selection
+    )
+    active = selection == "active"
+    generators = [
+        Generator.objects.create(name=f"bench-model-{number}", model="embedded")
+        for number in range(ACTIVE_GENERATORS if active else 1)
+    ]
+    pairs = list(itertools.combinations(generators, 2)) if active else [(generators[0], generators[0])]
     filler = "The answer, at about the length of a short real one. " * 4
     batch = 5000
     prompts = Prompt.objects.bulk_create(
@@ -98,8 +111,8 @@ def data_create(*, items: int, labellers: int) -> list[tuple[int, str]]:
     candidates = Candidate.objects.bulk_create(
         (
             Candidate(prompt=prompt, generator=generator, text=f"{side} answer to {prompt.pk}. {filler}")
-            for prompt in prompts
-            for side in ("First", "Second")
+            for number, prompt in enumerate(prompts)
+            for side, generator in zip(("First", "Second"), pairs[number % len(pairs)], strict=True)
         ),
         batch_size=batch,
     )
@@ -129,7 +142,19 @@ def data_create(*, items: int, labellers: int) -> list[tuple[int, str]]:
     with connection.cursor() as cursor:  # planner statistics, as a database in service would have
         for model in (Item, ItemCandidate, Prompt, Candidate, Label, Lease):
             cursor.execute(f'ANALYZE "{model._meta.db_table}"')
+    if active:
+        from labelapp.services.selection import selection_weights_refresh
+
+        selection_weights_refresh(campaign_id=campaign.pk)
     return [(token.user.pk, token.key) for token in tokens]
+
+
+def worker_start(database_url: str, log: IO[bytes]) -> subprocess.Popen:
+    """A Celery worker on the default queue: it runs the weights refreshes active selection queues."""
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING", "--pool=solo"]
+    return subprocess.Popen(
+        command, cwd=REPO, env=server_env(database_url), stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 # --- gunicorn --------------------------------------------------------------------------------------
@@ -504,6 +529,7 @@ def main() -> None:
         default=0,
         help="mean time a labeller looks at an item before submitting; 0 (default): saturate the server",
     )
+    parser.add_argument("--selection", default="uniform", choices=["uniform", "active"])
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
 
@@ -527,7 +553,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
-    server = None
+    server = celery_worker = None
     tally = Tally()
     try:
         began = time.perf_counter()
@@ -542,8 +568,10 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         django.setup()
         from django.db import connections
 
-        tokens = data_create(items=args.items, labellers=args.labellers)
+        tokens = data_create(items=args.items, labellers=args.labellers, selection=args.selection)
         connections.close_all()
+        if args.selection == "active":
+            celery_worker = worker_start(database_url, log)
         print(f"setup: {args.items} items, {args.labellers} labellers in {time.perf_counter() - began:.1f} s")
 
         port = free_port()
@@ -607,7 +635,8 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
             if values
         )
         summary = (
-            f"{config}, {statements}, flow {args.flow}, {args.labellers} labellers x {args.seconds:.0f} s{load}, "
+            f"{config}, {statements}, flow {args.flow}, selection {args.selection}, "
+            f"{args.labellers} labellers x {args.seconds:.0f} s{load}, "
             f"{args.items} items k={K}: {len(tally.acked)} labels = {labels_per_s:.0f} labels/s; {calls}; "
             f"CPU per label: {server_cpu} {cpu[1] * per_label:.1f} ms{database_cpu}; "
             f"non-2xx {non_2xx}, transport errors {sum(tally.transport_errors.values())}; "
@@ -624,6 +653,13 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         if tally.statuses or tally.transport_errors:
             print(f"non-2xx: {dict(tally.statuses)}; transport errors: {dict(tally.transport_errors)}")
         print(f"'no item' answers: {tally.empty}")
+        if args.selection == "active":
+            from labelapp.models import Campaign
+
+            fitted = Campaign.objects.get(name=CAMPAIGN).pair_weights_at
+            print(
+                f"pair weights last refitted at {fitted:%H:%M:%S} (the run ended at {time.strftime('%H:%M:%S')})"
+            )
         print(invariants)
         print(f"SQL per call (one of each, in-process): {queries_per_call(tokens[-1][0], args.flow)}")
         print(summary)
@@ -641,6 +677,8 @@ def run(args: argparse.Namespace, database_url: str, log: IO[bytes]) -> None:
         tally.stop.set()
         if server is not None:
             gunicorn_stop(server)
+        if celery_worker is not None:
+            gunicorn_stop(celery_worker)  # the same: SIGTERM, a warm shutdown, then kill
         with contextlib.suppress(Exception):  # Django may not be set up yet
             from django.db import connections
 

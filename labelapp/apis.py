@@ -40,6 +40,7 @@ from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
 from labelapp.models import (
     CampaignKind,
+    CampaignSelection,
     GenerationJob,
     GenerationStrategy,
     GeneratorBackend,
@@ -581,6 +582,7 @@ class CampaignOutputSerializer(serializers.Serializer):
     skills = serializers.ListField(child=serializers.CharField(), source="required_skills")
     gold_rate = serializers.FloatField()
     show_reference_answer = serializers.BooleanField()
+    selection = serializers.CharField()
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -625,6 +627,7 @@ class CampaignsApi(StaffApi):
         )
         gold_rate = NumberField(min_value=0, max_value=1, required=False)
         show_reference_answer = SwitchField(required=False)
+        selection = serializers.ChoiceField(choices=CampaignSelection.values, required=False)
 
         class Meta:
             ref_name = "CampaignCreateInput"

@@ -15,6 +15,7 @@ from labelapp.services.exports import export_job_run
 from labelapp.services.generation import generation_job_run
 from labelapp.services.jobs import job_fail
 from labelapp.services.judge import judge_job_run
+from labelapp.services.selection import selection_weights_refresh
 
 
 class JobTask(DjangoTask):
@@ -59,3 +60,8 @@ def embedding_job_run_task(self: Task, job_id: int) -> None:
 @shared_task(bind=True, base=JobTask, job_model=Continuation)
 def continuation_run_task(self: Task, continuation_id: int) -> None:
     continuation_run(continuation_id=continuation_id)
+
+
+@shared_task(ignore_result=True)
+def selection_weights_refresh_task(campaign_id: int) -> None:
+    selection_weights_refresh(campaign_id=campaign_id)

@@ -26,6 +26,7 @@ STEP_ACTIONS = ("import", "generate", "build_items", "judge")
 STEP_SEED = 0
 # The models' choices that inference and the kinds do not list: the models are not read here.
 STRATEGIES = ("sample", "self-critique")  # GenerationStrategy
+SELECTIONS = ("uniform", "active")  # CampaignSelection
 EXTERNAL_BACKEND = "external"  # GeneratorBackend.EXTERNAL: answers imported from files, never generated
 TOP_LEVEL = {"description": "text", "generator": "tables", "campaign": "tables", "step": "tables"}
 
@@ -88,6 +89,7 @@ class CampaignSpec:
     priority: int | None = None
     continue_turns: int | None = None  # pairwise: turns a conversation goes on from the preferred reply
     user_simulator: str | None = None  # a generator's name: writes the next user turn when nobody did
+    selection: str | None = None  # pairwise: "uniform" or "active" (Campaign.selection)
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ CAMPAIGN_KEYS: dict[str, KeyType] = {
     "priority": "integer",
     "continue_turns": "integer",
     "user_simulator": "text",
+    "selection": "text",
 }
 STEP_KEYS: dict[str, dict[str, KeyType]] = {
     "import": {"campaign": "text", "file": "text", "format": "text", "source": "text"},
@@ -220,6 +223,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "strategy": STRATEGIES,
     "pairing": tuple(p.value for p in Pairing),
     "format": tuple(FORMATS),
+    "selection": SELECTIONS,
 }
 
 

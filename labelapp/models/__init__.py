@@ -1,5 +1,5 @@
 from labelapp.models.audit import AuditEntry
-from labelapp.models.campaigns import Campaign, CampaignKind, CampaignStatus
+from labelapp.models.campaigns import Campaign, CampaignKind, CampaignSelection, CampaignStatus
 from labelapp.models.candidates import (
     Candidate,
     CandidateStep,
@@ -31,6 +31,7 @@ __all__ = [
     "AuditEntry",
     "Campaign",
     "CampaignKind",
+    "CampaignSelection",
     "CampaignStatus",
     "Candidate",
     "CandidateEmbedding",

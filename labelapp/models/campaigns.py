@@ -11,6 +11,11 @@ class CampaignKind(models.TextChoices):
     RANKING = "ranking", "N-way ranking"
 
 
+class CampaignSelection(models.TextChoices):
+    UNIFORM = "uniform", "Uniform"
+    ACTIVE = "active", "Active (pairs that teach the generator ranking most)"
+
+
 class CampaignStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PAUSED = "paused", "Paused"
@@ -95,6 +100,17 @@ class Campaign(models.Model):
         help_text="Continuations: writes the user's next message where no labeller did; "
         "without one such a conversation stops there.",
     )
+    selection = models.CharField(
+        max_length=16,
+        choices=CampaignSelection.choices,
+        default=CampaignSelection.UNIFORM,
+        help_text="Pairwise: 'active' serves first the generator pairs whose next vote shrinks the ranking's "
+        "uncertainty most; 'uniform' serves every item alike. See the README's queue section.",
+    )
+    # Active selection: how often the queue samples each generator pair (Item.pair_key), refreshed off the
+    # request path by services.selection; empty until the first refresh (the queue is uniform till then).
+    pair_weights = models.JSONField(default=dict, blank=True, editable=False)
+    pair_weights_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -113,6 +129,12 @@ class Campaign(models.Model):
                 condition=models.Q(continue_turns=0) | models.Q(kind=CampaignKind.PAIRWISE),
                 name="campaign_continues_only_pairwise",
                 violation_error_message="Only a pairwise campaign can continue conversations.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(selection=CampaignSelection.UNIFORM)
+                | models.Q(kind=CampaignKind.PAIRWISE),
+                name="campaign_active_selection_only_pairwise",
+                violation_error_message="Only a pairwise campaign can use active selection.",
             ),
         ]
 

@@ -30,6 +30,9 @@ class Item(models.Model):
     # How many labels the item asks for now (services/overlap.py): the queue stops at this or the campaign's
     # labels_per_item, whichever is fewer. items_create sets it; the default leaves only labels_per_item.
     labels_wanted = models.PositiveSmallIntegerField(default=LABELS_WANTED_UNSET, editable=False)
+    # Pairwise: the compared candidates' generator ids, smaller first ("3-7"), for active selection's look at
+    # one pair; set by services.selection, "" until then.
+    pair_key = models.CharField(max_length=32, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,7 +44,20 @@ class Item(models.Model):
                 fields=["campaign", "is_gold", "-label_count", "-priority", "order_key", "labels_wanted"],
                 name="item_assignment_order",
                 condition=models.Q(label_count__lt=models.F("labels_wanted")),
-            )
+            ),
+            models.Index(
+                fields=[
+                    "campaign",
+                    "pair_key",
+                    "is_gold",
+                    "-label_count",
+                    "-priority",
+                    "order_key",
+                    "labels_wanted",
+                ],
+                name="item_pair_assignment_order",
+                condition=models.Q(label_count__lt=models.F("labels_wanted")),
+            ),
         ]
 
     def __str__(self) -> str:

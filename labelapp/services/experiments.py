@@ -92,6 +92,7 @@ CAMPAIGN_FIELDS = {
     "priority": "priority",
     "continue_turns": "continue_turns",
     "user_simulator": "user_simulator",
+    "selection": "selection",
 }
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 

@@ -2,9 +2,11 @@
 
 An item takes labels up to what it asks for now (`labels_wanted`, services/overlap.py), never more than
 the campaign's k. Order: my own live lease first; then, at the campaign's gold rate, a gold item; then
-items already partly labelled (finish what is started); then by priority; then at random. Skipped items
-never come back to the labeller who skipped them. On PostgreSQL candidate rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so
-concurrent labellers never wait on each other; SQLite serialises writers (BEGIN IMMEDIATE).
+items already partly labelled (finish what is started); then by priority; then at random. A campaign with
+active selection looks first, in that order, at the items of one generator pair, drawn by the weights
+services.selection keeps. Skipped items never come back to the labeller who skipped them. On PostgreSQL
+candidate rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so concurrent labellers never wait on each
+other; SQLite serialises writers (BEGIN IMMEDIATE).
 
 The statements of `lease_next` are written in SQL: every label runs them, and the ORM spends more CPU
 building one of them (0.3 to 1.4 ms) than the database spends running it.
@@ -26,6 +28,7 @@ from labelapp.models import Campaign, CampaignStatus, Item, Label, Lease, Skip
 from labelapp.selectors.items import ITEM_COLUMNS, leased_item_get_for_labeller
 from labelapp.selectors.labellers import labeller_refusal
 from labelapp.services.overlap import labels_cap
+from labelapp.services.selection import selection_pair_sample
 from labelapp.user_text import text_check
 
 # Items locked per look at the queue: when one was taken meanwhile by another labeller (under 1% of looks
@@ -181,9 +184,40 @@ def _open_items_sql(
     return sql, [campaign.pk, False, *below_k, _db_time(now), k, *mine]
 
 
-def _open_items_locked(campaign: Campaign, labeller: User, now: datetime, passed: list[int]) -> list[Item]:
-    """The first few open items that no one else has locked, locked for me: from the first look that
-    has any (Look). Every item is looked at only when no untouched item is left to me."""
+def _pair_items_sql(
+    campaign: Campaign, labeller: User, now: datetime, passed: list[int], pair_key: str
+) -> tuple[str, list[Any]]:
+    """Look.FRONT restricted to one generator pair (active selection), on the pair's own index."""
+    k = campaign.labels_per_item
+    not_passed = f" AND i.id NOT IN ({', '.join(['%s'] * len(passed))})" if passed else ""
+    sql = f"""
+        FROM {ITEM} i JOIN (
+            SELECT q.id, q.label_count, q.priority, q.order_key FROM {ITEM} q
+            WHERE q.campaign_id = %s AND q.pair_key = %s AND q.is_gold = %s AND {_open_sql("q")}
+                AND {_room_sql("q")}
+            ORDER BY q.label_count DESC, q.priority DESC, q.order_key LIMIT %s
+        ) front ON front.id = i.id
+        WHERE {_open_sql("i")} AND {_not_mine_sql()}{not_passed}
+        ORDER BY front.label_count DESC, front.priority DESC, front.order_key
+    """
+    params = [campaign.pk, pair_key, False, k, _db_time(now), k, FRONT_LOOK, k]
+    return sql, [*params, labeller.pk, labeller.pk, *passed]
+
+
+def _open_items_locked(
+    campaign: Campaign, labeller: User, now: datetime, passed: list[int], pair_key: str | None = None
+) -> list[Item]:
+    """The first few open items that no one else has locked, locked for me: from the sampled pair's items
+    (active selection), else from the first look that has any (Look). Every item is looked at only when no
+    untouched item is left to me."""
+    if pair_key is not None:
+        sql, params = _pair_items_sql(campaign, labeller, now, passed, pair_key)
+        items = _items(
+            f"SELECT {ITEM_COLUMNS} {sql} LIMIT %s{_for_update('i', skip_locked=True)}",
+            [*params, CANDIDATES],
+        )
+        if items:
+            return items
     for look in Look:
         sql, params = _open_items_sql(campaign, labeller, now, passed, look)
         items = _items(
@@ -239,8 +273,9 @@ def _lease_open_item(campaign: Campaign, labeller: User, now: datetime) -> Item 
     and if they are still at it after LOOKS looks, answer "busy" instead of a false "nothing left".
     """
     passed: list[int] = []
+    pair_key = selection_pair_sample(campaign=campaign)
     for _ in range(LOOKS):
-        candidates = _open_items_locked(campaign, labeller, now, passed)
+        candidates = _open_items_locked(campaign, labeller, now, passed, pair_key)
         for item in candidates:
             item.campaign = campaign
             if _lease_insert(

@@ -43,6 +43,7 @@ def test_staff_create_and_list_generators_and_campaigns(staff, labeller):
         ("/api/v1/campaigns/", {"name": "Not A Name"}, "name"),
         ("/api/v1/campaigns/", {"name": "ok", "labellers": ["nobody"]}, "labellers"),
         ("/api/v1/campaigns/", {"name": "ok", "labels_per_item": 3, "min_labels": 4}, "min_labels"),
+        ("/api/v1/campaigns/", {"name": "ok", "kind": "ranking", "selection": "active"}, "__all__"),
     ],
 )
 def test_a_bad_setup_is_a_400_naming_the_field_and_stores_nothing(path, body, field, staff):
@@ -84,6 +85,15 @@ def test_an_agreement_to_stop_above_one_is_a_400_naming_it(staff):
     )
     assert response.status_code == 400 and "agreement_to_stop" in response.json()["extra"]["fields"]
     assert not Campaign.objects.exists()
+
+
+def test_staff_create_a_campaign_with_active_selection(staff):
+    client = api_as(staff)
+    made = client.post("/api/v1/campaigns/", {"name": "arena", "selection": "active"}, format="json")
+    assert made.status_code == 201 and made.json()["selection"] == "active"
+    assert Campaign.objects.get(name="arena").selection == "active"
+    refused = client.post("/api/v1/campaigns/", {"name": "ok", "selection": "clever"}, format="json")
+    assert refused.status_code == 400 and "selection" in refused.json()["extra"]["fields"]
 
 
 def test_labellers_may_not_set_campaigns_up(labeller):

@@ -346,6 +346,19 @@ def test_a_campaign_continues_conversations_with_a_user_simulator_named_by_the_f
     assert (campaign.continue_turns, campaign.user_simulator) == (1, None)
 
 
+def test_a_campaign_declares_its_selection_and_a_wrong_one_is_named(tmp_path, db):
+    path = write(tmp_path, CAMPAIGN + 'selection = "active"\n')
+    apply(path)
+    assert Campaign.objects.get(name="versus").selection == "active"
+    path.write_text(CAMPAIGN + 'selection = "uniform"\n')
+    assert any(e.subject == "campaign 'versus'" and e.detail == "selection" for e in apply(path).entries)
+    assert Campaign.objects.get(name="versus").selection == "uniform"
+    with pytest.raises(
+        ApplicationError, match=r"\('versus'\), key 'selection': 'smart' is not one of uniform, active"
+    ):
+        apply(write(tmp_path, CAMPAIGN + 'selection = "smart"\n'))
+
+
 def test_an_unknown_user_simulator_is_named(tmp_path, db):
     with pytest.raises(
         ApplicationError, match=r"\('versus'\), key 'user_simulator': no generator named 'nobody'"

@@ -16,12 +16,14 @@ from django.db import connection
 from django.utils import timezone
 
 from labelapp.errors import ApplicationError, BusyError
-from labelapp.models import Campaign, Generator, Item, Label, Lease, Prompt
+from labelapp.kinds.base import BuildOptions
+from labelapp.models import Campaign, CampaignSelection, Generator, Item, Label, Lease, Prompt
 from labelapp.services import leases
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
+from labelapp.services.selection import selection_weights_refresh
 from tests.factories import candidates_add
 
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -59,6 +61,46 @@ def _campaign_with_items(items: int = ITEMS) -> Campaign:
     items_build(campaign=campaign, kind="pairwise", seed=1)
     assert campaign.items.count() == items
     return campaign
+
+
+def _active_campaign_with_items() -> Campaign:
+    """ITEMS items pairing the answers of 4 generators (6 pairs), served by active selection, fitted."""
+    campaign = Campaign.objects.create(
+        name="race", title="Race", labels_per_item=K, selection=CampaignSelection.ACTIVE
+    )
+    generators = [Generator.objects.create(name=f"model-{n}", model="embedded") for n in range(4)]
+    for number in range(ITEMS // 6):
+        prompt = Prompt.objects.create(campaign=campaign, text=f"Question {number}?")
+        for generator in generators:
+            candidates_add(prompt, generator, [f"{generator.name} answers {number}"])
+    items_build(campaign=campaign, kind="pairwise", options=BuildOptions(pairing="cross-generator"), seed=1)
+    assert campaign.items.count() == ITEMS
+    return selection_weights_refresh(campaign_id=campaign.pk)
+
+
+class Refresher:
+    """The weights refresh, forced again and again in its own connection while the labellers race."""
+
+    def __init__(self, campaign_id: int, out: "Outcome") -> None:
+        self.stop = threading.Event()
+        self.runs = 0
+        self.thread = threading.Thread(target=self.run, args=(campaign_id, out), daemon=True)
+        self.thread.start()
+
+    def run(self, campaign_id: int, out: "Outcome") -> None:
+        try:
+            while not self.stop.wait(0.05):
+                selection_weights_refresh(campaign_id=campaign_id, force=True)
+                self.runs += 1
+        except BaseException:
+            with out.lock:
+                out.errors.append(f"refresher:\n{traceback.format_exc()}")
+        finally:
+            connection.close()
+
+    def end(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
 
 
 def _labeller_loop(labeller, campaign_id: int, start: threading.Barrier, out: Outcome) -> None:
@@ -115,9 +157,12 @@ def _labeller_loop(labeller, campaign_id: int, start: threading.Barrier, out: Ou
         connection.close()
 
 
-def test_many_labellers_at_once_never_over_assign_and_keep_every_label(settings):
+@pytest.mark.parametrize("selection", CampaignSelection.values)
+def test_many_labellers_at_once_never_over_assign_and_keep_every_label(settings, selection):
+    """Also with active selection, its pair weights refitted all the while."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # 16 users, quickly
-    campaign = _campaign_with_items()
+    active = selection == CampaignSelection.ACTIVE
+    campaign = _active_campaign_with_items() if active else _campaign_with_items()
     labellers = [user_upsert(username=f"racer{n:02d}", password="x" * 10) for n in range(LABELLERS)]
     out = Outcome()
     start = threading.Barrier(LABELLERS)
@@ -126,11 +171,15 @@ def test_many_labellers_at_once_never_over_assign_and_keep_every_label(settings)
         for person in labellers
     ]
     began = time.monotonic()
+    refresher = Refresher(campaign.pk, out) if active else None
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=SECONDS + 60)
     took = time.monotonic() - began
+    if refresher is not None:
+        refresher.end()
+        assert refresher.runs > 0
     assert not any(thread.is_alive() for thread in threads), "a labeller thread hung (deadlock?)"
     assert not out.errors, f"{len(out.errors)} labeller thread(s) failed:\n" + "\n".join(out.errors)
 
