@@ -9,9 +9,12 @@ import pytest
 
 import inference
 from labelapp.errors import ApplicationError
-from labelapp.models import Candidate, Generator, JobStatus, Prompt
+from labelapp.kinds.base import BuildOptions
+from labelapp.models import Candidate, Generator, Item, JobStatus, Label, Prompt
+from labelapp.selectors.reports import leaderboard_report_for
 from labelapp.services.best_of_n import judge_choice
 from labelapp.services.generation import generation_job_run, generation_jobs_create
+from labelapp.services.items import items_build
 from tests.conftest import FakeGenerate
 from tests.inference.recorded import OPENAI_CHAT_EXAMPLE
 from tests.inference.servers import ReceivedRequest, ScriptedServer
@@ -310,3 +313,38 @@ def test_an_external_judge_and_other_strategies_are_refused(campaign, generator,
             strategy="sample",
             selection="logprob",
         )
+
+
+def single_sample_job(campaign, generator):
+    (job,) = generation_jobs_create(
+        campaign=campaign, generator=generator, params_list=[inference.SamplingParams(n=1, seed=2)]
+    )
+    return generation_job_run(job_id=job.pk)
+
+
+def test_a_campaign_pits_the_best_of_n_against_a_single_sample(campaign, generator, prompts, samples, raters):
+    generation_job_run(job_id=best_of_n_job(campaign, generator, "logprob").pk)
+    single_sample_job(campaign, generator)
+
+    built = items_build(
+        campaign=campaign, kind="pairwise", options=BuildOptions(pairing="best-of-n-vs-sample"), seed=1
+    )
+
+    # One item per prompt: the selected answer (sample 2) against the single sample; the three samples the
+    # selection passed over are in no item.
+    assert built.created == 2
+    for prompt in prompts:
+        (item,) = Item.objects.filter(prompt=prompt)
+        best, single = (slot.candidate for slot in item.slots.order_by("index"))
+        assert best.selection["selected"] and best.sample_index == 2
+        assert single.selection is None and single.job.strategy == "sample"
+        for rater in raters[:2]:
+            Label.objects.create(
+                item=item, labeller=rater, value={"choice": "a"}, idempotency_key=f"{item.pk}{rater.pk}"
+            )
+    report = leaderboard_report_for(campaign=campaign, bootstrap_samples=20, seed=1)
+    names = [report.config_names[key] for key in report.by_config.keys]
+    assert names == ["fake-model · temperature 0.7 · best-of-4 by logprob", "fake-model · temperature 0.7"]
+    assert [(p.wins, p.losses) for p in report.by_config.players] == [(2, 0), (0, 2)]
+    # One generator: its own board has nothing to compare, as for two temperatures of one model.
+    assert report.generator_counts.same_player == 2
