@@ -107,8 +107,11 @@ def sampling_params_sweep(
     ]
 
 
-def params_key(params: inference.SamplingParams) -> str:
-    return hashlib.sha256(json.dumps(params.to_dict(), sort_keys=True).encode()).hexdigest()
+def params_key(params: inference.SamplingParams, selection: str = "") -> str:
+    """The hash that tells one job's samples from another's: a best-of-N job's selection is part of it, so
+    that it samples its own n answers rather than finding a plain job's with the same params (and seed)."""
+    identity = params.to_dict() | ({"selection": selection} if selection else {})
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
 @transaction.atomic
@@ -189,11 +192,11 @@ def _job_prompts(job: GenerationJob) -> QuerySet[Prompt]:
 
 
 def prompts_unanswered(
-    *, campaign: Campaign, generator: Generator, params: inference.SamplingParams
+    *, campaign: Campaign, generator: Generator, params: inference.SamplingParams, selection: str = ""
 ) -> QuerySet[Prompt]:
     """The campaign's prompts without all `params.n` answers of the generator sampled with these params (seed
-    included); chunks are written atomically, so a prompt has 0 or n."""
-    return _prompts_pending(_campaign_prompts(campaign), generator, params_key(params), params.n)
+    included) and, for best-of-N, this selection; chunks are written atomically, so a prompt has 0 or n."""
+    return _prompts_pending(_campaign_prompts(campaign), generator, params_key(params, selection), params.n)
 
 
 def _prompts_pending(prompts: QuerySet[Prompt], generator: Generator, key: str, n: int) -> QuerySet[Prompt]:
@@ -448,7 +451,7 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
     if job is None:
         return GenerationJob.objects.get(pk=job_id)
     params = inference.SamplingParams.from_dict(job.params)
-    key = params_key(params)
+    key = params_key(params, job.selection)
     spec = generator_model_spec(job.generator)
     inference.preload(spec)
     pending = list(_prompts_pending(_job_prompts(job), job.generator, key, params.n))

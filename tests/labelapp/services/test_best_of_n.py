@@ -2,7 +2,6 @@
 with every sample's score and why the selected one won."""
 
 import copy
-import dataclasses
 import json
 
 import pytest
@@ -27,18 +26,16 @@ LOGPROBS = (-1.2, -0.8, -0.1, -0.6)
 class ScoredSamples(FakeGenerate):
     """The fake model of conftest with a distinct mean logprob per sample; a remote judge is asked for real."""
 
-    logprobs = LOGPROBS
-
     def __call__(self, *, spec, requests, params, on_progress=None):
         if spec.is_remote:
             return REAL_GENERATE(spec=spec, requests=requests, params=params)
-        completions = super().__call__(spec=spec, requests=requests, params=params)
-        return [dataclasses.replace(c, logprob_mean=self.logprobs[c.sample_index]) for c in completions]
+        return super().__call__(spec=spec, requests=requests, params=params)
 
 
 @pytest.fixture
 def samples(monkeypatch) -> ScoredSamples:
     fake = ScoredSamples()
+    fake.logprobs = LOGPROBS
     monkeypatch.setattr(inference, "generate", fake)
     monkeypatch.setattr(inference, "generate_each", fake.each)
     monkeypatch.setattr(inference, "preload", lambda spec: None)
@@ -348,3 +345,18 @@ def test_a_campaign_pits_the_best_of_n_against_a_single_sample(campaign, generat
     assert [(p.wins, p.losses) for p in report.by_config.players] == [(2, 0), (0, 2)]
     # One generator: its own board has nothing to compare, as for two temperatures of one model.
     assert report.generator_counts.same_player == 2
+
+
+def test_best_of_n_after_plain_samples_with_the_same_params_samples_and_selects_its_own(
+    campaign, generator, prompts, samples
+):
+    (plain,) = generation_jobs_create(
+        campaign=campaign, generator=generator, params_list=[inference.SamplingParams(n=4, seed=1)]
+    )
+    generation_job_run(job_id=plain.pk)
+
+    job = generation_job_run(job_id=best_of_n_job(campaign, generator, "logprob").pk)
+
+    assert job.status == JobStatus.SUCCEEDED and job.candidates.count() == 8
+    assert Candidate.objects.filter(selection__selected=True).count() == 2
+    assert plain.candidates.filter(selection__isnull=False).count() == 0
