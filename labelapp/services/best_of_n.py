@@ -115,14 +115,14 @@ class Scored:
 def _scored_by_score(scores: list[float | None], what: str) -> Scored:
     ranked = [float("-inf") if score is None else score for score in scores]
     chosen = max(range(len(scores)), key=ranked.__getitem__)
-    return Scored(scores, chosen, f"highest {what} ({ranked[chosen]:.4g}) of {len(scores)} samples")
+    return Scored(scores, chosen, f"{what} {ranked[chosen]:.4g}, the highest of {len(scores)} samples")
 
 
-def samples_score_by_logprob(completions: Sequence[inference.Completion]) -> Scored:
+def _score_by_logprob(completions: Sequence[inference.Completion]) -> Scored:
     return _scored_by_score([c.logprob_mean for c in completions], "mean token logprob")
 
 
-def samples_score_by_reward_model(
+def _score_by_reward_model(
     *, path: str, request: inference.GenerationRequest, completions: Sequence[inference.Completion]
 ) -> Scored:
     try:
@@ -131,10 +131,10 @@ def samples_score_by_reward_model(
         )
     except inference.InferenceError as exc:
         raise _error(f"reward-model:{path}: {exc}.") from None
-    return _scored_by_score(scores, f"reward-model score ({path})")
+    return _scored_by_score(scores, f"reward model {path} score")
 
 
-def samples_score_by_judge(
+def _score_by_judge(
     *,
     judge: inference.ModelSpec,
     judge_name: str,
@@ -194,14 +194,14 @@ def best_of_n_records(
     `judge` is the judge generator's model (judge selections only)."""
     if selection.method == JUDGE:
         assert judge is not None, "a judge selection runs its judge"
-        scored = samples_score_by_judge(
+        scored = _score_by_judge(
             judge=judge, judge_name=selection.argument, requests=requests, samples=samples
         )
     elif selection.method == REWARD_MODEL:
         scored = [
-            samples_score_by_reward_model(path=selection.argument, request=r, completions=s)
+            _score_by_reward_model(path=selection.argument, request=r, completions=s)
             for r, s in zip(requests, samples, strict=True)
         ]
     else:
-        scored = [samples_score_by_logprob(s) for s in samples]
+        scored = [_score_by_logprob(s) for s in samples]
     return [selection_records(method=selection.text, scored=s) for s in scored]

@@ -76,7 +76,7 @@ def test_logprob_keeps_all_n_and_selects_the_most_confident(campaign, generator,
         assert [a.selection["score"] for a in answers] == list(LOGPROBS)
         best = answers[2].selection
         assert best["scores"] == list(LOGPROBS) and best["method"] == "logprob" and best["n"] == 4
-        assert best["why"] == "highest mean token logprob (-0.1) of 4 samples"
+        assert best["why"] == "mean token logprob -0.1, the highest of 4 samples"
         assert "why" not in answers[0].selection
 
 
@@ -209,7 +209,9 @@ def test_a_reward_model_selects_its_highest_scored_answer(campaign, generator, p
     answers = by_sample(prompts[0])
     assert [a.selection["score"] for a in answers] == pytest.approx(expected, abs=1e-4)
     assert [a.selection["selected"] for a in answers] == [i == best for i in range(4)]
-    assert answers[best].selection["why"].startswith(f"highest reward-model score ({folder}) (")
+    assert answers[best].selection["why"] == (
+        f"reward model {folder} score {answers[best].selection['score']:.4g}, the highest of 4 samples"
+    )
     assert sum(a.selection["selected"] for a in by_sample(prompts[1])) == 1
 
 
