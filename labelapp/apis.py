@@ -714,6 +714,7 @@ class GenerationJobOutputSerializer(serializers.Serializer):
     generator = serializers.CharField(source="generator.name")
     params = serializers.JSONField()
     strategy = serializers.CharField()
+    selection = serializers.CharField(help_text="Best-of-N: how the best answer is selected.")
     status = serializers.CharField()
     outcome = serializers.CharField(help_text='The status in words, e.g. "completed with 2 failed prompts".')
     progress_done = serializers.IntegerField(help_text="Prompts answered so far.")
@@ -747,6 +748,11 @@ class GenerationJobStartApi(StaffApi):
         strategy = serializers.ChoiceField(
             choices=GenerationStrategy.values, default=GenerationStrategy.SAMPLE
         )
+        select = TextField(
+            max_length=600,
+            required=False,
+            help_text="best-of-n: logprob, reward-model:PATH (a folder on the worker) or judge:GENERATOR.",
+        )
 
         class Meta:
             ref_name = "GenerationJobStartInput"
@@ -763,12 +769,14 @@ class GenerationJobStartApi(StaffApi):
         data = dict(payload.validated_data)
         generator = generator_get(name=data.pop("generator"))
         strategy, temperatures = data.pop("strategy"), data.pop("temperatures", [])
+        selection = data.pop("select", "")
         params_list = sampling_params_sweep(generator=generator, overrides=data, temperatures=temperatures)
         jobs = generation_jobs_create(
             campaign=campaign_get(name=campaign),
             generator=generator,
             params_list=params_list,
             strategy=strategy,
+            selection=selection,
         )
         for job in jobs:
             job_enqueue(job=job)

@@ -332,6 +332,7 @@ def manage_generate(request: SignedInRequest, campaign: str) -> HttpResponse:
             generator=generator,
             params_list=params_list,
             strategy=request.POST.get("strategy") or GenerationStrategy.SAMPLE,
+            selection=request.POST.get("select", "").strip(),
         )
         for job in jobs:
             job_enqueue(job=job)

@@ -69,12 +69,14 @@ def client_for():
 
 class FakeGenerate:
     """Stands in for inference.generate and inference.generate_each: deterministic texts, with the real
-    Completion shape; a request whose prompt text is in `refuse` is refused as a model server refuses it."""
+    Completion shape; a request whose prompt text is in `refuse` is refused as a model server refuses it.
+    Every sample's mean logprob is -0.5, or logprobs[sample index] when set."""
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
         self.fail_on_call: int | None = None
         self.refuse: dict[str, str] = {}
+        self.logprobs: tuple[float, ...] | None = None
 
     def each(self, *, spec, requests, params):
         completions = self(spec=spec, requests=requests, params=params)
@@ -106,7 +108,7 @@ class FakeGenerate:
                         finish_reason="eos",
                         token_count=4,
                         logprob_sum=-2.0,
-                        logprob_mean=-0.5,
+                        logprob_mean=-0.5 if self.logprobs is None else self.logprobs[sample],
                         seed=params.seed if params.seed is not None else 7,
                     )
                 )

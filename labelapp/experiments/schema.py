@@ -25,7 +25,7 @@ KeyType = Literal["text", "integer", "number", "boolean", "list of texts", "list
 STEP_ACTIONS = ("import", "generate", "build_items", "judge")
 STEP_SEED = 0
 # The models' choices that inference and the kinds do not list: the models are not read here.
-STRATEGIES = ("sample", "self-critique")  # GenerationStrategy
+STRATEGIES = ("sample", "self-critique", "best-of-n")  # GenerationStrategy
 SELECTIONS = ("uniform", "active")  # CampaignSelection
 EXTERNAL_BACKEND = "external"  # GeneratorBackend.EXTERNAL: answers imported from files, never generated
 TOP_LEVEL = {"description": "text", "generator": "tables", "campaign": "tables", "step": "tables"}
@@ -114,6 +114,7 @@ class GenerateStep:
     stop: list[str] | None = None
     seed: int = STEP_SEED
     strategy: str = "sample"
+    select: str = ""  # best-of-n: logprob, reward-model:PATH or judge:GENERATOR
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ STEP_KEYS: dict[str, dict[str, KeyType]] = {
         "stop": "list of texts",
         "seed": "integer",
         "strategy": "text",
+        "select": "text",
     },
     "build_items": {
         "campaign": "text",

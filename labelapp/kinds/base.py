@@ -34,21 +34,33 @@ class AgreementField:
     values: tuple[Any, ...]  # every value, in order for an ordinal level
 
 
+BEST_OF_N_MARK = ":best-of-n"
+
+
+def best_of_n_selected(candidate: Candidate) -> bool:
+    """Whether a best-of-N job selected this answer as the best of its samples."""
+    return bool(candidate.selection and candidate.selection.get("selected"))
+
+
 @dataclass(frozen=True)
 class GeneratorChoice:
-    """A generator as build options name it: "model" (all its samples) or "model@0.7" (only those sampled
-    at temperature 0.7), so set vs set can compare one generator at two temperatures."""
+    """A generator as build options name it: "model" (all its samples), "model@0.7" (only those sampled
+    at temperature 0.7), so set vs set can compare one generator at two temperatures, or "model:best-of-n"
+    (only the answers its best-of-N jobs selected; "model@0.7:best-of-n" at one temperature)."""
 
     name: str
     temperature: float | None = None
+    best_of_n: bool = False
 
     @classmethod
     def parse(cls, text: str) -> "GeneratorChoice":
-        name, mark, temperature = text.rpartition("@")
+        best_of_n = text.endswith(BEST_OF_N_MARK)
+        generator = text.removesuffix(BEST_OF_N_MARK)
+        name, mark, temperature = generator.rpartition("@")
         if not mark:
-            return cls(text)
+            return cls(generator, best_of_n=best_of_n)
         try:
-            return cls(name, float(temperature))
+            return cls(name, float(temperature), best_of_n)
         except ValueError:
             raise ApplicationError(
                 f"Field 'generators': '{text}' names a temperature that is not a number (e.g. {name}@0.7).",
@@ -57,6 +69,8 @@ class GeneratorChoice:
 
     def matches(self, candidate: Candidate) -> bool:
         if candidate.generator.name != self.name:
+            return False
+        if self.best_of_n and not best_of_n_selected(candidate):
             return False
         return self.temperature is None or candidate.params.get("temperature") == self.temperature
 

@@ -21,6 +21,7 @@ from labelapp.kinds.base import (
     AgreementField,
     BuildOptions,
     ItemShape,
+    best_of_n_selected,
     choice_field,
     fields_check,
     majority,
@@ -58,6 +59,8 @@ class Pairing(StrEnum):
     WITHIN_PROMPT = "within-prompt"  # every pair of a prompt's answers (revisions count as answers)
     ANSWER_VS_REVISION = "answer-vs-revision"  # each self-critique answer against its own revision
     CROSS_GENERATOR = "cross-generator"  # pairs of answers by different generators only
+    # each best-of-N selected answer against each single sample of its generator (no best-of-N sample)
+    BEST_OF_N_VS_SAMPLE = "best-of-n-vs-sample"
 
 
 def value_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,9 +170,12 @@ def options_check(options: BuildOptions) -> None:
 def candidate_groups(
     candidates: Sequence[Candidate], *, options: BuildOptions, rng: random.Random
 ) -> Iterator[tuple[Candidate, ...]]:
-    """Pairs of one prompt's candidates: every pair of its answers, only those of different generators, or
-    each answer with its revision."""
-    if options.pairing == Pairing.ANSWER_VS_REVISION:
+    """Pairs of one prompt's candidates: every pair of its answers, only those of different generators,
+    each answer with its revision, or each best-of-N selected answer with each single sample of its
+    generator."""
+    if options.pairing == Pairing.BEST_OF_N_VS_SAMPLE:
+        yield from _best_of_n_vs_sample(candidates)
+    elif options.pairing == Pairing.ANSWER_VS_REVISION:
         by_id = {candidate.pk: candidate for candidate in candidates}
         for revision in candidates:
             if revision.step == CandidateStep.REVISION:
@@ -182,6 +188,16 @@ def candidate_groups(
         if options.pairing == Pairing.CROSS_GENERATOR:
             pairs = (pair for pair in pairs if pair[0].generator_id != pair[1].generator_id)
         yield from pairs
+
+
+def _best_of_n_vs_sample(candidates: Sequence[Candidate]) -> Iterator[tuple[Candidate, ...]]:
+    """A single sample is an answer sampled on its own: the other samples of a best-of-N job were seen by
+    the selection and lost, so they are no fair baseline."""
+    answers = [c for c in candidates if c.step == CandidateStep.ANSWER]
+    singles = [c for c in answers if c.selection is None]
+    for best in answers:
+        if best_of_n_selected(best):
+            yield from ((best, single) for single in singles if single.generator_id == best.generator_id)
 
 
 def shuffled_positions(count: int, rng: random.Random) -> list[int]:

@@ -73,6 +73,7 @@ class Generator(models.Model):
 class GenerationStrategy(models.TextChoices):
     SAMPLE = "sample", "Sample n answers"
     SELF_CRITIQUE = "self-critique", "Answer, critique the answer, revise it"
+    BEST_OF_N = "best-of-n", "Sample n answers, select the best"
 
 
 class GenerationJob(Job):
@@ -96,6 +97,11 @@ class GenerationJob(Job):
     params = models.JSONField(help_text="Sampling params: temperature, top_p, max_new_tokens, seed, n, ...")
     strategy = models.CharField(
         max_length=16, choices=GenerationStrategy.choices, default=GenerationStrategy.SAMPLE
+    )
+    selection = models.CharField(
+        max_length=600,
+        blank=True,
+        help_text="Best-of-N: how the best answer is selected, 'logprob', 'reward-model:PATH' or 'judge:GENERATOR'.",
     )
     tokens_generated = models.PositiveBigIntegerField(default=0)
     prompt_failures = models.JSONField(
@@ -163,6 +169,12 @@ class Candidate(models.Model):
     logprob_sum = models.FloatField(null=True, blank=True)
     logprob_mean = models.FloatField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True, help_text="What an imported answer came with.")
+    selection = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Best-of-N samples: {method, n, score, selected}; the selected one also has every sample's "
+        "score (by sample index) and why it was selected.",
+    )
     content_key = models.CharField(
         max_length=64,
         blank=True,

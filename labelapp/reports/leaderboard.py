@@ -12,8 +12,9 @@ Arena counts it. An item comparing a player with itself (two samples of one gene
 one config) says nothing about the ranking and is left out of that board. Gold items never count.
 
 A generation config is a generator with its sampling params other than the seed and the sample count
-(a job's params key hashes the seed, so every job would otherwise be a config of its own), and the step
-when it is not a first answer (self-critique revisions).
+(a job's params key hashes the seed, so every job would otherwise be a config of its own), the step
+when it is not a first answer (self-critique revisions), and the selection when a best-of-N job selected the
+answer: "small · best-of-8 by logprob" is a config of its own beside small's single samples.
 """
 
 import json
@@ -31,12 +32,13 @@ class Player:
     generator: str
     params: Mapping[str, Any]
     step: str = "answer"
+    selection: str = ""  # how a best-of-N job selected the answer: "best-of-8 by logprob"
 
     @property
     def config(self) -> str:
-        """A stable identity: generator, params that define the config, and step."""
+        """A stable identity: generator, params that define the config, step and best-of-N selection."""
         params = {k: v for k, v in self.params.items() if k not in NOT_CONFIG}
-        return json.dumps([self.generator, params, self.step], sort_keys=True)
+        return json.dumps([self.generator, params, self.step, self.selection], sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ def config_names(players: Sequence[Player]) -> dict[str, str]:
             parts = [f"{k} {player.params.get(k)}" for k in shown]
             if player.step != "answer":
                 parts.append(player.step)
+            if player.selection:
+                parts.append(player.selection)
             names[identity] = " · ".join([generator, *parts])
     return names
 

@@ -71,16 +71,33 @@ def pairwise_majorities(*, campaign: Campaign) -> dict[int, str | None]:
 
 
 def _players(campaign: Campaign, kind: str) -> dict[int, dict[int, Player]]:
-    """Item id -> canonical index -> the player (generator, params, step) of the candidate there."""
+    """Item id -> canonical index -> the player (generator, params, step, best-of-N selection) of the
+    candidate there."""
     players: dict[int, dict[int, Player]] = defaultdict(dict)
     slots = (
         ItemCandidate.objects.filter(**_work_items(campaign, kind))
         .order_by()
-        .values_list("item_id", "index", "candidate__generator__name", "candidate__params", "candidate__step")
+        .values_list(
+            "item_id",
+            "index",
+            "candidate__generator__name",
+            "candidate__params",
+            "candidate__step",
+            "candidate__selection",
+        )
     )
-    for item_id, index, generator, params, step in slots:
-        players[item_id][index] = Player(generator=generator, params=params or {}, step=step)
+    for item_id, index, generator, params, step, selection in slots:
+        players[item_id][index] = Player(
+            generator=generator, params=params or {}, step=step, selection=_selection_name(selection)
+        )
     return players
+
+
+def _selection_name(selection: dict | None) -> str:
+    """ "best-of-8 by logprob" for an answer a best-of-N job selected; "" for any other."""
+    if not selection or not selection.get("selected"):
+        return ""
+    return f"best-of-{selection['n']} by {selection['method']}"
 
 
 def _unlabelled(campaign: Campaign, kind: str, labelled: int) -> int:

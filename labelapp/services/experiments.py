@@ -43,6 +43,7 @@ from labelapp.importers.records import record_file_open
 from labelapp.kinds.base import BuildOptions
 from labelapp.kinds.pairwise import Pairing
 from labelapp.models import Campaign, GenerationJob, Generator, Job, JobStatus, JudgeJob
+from labelapp.services.best_of_n import selection_check
 from labelapp.services.campaigns import (
     campaign_access_skill,
     campaign_create,
@@ -259,22 +260,33 @@ class _Application:
         for params in params_list:
             subject = (
                 f"step {number}: generate with '{generator.name}' on '{campaign.name}' "
-                f"(T={params.temperature:g}, n={params.n}, {step.strategy})"
+                f"(T={params.temperature:g}, n={params.n}, {step.strategy}{f' by {step.select}' if step.select else ''})"
             )
-            pending = prompts_unanswered(campaign=campaign, generator=generator, params=params).count()
+            with _at(step.where):
+                selection = selection_check(step.select).text if step.select else ""
+            pending = prompts_unanswered(
+                campaign=campaign, generator=generator, params=params, selection=selection
+            ).count()
             if pending == 0 and campaign.prompts.exists():
                 self.report(Change.UNCHANGED, subject, "every prompt answered")
                 continue
             in_flight = GenerationJob.objects.filter(
                 campaign=campaign, generator=generator, strategy=step.strategy, status__in=UNFINISHED
             )
-            running = next((job for job in in_flight if job.params == params.to_dict()), None)
+            running = next(
+                (job for job in in_flight if job.params == params.to_dict() and job.selection == selection),
+                None,
+            )
             if running is not None:
                 self.report(Change.UNCHANGED, subject, f"job {running.pk} is {running.status} already")
                 continue
             with _at(step.where):
                 (job,) = generation_jobs_create(
-                    campaign=campaign, generator=generator, params_list=[params], strategy=step.strategy
+                    campaign=campaign,
+                    generator=generator,
+                    params_list=[params],
+                    strategy=step.strategy,
+                    selection=step.select,
                 )
             if self.dry_run:
                 self.report(Change.CREATED, subject, f"{pending} prompts to answer (not run: dry run)")

@@ -27,6 +27,8 @@ from labelapp.models import (
     Prompt,
     PromptFormat,
 )
+from labelapp.selectors.generators import generator_get
+from labelapp.services.best_of_n import JUDGE, Selection, best_of_n_records, selection_check, selection_parse
 from labelapp.services.conversation_turns import conversation_turn_build
 from labelapp.services.jobs import job_claim, job_succeed
 
@@ -105,8 +107,11 @@ def sampling_params_sweep(
     ]
 
 
-def params_key(params: inference.SamplingParams) -> str:
-    return hashlib.sha256(json.dumps(params.to_dict(), sort_keys=True).encode()).hexdigest()
+def params_key(params: inference.SamplingParams, selection: str = "") -> str:
+    """The hash that tells one job's samples from another's: a best-of-N job's selection is part of it, so
+    that it samples its own n answers rather than finding a plain job's with the same params (and seed)."""
+    identity = params.to_dict() | ({"selection": selection} if selection else {})
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
 @transaction.atomic
@@ -117,9 +122,10 @@ def generation_jobs_create(
     params_list: Sequence[inference.SamplingParams],
     strategy: str = GenerationStrategy.SAMPLE,
     prompt: Prompt | None = None,
+    selection: str = "",
 ) -> list[GenerationJob]:
     """Jobs that answer the campaign's prompts (a conversation's next turns excepted: their continuation
-    decides who answers them), or only `prompt`."""
+    decides who answers them), or only `prompt`. A best-of-N job selects by `selection` (services/best_of_n.py)."""
     generator_runnable_check(generator)
     prompts_total = 1 if prompt is not None else _campaign_prompts(campaign).count()
     if prompts_total == 0:
@@ -131,6 +137,7 @@ def generation_jobs_create(
             f"Self-critique needs a chat generator; '{generator.name}' uses a raw template.",
             {"field": "strategy"},
         )
+    selection = _selection_checked(strategy, selection, params_list)
     jobs = []
     for params in params_list:
         job = GenerationJob(
@@ -139,12 +146,38 @@ def generation_jobs_create(
             prompt=prompt,
             params=params.to_dict(),
             strategy=strategy,
+            selection=selection,
             progress_total=prompts_total,
         )
         job.full_clean()
         job.save()
         jobs.append(job)
     return jobs
+
+
+def _selection_checked(strategy: str, selection: str, params_list: Sequence[inference.SamplingParams]) -> str:
+    """A best-of-N job's selection, checked; other strategies take none."""
+    if strategy != GenerationStrategy.BEST_OF_N:
+        if selection:
+            raise ApplicationError(
+                f"Option 'select' applies to the best-of-n strategy only, not {strategy}.",
+                {"field": "select"},
+            )
+        return ""
+    if not selection:
+        raise ApplicationError(
+            "The best-of-n strategy needs option 'select': logprob, reward-model:PATH or judge:GENERATOR.",
+            {"field": "select"},
+        )
+    if any(params.n < 2 for params in params_list):
+        raise ApplicationError("Best-of-n needs n of at least 2 samples per prompt.", {"field": "n"})
+    checked = selection_check(selection)
+    if checked.method == JUDGE:
+        try:
+            generator_runnable_check(generator_get(name=checked.argument))
+        except ApplicationError as exc:
+            raise ApplicationError(f"Option 'select': {exc.message}", {"field": "select"}) from None
+    return checked.text
 
 
 def _campaign_prompts(campaign: Campaign) -> QuerySet[Prompt]:
@@ -159,11 +192,11 @@ def _job_prompts(job: GenerationJob) -> QuerySet[Prompt]:
 
 
 def prompts_unanswered(
-    *, campaign: Campaign, generator: Generator, params: inference.SamplingParams
+    *, campaign: Campaign, generator: Generator, params: inference.SamplingParams, selection: str = ""
 ) -> QuerySet[Prompt]:
     """The campaign's prompts without all `params.n` answers of the generator sampled with these params (seed
-    included); chunks are written atomically, so a prompt has 0 or n."""
-    return _prompts_pending(_campaign_prompts(campaign), generator, params_key(params), params.n)
+    included) and, for best-of-N, this selection; chunks are written atomically, so a prompt has 0 or n."""
+    return _prompts_pending(_campaign_prompts(campaign), generator, params_key(params, selection), params.n)
 
 
 def _prompts_pending(prompts: QuerySet[Prompt], generator: Generator, key: str, n: int) -> QuerySet[Prompt]:
@@ -180,7 +213,12 @@ def _request_for(prompt: Prompt) -> inference.GenerationRequest:
 
 
 def _candidate(
-    job: GenerationJob, key: str, prompt: Prompt, completion: inference.Completion, step: str, **links: object
+    job: GenerationJob,
+    key: str,
+    prompt: Prompt,
+    completion: inference.Completion,
+    step: str,
+    **fields: object,
 ) -> Candidate:
     return Candidate(
         prompt=prompt,
@@ -196,7 +234,7 @@ def _candidate(
         token_count=completion.token_count,
         logprob_sum=completion.logprob_sum,
         logprob_mean=completion.logprob_mean,
-        **links,
+        **fields,
     )
 
 
@@ -209,12 +247,21 @@ def candidate_bulk_create(
     answers: Sequence[inference.Completion],
     critiques: Sequence[inference.Completion] = (),
     revisions: Sequence[inference.Completion] = (),
+    selections: Sequence[dict] = (),
 ) -> list[Candidate]:
     """Write the candidates of the prompts answered; answers[i].request_index indexes `prompts`, and
-    critiques[i] and revisions[i] belong to answers[i]."""
+    critiques[i], revisions[i] and (best-of-N) selections[i] belong to answers[i]."""
     created = Candidate.objects.bulk_create(
-        _candidate(job, key, prompts[a.request_index], a, CandidateStep.ANSWER, sample_index=a.sample_index)
-        for a in answers
+        _candidate(
+            job,
+            key,
+            prompts[a.request_index],
+            a,
+            CandidateStep.ANSWER,
+            sample_index=a.sample_index,
+            selection=selections[i] if selections else None,
+        )
+        for i, a in enumerate(answers)
     )
     if critiques:
         critique_rows = Candidate.objects.bulk_create(
@@ -281,9 +328,11 @@ def _generate_chunk(
     chunk: Sequence[Prompt],
     params: inference.SamplingParams,
     refusals: _Refusals,
+    selector: "_Selector | None" = None,
 ) -> None:
-    """Answers (and, for self-critique, their critiques and revisions) for a chunk of prompts; a prompt any of
-    whose requests the server refused is recorded as failed and gets no candidates."""
+    """Answers (and, for self-critique, their critiques and revisions; for best-of-N, which one is selected)
+    for a chunk of prompts; a prompt any of whose requests the server refused is recorded as failed and gets
+    no candidates."""
     requests = [_request_for(p) for p in chunk]
     refused: dict[int, str] = {}
     by_prompt = _completions_by_request(spec, requests, params, refused, owners=range(len(chunk)))
@@ -313,12 +362,59 @@ def _generate_chunk(
         critiques = [c for _, c, _ in kept]
         revisions = [r for _, _, r in kept]
     answers = [a for a in answers if a.request_index not in refused]
+    selections = selector.records(requests, by_prompt, answers) if selector and answers else []
     if answers:
         candidate_bulk_create(
-            job=job, key=key, prompts=chunk, answers=answers, critiques=critiques, revisions=revisions
+            job=job,
+            key=key,
+            prompts=chunk,
+            answers=answers,
+            critiques=critiques,
+            revisions=revisions,
+            selections=selections,
         )
     for index, message in sorted(refused.items()):
         refusals.add(chunk[index], message)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Selector:
+    """A best-of-N job's selection, with its judge's model when a judge selects."""
+
+    selection: Selection
+    judge: inference.ModelSpec | None
+
+    @classmethod
+    def for_job(cls, job: GenerationJob) -> "_Selector | None":
+        if job.strategy != GenerationStrategy.BEST_OF_N:
+            return None
+        selection = selection_parse(job.selection)
+        judge = None
+        if selection.method == JUDGE:
+            judge = generator_model_spec(generator_get(name=selection.argument))
+            inference.preload(judge)
+        return cls(selection, judge)
+
+    def records(
+        self,
+        requests: Sequence[inference.GenerationRequest],
+        by_request: dict[int, list[inference.Completion]],
+        answers: Sequence[inference.Completion],
+    ) -> list[dict]:
+        """Each answer's Candidate.selection, aligned with `answers`."""
+        indices = sorted({a.request_index for a in answers})
+        records = best_of_n_records(
+            selection=self.selection,
+            judge=self.judge,
+            requests=[requests[i] for i in indices],
+            samples=[by_request[i] for i in indices],
+        )
+        by_sample = {
+            (i, c.sample_index): record
+            for i, prompt_records in zip(indices, records, strict=True)
+            for c, record in zip(by_request[i], prompt_records, strict=True)
+        }
+        return [by_sample[(a.request_index, a.sample_index)] for a in answers]
 
 
 def _generate_streaming(
@@ -355,7 +451,7 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
     if job is None:
         return GenerationJob.objects.get(pk=job_id)
     params = inference.SamplingParams.from_dict(job.params)
-    key = params_key(params)
+    key = params_key(params, job.selection)
     spec = generator_model_spec(job.generator)
     inference.preload(spec)
     pending = list(_prompts_pending(_job_prompts(job), job.generator, key, params.n))
@@ -368,6 +464,7 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
         prompt_failures=[],
     )
     refusals = _Refusals(job)
+    selector = _Selector.for_job(job)
     if spec.is_remote and job.strategy == GenerationStrategy.SAMPLE:
         # Request i of the run gets the seed job_seed + i * n (inference.remote.request_seeds).
         _generate_streaming(job, spec, key, pending, params, refusals, on_progress)
@@ -376,7 +473,7 @@ def generation_job_run(*, job_id: int, on_progress: ProgressCallback | None = No
             chunk = pending[start : start + PROMPTS_PER_CHUNK]
             # A seed per chunk, derived from the first prompt: the same job reproduces the same samples.
             chunk_params = dataclasses.replace(params, seed=job_seed + chunk[0].pk)
-            _generate_chunk(job, spec, key, chunk, chunk_params, refusals)
+            _generate_chunk(job, spec, key, chunk, chunk_params, refusals, selector)
             if on_progress:
                 job.refresh_from_db()
                 on_progress(job)

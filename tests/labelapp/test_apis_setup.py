@@ -148,3 +148,29 @@ def test_an_unknown_generator_or_report_is_a_404_naming_it(campaign, staff):
     response = client.get(f"/api/v1/campaigns/{campaign.name}/reports/vibes/")
     assert response.status_code == 404 and "Unknown report kind 'vibes'" in response.json()["message"]
     assert not GenerationJob.objects.exists()
+
+
+def test_staff_start_a_best_of_n_job_and_a_bad_selection_is_a_400_naming_select(
+    campaign, generator, staff, fake_generate
+):
+    Prompt.objects.create(campaign=campaign, text="Question?")
+    client = api_as(staff)
+    url = f"/api/v1/campaigns/{campaign.name}/generation-jobs/"
+    refused = client.post(
+        url, {"generator": generator.name, "n": 4, "strategy": "best-of-n", "select": "best"}, format="json"
+    )
+    assert refused.status_code == 400 and refused.json()["extra"]["field"] == "select"
+    assert "'best' is not a selection method" in refused.json()["message"]
+    assert not GenerationJob.objects.exists()
+
+    started = client.post(
+        url,
+        {"generator": generator.name, "n": 4, "strategy": "best-of-n", "select": "logprob"},
+        format="json",
+    )
+    assert started.status_code == 202
+    (job,) = started.json()
+    assert (job["strategy"], job["selection"]) == ("best-of-n", "logprob")
+    generation_job_run(job_id=job["id"])
+    selected = campaign.prompts.get().candidates.filter(selection__selected=True)
+    assert selected.count() == 1

@@ -375,6 +375,22 @@ def test_a_temperature_sweep_from_the_browser_queues_one_job_per_value(
     assert "Field &#x27;temperature&#x27; must be numbers" in page.content.decode()
 
 
+def test_a_best_of_n_job_from_the_browser_says_how_it_selects(
+    campaign, generator, staff, client_for, fake_generate, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    Prompt.objects.create(campaign=campaign, text="hi")
+    client = client_for(staff)
+    form = {"generator": generator.pk, "n": "3", "strategy": "best-of-n"}
+    page = client.post("/manage/prefs/generate/", form, follow=True).content.decode()
+    assert "The best-of-n strategy needs option &#x27;select&#x27;" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/manage/prefs/generate/", {**form, "select": "logprob"}, follow=True)
+    page = client.get("/manage/prefs/").content.decode()
+    assert "Sample n answers, select the best, T=" in page and "n=3" in page and "selected by logprob" in page
+    assert Candidate.objects.filter(selection__selected=True).count() == 1
+
+
 def test_skip_by_form_and_heartbeat_keep_the_labeller_moving(campaign, pairwise_items, labeller, client_for):
     client = client_for(labeller)
     html = client.get("/label/prefs/").content.decode()

@@ -19,7 +19,8 @@ class Command(BaseCommand):
             action="append",
             default=[],
             help="Only candidates of this generator (repeat for several; set-vs-set takes exactly two); NAME@T: "
-            "only its samples at temperature T (set vs set: one model at two temperatures).",
+            "only its samples at temperature T (set vs set: one model at two temperatures); NAME:best-of-n: only "
+            "the answers its best-of-N jobs selected.",
         )
         parser.add_argument(
             "--per-item",
@@ -31,7 +32,8 @@ class Command(BaseCommand):
             choices=[p.value for p in Pairing],
             default=Pairing.WITHIN_PROMPT,
             help="pairwise: within-prompt pairs a prompt's answers; cross-generator only answers of different "
-            "generators; answer-vs-revision each answer with its revision.",
+            "generators; answer-vs-revision each answer with its revision; best-of-n-vs-sample each best-of-N "
+            "selected answer with each single sample of its generator.",
         )
         parser.add_argument("--max-per-prompt", type=int, help="At most this many items per prompt.")
         parser.add_argument("--seed", type=int, help="Seed for the grouping and shown positions.")

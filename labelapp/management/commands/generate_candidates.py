@@ -33,6 +33,14 @@ class Command(BaseCommand):
             "--strategy", choices=GenerationStrategy.values, default=GenerationStrategy.SAMPLE
         )
         parser.add_argument(
+            "--select",
+            default="",
+            metavar="METHOD",
+            help="best-of-n: how the best of the n answers is selected: logprob (highest mean token logprob), "
+            "reward-model:PATH (a local transformers sequence-classification folder, num_labels=1) or "
+            "judge:GENERATOR (that generator picks the best).",
+        )
+        parser.add_argument(
             "--enqueue", action="store_true", help="Queue the jobs for a worker on queue 'inference'."
         )
         parser.add_argument(
@@ -72,6 +80,7 @@ class Command(BaseCommand):
             generator=generator,
             params_list=params_list,
             strategy=options["strategy"],
+            selection=str(options["select"]),
         )
 
     def _generator(self, name: str) -> Generator:
@@ -100,6 +109,9 @@ class Command(BaseCommand):
             f"Job {job.pk}: {job.candidates.count()} candidates for {job.progress_total} prompts × "
             f"{job.params['n']}, {job.tokens_generated} tokens, {job.tokens_per_second or 0:.1f} tokens/s."
         )
+        if job.selection:
+            selected = job.candidates.filter(selection__selected=True).count()
+            summary += f" Best of {job.params['n']} selected by {job.selection} for {selected} prompts."
         if job.status != JobStatus.PARTIAL:
             self.stdout.write(self.style.SUCCESS(summary))
             return

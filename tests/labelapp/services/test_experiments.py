@@ -393,3 +393,54 @@ def test_continuing_a_campaign_of_another_kind_is_refused_naming_the_table(tmp_p
     with pytest.raises(ApplicationError, match=r"\[\[campaign\]\] 1 \('facts'\)"):
         apply(write(tmp_path, text))
     assert not Campaign.objects.exists()
+
+
+BEST_OF_N_STEPS = """
+[[step]]
+action = "import"
+campaign = "versus"
+file = "prompts.jsonl"
+
+[[step]]
+action = "generate"
+campaign = "versus"
+generators = ["chat"]
+n = 3
+strategy = "best-of-n"
+select = "{select}"
+
+[[step]]
+action = "generate"
+campaign = "versus"
+generators = ["chat"]
+n = 1
+
+[[step]]
+action = "build_items"
+campaign = "versus"
+pairing = "best-of-n-vs-sample"
+"""
+
+
+def test_a_best_of_n_step_against_a_single_sample_runs_once(tmp_path, db, fake_generate):
+    fake_generate.logprobs = (-0.9, -0.1, -0.5)  # the selected answer is sample 1, the single sample sample 0
+    path = write(tmp_path, GENERATORS + CAMPAIGN + BEST_OF_N_STEPS.format(select="logprob"))
+    first = apply(path)
+    assert (
+        "created",
+        "step 2: generate with 'chat' on 'versus' (T=0.7, n=3, best-of-n by logprob)",
+    ) in changes(first)
+    assert Candidate.objects.filter(selection__selected=True).count() == 2
+    assert Item.objects.count() == 2  # per prompt: the selected answer against the single sample
+
+    again = apply(path)
+    assert {change for change, _ in changes(again)} == {"unchanged"}
+
+
+def test_a_bad_selection_in_a_step_names_its_place_in_the_file(tmp_path, db, fake_generate):
+    path = write(tmp_path, GENERATORS + CAMPAIGN + BEST_OF_N_STEPS.format(select="judge:nobody"))
+    with pytest.raises(
+        ApplicationError, match=r"\[\[step\]\] 2, key 'select': .*Generator 'nobody' does not exist"
+    ):
+        apply(path)
+    assert not GenerationJob.objects.exists()

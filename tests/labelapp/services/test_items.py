@@ -96,3 +96,48 @@ def test_cross_generator_pairing_spends_no_item_on_a_same_model_pair(campaign, g
     pairs = {frozenset(i.candidates.values_list("id", flat=True)) for i in Item.objects.all()}
     assert built.created == 4
     assert pairs == {frozenset({m.id, t.id}) for m in mine for t in theirs}
+
+
+def best_of_n_samples(prompt, generator, texts, selected):
+    """A best-of-N job's samples as it stores them: every one scored, one selected."""
+    return [
+        Candidate.objects.create(
+            prompt=prompt,
+            generator=generator,
+            text=text,
+            sample_index=index,
+            params_key="best-of-n",
+            selection={"method": "logprob", "n": len(texts), "score": -1.0, "selected": index == selected},
+        )
+        for index, text in enumerate(texts)
+    ]
+
+
+def test_a_best_of_n_choice_takes_only_the_selected_answers(campaign, generator):
+    other = Generator.objects.create(name="other", model="embedded")
+    prompt = Prompt.objects.create(campaign=campaign, text="Q?")
+    best = best_of_n_samples(prompt, generator, ["s0", "s1", "s2"], selected=1)[1]
+    (rival,) = candidates_add(prompt, other, ["rival"])
+
+    built = items_build(
+        campaign=campaign,
+        kind="pairwise",
+        options=BuildOptions(generators=("fake-model:best-of-n", "other"), pairing="cross-generator"),
+    )
+
+    assert built.created == 1
+    (item,) = Item.objects.all()
+    assert set(item.candidates.values_list("id", flat=True)) == {best.pk, rival.pk}
+
+
+def test_best_of_n_vs_sample_pairs_each_generator_with_itself_only(campaign, generator):
+    other = Generator.objects.create(name="other", model="embedded")
+    prompt = Prompt.objects.create(campaign=campaign, text="Q?")
+    best = best_of_n_samples(prompt, generator, ["s0", "s1"], selected=0)[0]
+    singles = candidates_add(prompt, generator, ["single 1", "single 2"])
+    candidates_add(prompt, other, ["other single"])  # no best-of-N of its own: nothing to pit it against
+
+    items_build(campaign=campaign, kind="pairwise", options=BuildOptions(pairing="best-of-n-vs-sample"))
+
+    pairs = {frozenset(i.candidates.values_list("id", flat=True)) for i in Item.objects.all()}
+    assert pairs == {frozenset({best.pk, single.pk}) for single in singles}
