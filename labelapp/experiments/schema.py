@@ -85,6 +85,7 @@ class CampaignSpec:
     priority: int | None = None
     continue_turns: int | None = None  # pairwise: turns a conversation goes on from the preferred reply
     user_simulator: str | None = None  # a generator's name: writes the next user turn when nobody did
+    review_below: float | None = None  # adjudication: items agreeing less than this go to reviewers
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ CAMPAIGN_KEYS: dict[str, KeyType] = {
     "priority": "integer",
     "continue_turns": "integer",
     "user_simulator": "text",
+    "review_below": "number",
 }
 STEP_KEYS: dict[str, dict[str, KeyType]] = {
     "import": {"campaign": "text", "file": "text", "format": "text", "source": "text"},

@@ -74,6 +74,13 @@ class Campaign(models.Model):
         help_text="Continuations: writes the user's next message where no labeller did; "
         "without one such a conversation stops there.",
     )
+    review_below = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Adjudication: an item whose labels are all in and agree less than this (the kind's agreement, "
+        "0 to 1) goes to the review queue of labellers with the 'reviewer' skill; empty: no review.",
+    )
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -89,6 +89,7 @@ CAMPAIGN_FIELDS = {
     "priority": "priority",
     "continue_turns": "continue_turns",
     "user_simulator": "user_simulator",
+    "review_below": "review_below",
 }
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 

@@ -21,6 +21,7 @@ from labelapp.models import Item, Label, Lease
 from labelapp.selectors.items import LeasedItem, leased_item_get_for_labeller
 from labelapp.services.continuations import continuation_mark_due
 from labelapp.services.leases import lease_has_room, lease_next_in_transaction
+from labelapp.services.reviews import review_mark_due
 from labelapp.user_text import text_check
 
 
@@ -140,6 +141,7 @@ def _label_write(leased: LeasedItem, *, labeller: User, value: dict[str, Any], i
     label.full_clean(exclude=["item", "labeller"], validate_unique=False, validate_constraints=False)
     _label_insert_ending_lease(label, leased.lease)
     continuation_mark_due(item=item, label_count=item.label_count + 1)
+    review_mark_due(item=item, label_count=item.label_count + 1)
     return label
 
 
