@@ -356,6 +356,7 @@ def test_the_api_answers_the_same_numbers(scenario, staff):
         "gold_accuracy": 0.4,
         "majority_labels": 0,
         "majority_agreement": None,
+        "disagreement": None,
         "skips": 0,
         "suspended": False,
         "blocked_reason": "Gold accuracy 40% is below the campaign's 70%",
