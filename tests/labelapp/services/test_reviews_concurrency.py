@@ -77,7 +77,11 @@ def test_reviewers_racing_never_share_an_item_and_adjudicate_each_once():
                 with lock:
                     taken.append((review.item_id, user.pk))
                 item_adjudicate(
-                    reviewer=user, campaign=campaign, item_id=review.item_id, value={"choice": "a"}, rationale=""
+                    reviewer=user,
+                    campaign=campaign,
+                    item_id=review.item_id,
+                    value={"choice": "a"},
+                    rationale="",
                 )
         except Exception:  # noqa: BLE001 - any failure in a thread fails the test
             with lock:
