@@ -32,7 +32,9 @@ def test_a_reviewer_sees_the_item_and_every_label_under_pseudonyms(disputed, rat
     assert 'data-key="n"' in body and 'name="choice"' in body  # the kind's own controls, and a rationale
 
 
-def test_the_labels_are_shown_in_the_positions_the_reviewer_sees(campaign, pairwise_items, raters, client_for):
+def test_the_labels_are_shown_in_the_positions_the_reviewer_sees(
+    campaign, pairwise_items, raters, client_for
+):
     campaign.review_below = 0.75
     campaign.save()
     swapped = next(item for item in pairwise_items if item_shown_indices(item) == [1, 0])
