@@ -388,9 +388,21 @@ class LabellerRowOutputSerializer(serializers.Serializer):
     gold_accuracy = serializers.FloatField(allow_null=True)
     majority_labels = serializers.IntegerField()
     majority_agreement = serializers.FloatField(allow_null=True)
+    disagreement = serializers.FloatField(
+        allow_null=True,
+        help_text="Share of majority_labels differing from the adjudication, else the majority.",
+    )
     skips = serializers.IntegerField()
     suspended = serializers.BooleanField()
     blocked_reason = serializers.CharField(allow_null=True)
+
+
+class PairRowOutputSerializer(serializers.Serializer):
+    first = serializers.CharField()
+    second = serializers.CharField()
+    shared_items = serializers.IntegerField()
+    disagreement = serializers.FloatField(help_text="Share of the shared items where their labels differ.")
+    too_few = serializers.BooleanField(help_text="Too few shared items to read much into the share.")
 
 
 class FieldAgreementOutputSerializer(serializers.Serializer):
@@ -419,6 +431,8 @@ class CampaignDashboardApi(StaffApi):
         median_seconds = serializers.FloatField(allow_null=True)
         agreements = FieldAgreementOutputSerializer(many=True)
         labellers = LabellerRowOutputSerializer(many=True)
+        adjudicated_items = serializers.IntegerField()
+        pairs = PairRowOutputSerializer(many=True)
 
         class Meta:
             ref_name = "CampaignDashboard"  # not "Output", which the other APIs' serializers also claim
@@ -583,6 +597,7 @@ class CampaignOutputSerializer(serializers.Serializer):
     gold_rate = serializers.FloatField()
     show_reference_answer = serializers.BooleanField()
     selection = serializers.CharField()
+    review_below = serializers.FloatField(allow_null=True)
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -628,6 +643,13 @@ class CampaignsApi(StaffApi):
         gold_rate = NumberField(min_value=0, max_value=1, required=False)
         show_reference_answer = SwitchField(required=False)
         selection = serializers.ChoiceField(choices=CampaignSelection.values, required=False)
+        review_below = NumberField(
+            min_value=0,
+            max_value=1,
+            required=False,
+            allow_null=True,
+            help_text="Items whose labels agree less than this go to the reviewers; null: no review.",
+        )
 
         class Meta:
             ref_name = "CampaignCreateInput"

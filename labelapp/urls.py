@@ -65,6 +65,8 @@ urlpatterns = [
     path(
         "label/<name:campaign>/items/<id:item_id>/heartbeat/", views.label_heartbeat, name="label-heartbeat"
     ),
+    path("label/<name:campaign>/review/", views.review_page, name="review"),
+    path("label/<name:campaign>/review/items/<id:item_id>/", views.review_submit, name="review-submit"),
     path("manage/<name:campaign>/", views.manage_page, name="manage"),
     path("manage/<name:campaign>/import/", views.manage_import, name="manage-import"),
     path("manage/<name:campaign>/gold/", views.manage_import_gold, name="manage-import-gold"),

@@ -34,10 +34,11 @@ from labelapp.selectors.campaigns import (
     labeller_progress,
     user_is_labeller,
 )
-from labelapp.selectors.dashboard import campaign_dashboard
+from labelapp.selectors.dashboard import PAIR_MIN_SHARED_ITEMS, campaign_dashboard
 from labelapp.selectors.items import item_candidates_shown
 from labelapp.selectors.jobs import job_get, jobs_for_campaign
 from labelapp.selectors.labellers import labeller_standing_remember
+from labelapp.selectors.reviews import review_labels, user_is_reviewer
 from labelapp.services import labels
 from labelapp.services.exports import export_job_create
 from labelapp.services.generation import generation_jobs_create, sampling_params_sweep
@@ -46,6 +47,7 @@ from labelapp.services.imports import dataset_file_import, dataset_upload_size_c
 from labelapp.services.items import items_build
 from labelapp.services.jobs import job_enqueue, job_retry
 from labelapp.services.leases import item_skip, lease_next, lease_renew
+from labelapp.services.reviews import item_adjudicate, review_next
 from labelapp.templatetags.markdown_text import markdown_html
 
 View = Callable[..., HttpResponse]
@@ -69,6 +71,16 @@ def labeller_required(view: View) -> View:
     return checked
 
 
+def reviewer_required(view: View) -> View:
+    @wraps(view)
+    def checked(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not user_is_reviewer(request.user):
+            raise PermissionDenied("Only labellers with the reviewer skill can review.")
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
 def staff_required(view: View) -> View:
     @wraps(view)
     def checked(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -87,9 +99,12 @@ def instructions_html(campaign: Campaign) -> str:
 @require_GET
 def home(request: SignedInRequest) -> HttpResponse:
     campaigns = campaigns_for_user(user=request.user)
-    return render(
-        request, "labelapp/home.html", {"campaigns": campaigns, "is_labeller": user_is_labeller(request.user)}
-    )
+    context = {
+        "campaigns": campaigns,
+        "is_labeller": user_is_labeller(request.user),
+        "is_reviewer": user_is_reviewer(request.user),
+    }
+    return render(request, "labelapp/home.html", context)
 
 
 def _item_context(
@@ -203,6 +218,57 @@ def label_heartbeat(request: SignedInRequest, campaign: str, item_id: int) -> Ht
     except ApplicationError as exc:
         return HttpResponse(exc.message, status=exc.status_code)
     return HttpResponse(status=204)
+
+
+def _render_review(
+    request: SignedInRequest, campaign: Campaign, error: str = "", status: int = 200
+) -> HttpResponse:
+    """The reviewer's next item to adjudicate (their reservation, else the oldest free one), or none."""
+    review = review_next(reviewer=request.user, campaign=campaign)
+    context: dict[str, Any] = {"campaign": campaign, "review": review, "error": error}
+    if review is not None:
+        item = review.item
+        task_kind = kind_get(item.kind)
+        context |= {
+            "item": item,
+            "kind_template": task_kind.TEMPLATE,
+            "shown": item_candidates_shown(item=item, position_names=task_kind.POSITION_NAMES),
+            "labels": review_labels(item=item),
+            "show_reference": reference_answer_shown(campaign=campaign),
+        }
+    template = "labelapp/review.html#item" if request.htmx else "labelapp/review.html"
+    if not request.htmx:
+        context["instructions_html"] = instructions_html(campaign)
+    return render(request, template, context, status=status)
+
+
+@require_GET
+@reviewer_required
+def review_page(request: SignedInRequest, campaign: str) -> HttpResponse:
+    return _render_review(request, campaign_get_for_user(user=request.user, name=campaign))
+
+
+@require_POST
+@reviewer_required
+def review_submit(request: SignedInRequest, campaign: str, item_id: int) -> HttpResponse:
+    """Store the reviewer's final label, then show their next item (htmx) or redirect to the page. An item
+    not reserved to them is a 404; a value refused shows inline, above the item again."""
+    found = campaign_get_for_user(user=request.user, name=campaign)
+    try:
+        item_adjudicate(
+            reviewer=request.user,
+            campaign=found,
+            item_id=item_id,
+            value=kind_get(found.kind).value_from_form(request.POST),
+            rationale=request.POST.get("review_rationale", ""),
+        )
+    except NotFoundError:
+        raise
+    except ApplicationError as exc:
+        return _render_review(request, found, error=exc.message, status=exc.status_code)
+    if not request.htmx:
+        return redirect("review", campaign=found.name)
+    return _render_review(request, found)
 
 
 def _manage_context(campaign: Campaign, request: SignedInRequest) -> dict[str, Any]:
@@ -378,6 +444,7 @@ def manage_dashboard(request: SignedInRequest, campaign: str) -> HttpResponse:
         "dashboard": dashboard,
         "progress_segments": progress_segments(dashboard),
         "hour_chart": hour_chart(dashboard.labels_per_hour),
+        "pair_min_shared_items": PAIR_MIN_SHARED_ITEMS,
     }
     template = "labelapp/dashboard.html#dashboard" if request.htmx else "labelapp/dashboard.html"
     return render(request, template, context)

@@ -90,6 +90,7 @@ class CampaignSpec:
     continue_turns: int | None = None  # pairwise: turns a conversation goes on from the preferred reply
     user_simulator: str | None = None  # a generator's name: writes the next user turn when nobody did
     selection: str | None = None  # pairwise: "uniform" or "active" (Campaign.selection)
+    review_below: float | None = None  # adjudication: items agreeing less than this go to reviewers
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ CAMPAIGN_KEYS: dict[str, KeyType] = {
     "continue_turns": "integer",
     "user_simulator": "text",
     "selection": "text",
+    "review_below": "number",
 }
 STEP_KEYS: dict[str, dict[str, KeyType]] = {
     "import": {"campaign": "text", "file": "text", "format": "text", "source": "text"},

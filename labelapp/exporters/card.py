@@ -27,6 +27,7 @@ class ExportStats:
     agreement_rows: int = 0
     items: int = 0
     labels: int = 0
+    adjudicated: int = 0  # items whose consensus is a reviewer's final label
     outcomes: Counter[str] = field(default_factory=Counter)
     labellers: set[int | str] = field(default_factory=set)
     generator_params: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -37,12 +38,13 @@ class ExportStats:
         # Holding the objects keeps their ids from being reused.
         params_seen: dict[int, dict[str, Any]] = {}
         labellers, outcomes = self.labellers, self.outcomes
-        items = labels = 0
+        items = labels = adjudicated = 0
         try:
             for record in records:
                 item = record.item
                 items += 1
                 labels += len(item.labels)
+                adjudicated += item.adjudication is not None
                 outcomes[record.outcome] += 1
                 labellers.update(map(_labeller_id, item.labels))
                 for candidate in item.candidates:
@@ -52,6 +54,7 @@ class ExportStats:
         finally:
             self.items += items
             self.labels += labels
+            self.adjudicated += adjudicated
 
     def _params_seen(self, candidate: CandidateFacts, seen: dict[int, dict[str, Any]]) -> None:
         if len(seen) > 10_000:
@@ -76,6 +79,7 @@ class ExportStats:
         self.agreement_rows += part.agreement_rows
         self.items += part.items
         self.labels += part.labels
+        self.adjudicated += part.adjudicated
         self.outcomes.update(part.outcomes)
         self.labellers |= part.labellers
         for generator, params in part.generator_params.items():
@@ -167,6 +171,8 @@ def card_render(facts: CardFacts, stats: ExportStats) -> str:
                 f"- Items exported from: {stats.items}, with {stats.labels} labels by {len(stats.labellers)} "
                 + ("sources." if facts.source_labels else "labellers."),
                 f"- Majority outcome of those items: {outcomes}.",
+                f"- Adjudicated items: {stats.adjudicated} (labels that disagreed, settled by a reviewer's final "
+                "label, which replaces their majority).",
                 f"- Mean agreement (fraction of an item's labels agreeing with its majority) over the rows: {mean_agreement}.",
                 *(f"- {line}" for line in facts.settings),
             ]

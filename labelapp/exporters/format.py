@@ -60,6 +60,7 @@ class ItemFacts(NamedTuple):
     prompt: PromptFacts
     candidates: tuple[CandidateFacts, ...]  # canonical order: index 0 is "a"
     labels: tuple[LabelFacts, ...]
+    adjudication: dict[str, Any] | None  # a reviewer's final label (canonical): the item's consensus
 
     @property
     def created_at(self) -> datetime.datetime:
@@ -72,9 +73,11 @@ class Record(NamedTuple):
 
     campaign: str
     item: ItemFacts
-    aggregate: Any  # the kind's aggregate, e.g. pairwise.PairwiseAggregate
+    # The kind's aggregate, e.g. pairwise.PairwiseAggregate: of the reviewer's final label alone where the
+    # item is adjudicated (`item.adjudication`), else of the labels.
+    aggregate: Any
     outcome: str  # what the labels concluded, in a word, for the dataset card ("a", "tie", "split"...)
-    agreement: float  # fraction of labels agreeing with the aggregate
+    agreement: float  # fraction of the labels agreeing with their majority (adjudicated or not)
 
 
 def _moment(value: datetime.datetime | str) -> datetime.datetime:

@@ -15,9 +15,10 @@ from labelapp.models.exports import Export, ExportOutput
 from labelapp.models.items import Item, ItemCandidate
 from labelapp.models.jobs import Job, JobStatus
 from labelapp.models.judge import JudgeJob, JudgeLabel
-from labelapp.models.labellers import LABELLERS_GROUP, LabellerProfile, Lease
+from labelapp.models.labellers import LABELLERS_GROUP, REVIEWER_SKILL, LabellerProfile, Lease
 from labelapp.models.labels import Label, Skip
 from labelapp.models.prompts import Prompt
+from labelapp.models.reviews import Adjudication, ReviewItem
 from labelapp.models.source_labels import SourceLabel
 
 # Every kind of background job, by the name URLs and the CLI give it.
@@ -28,6 +29,8 @@ JOB_MODELS: dict[str, type[Job]] = {
 __all__ = [
     "JOB_MODELS",
     "LABELLERS_GROUP",
+    "REVIEWER_SKILL",
+    "Adjudication",
     "AuditEntry",
     "Campaign",
     "CampaignKind",
@@ -56,6 +59,7 @@ __all__ = [
     "Lease",
     "MessageSource",
     "Prompt",
+    "ReviewItem",
     "PromptFormat",
     "Skip",
     "SourceLabel",

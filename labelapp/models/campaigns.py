@@ -111,6 +111,13 @@ class Campaign(models.Model):
     # request path by services.selection; empty until the first refresh (the queue is uniform till then).
     pair_weights = models.JSONField(default=dict, blank=True, editable=False)
     pair_weights_at = models.DateTimeField(null=True, blank=True, editable=False)
+    review_below = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Adjudication: an item whose labels are all in and agree less than this (the kind's agreement, "
+        "0 to 1) goes to the review queue of labellers with the 'reviewer' skill; empty: no review.",
+    )
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 

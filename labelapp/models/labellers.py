@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 LABELLERS_GROUP = "labellers"
+REVIEWER_SKILL = "reviewer"  # a labeller who gives the final label of items whose labellers disagree
 
 
 class Lease(models.Model):

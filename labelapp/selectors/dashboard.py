@@ -5,6 +5,9 @@ themselves, so one query reads every label of the campaign as a narrow row (ids,
 the value the kind's agreement is computed on; never free text). The whole dashboard takes four queries,
 however many labels or labellers.
 
+Disagreement (per labeller, per pair of labellers) is read on the first agreement field, against the
+item's adjudicated value where a reviewer gave one (read in the same label query), else its majority.
+
 Gold items are checks on labellers, not work: like `campaign_progress`, progress and agreement leave them
 out, while throughput, time per label and per-labeller label counts include them.
 """
@@ -28,6 +31,7 @@ from labelapp.selectors.counts import related_count
 from labelapp.selectors.labellers import labeller_blocked_reason
 
 HOURS = 24
+PAIR_MIN_SHARED_ITEMS = 5  # a pair's disagreement over fewer shared items is shown, marked as too few
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,21 @@ class LabellerRow:
     majority_agreement: (
         float | None
     )  # share of those that agree with the item's majority (first agreement field)
+    disagreement: float | None  # share of majority_labels differing from the adjudication, else the majority
     skips: int
     suspended: bool
     blocked_reason: str | None  # why they receive no more items from this campaign; None if they do
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """Two labellers on the items both labelled (non-gold), on the kind's first agreement field."""
+
+    first: str  # usernames, first < second
+    second: str
+    shared_items: int
+    disagreement: float  # share of the shared items where their values differ
+    too_few: bool  # fewer than PAIR_MIN_SHARED_ITEMS shared items: read with care
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,8 @@ class CampaignDashboard:
     median_seconds: float | None  # over every label of the campaign
     agreements: tuple["FieldAgreement", ...]  # alpha of each of the kind's agreement fields, non-gold items
     labellers: tuple[LabellerRow, ...]  # everyone with a label, a skip or a live lease here, by username
+    adjudicated_items: int  # items a reviewer gave the final label
+    pairs: tuple[PairRow, ...]  # every pair of labellers with an item in common, by usernames
 
 
 def _hour_starts(now: datetime) -> list[datetime]:
@@ -105,6 +123,7 @@ class _LabelRow:
     seconds: float
     is_gold: bool
     values: tuple[object, ...]  # the value's agreement fields, in order; None where not given
+    adjudicated: object  # the item's adjudicated value of the first agreement field; None if none
 
 
 def _label_rows(campaign: Campaign, fields: tuple[AgreementField, ...]) -> list[_LabelRow]:
@@ -117,12 +136,18 @@ def _label_rows(campaign: Campaign, fields: tuple[AgreementField, ...]) -> list[
             "seconds_spent",
             "item__is_gold",
             # JSON key lookups: decoded values, None for JSON null on every backend
+            *(f"item__adjudication__value__{field.key}" for field in fields[:1]),
             *(f"value__{field.key}" for field in fields),
         )
     )
+    if not fields:
+        return [
+            _LabelRow(item_id, labeller_id, seconds, is_gold, (), None)
+            for item_id, labeller_id, seconds, is_gold in rows
+        ]
     return [
-        _LabelRow(item_id, labeller_id, seconds, is_gold, tuple(values))
-        for item_id, labeller_id, seconds, is_gold, *values in rows
+        _LabelRow(item_id, labeller_id, seconds, is_gold, tuple(values), adjudicated)
+        for item_id, labeller_id, seconds, is_gold, adjudicated, *values in rows
     ]
 
 
@@ -154,11 +179,19 @@ def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> Ca
     }
     compared: dict[int, int] = defaultdict(int)
     agreed: dict[int, int] = defaultdict(int)
+    differed: dict[int, int] = defaultdict(int)
+    adjudicated_items = set()
     for row in rows:
         if row.is_gold or row.item_id not in majority_of:
             continue
         compared[row.labeller_id] += 1
         agreed[row.labeller_id] += row.values[0] == majority_of[row.item_id]
+        final = majority_of[row.item_id]
+        if row.adjudicated is not None:
+            final = row.adjudicated
+            adjudicated_items.add(row.item_id)
+        differed[row.labeller_id] += row.values[0] != final
+    users = _labeller_rows(campaign, now, seconds_by_labeller, compared, agreed, differed)
 
     return CampaignDashboard(
         generated_at=now,
@@ -181,7 +214,29 @@ def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> Ca
             )
             for field, field_units in zip(fields, units, strict=True)
         ),
-        labellers=_labeller_rows(campaign, now, seconds_by_labeller, compared, agreed),
+        labellers=users,
+        adjudicated_items=len(adjudicated_items),
+        pairs=_pair_rows(rows, {user.labeller_id: user.username for user in users}),
+    )
+
+
+def _pair_rows(rows: list[_LabelRow], usernames: dict[int, str]) -> tuple[PairRow, ...]:
+    """Each pair of labellers' disagreement on the non-gold items both labelled."""
+    by_item: dict[int, list[tuple[str, object]]] = defaultdict(list)
+    for row in rows:
+        if not row.is_gold and row.values and row.values[0] not in (None, ""):
+            by_item[row.item_id].append((usernames[row.labeller_id], row.values[0]))
+    shared: dict[tuple[str, str], int] = defaultdict(int)
+    differ: dict[tuple[str, str], int] = defaultdict(int)
+    for labels in by_item.values():
+        for i, (first, first_value) in enumerate(labels):
+            for second, second_value in labels[i + 1 :]:
+                pair = (first, second) if first < second else (second, first)
+                shared[pair] += 1
+                differ[pair] += first_value != second_value
+    return tuple(
+        PairRow(first, second, count, differ[first, second] / count, count < PAIR_MIN_SHARED_ITEMS)
+        for (first, second), count in sorted(shared.items())
     )
 
 
@@ -191,6 +246,7 @@ def _labeller_rows(
     seconds_by_labeller: dict[int, list[float]],
     compared: dict[int, int],
     agreed: dict[int, int],
+    differed: dict[int, int],
 ) -> tuple[LabellerRow, ...]:
     here = {"item__campaign": campaign}
     involved = (
@@ -224,6 +280,7 @@ def _labeller_rows(
                 gold_accuracy=user.gold_correct / user.gold_scored if user.gold_scored else None,
                 majority_labels=compared.get(user.pk, 0),
                 majority_agreement=agreed[user.pk] / compared[user.pk] if compared.get(user.pk) else None,
+                disagreement=differed[user.pk] / compared[user.pk] if compared.get(user.pk) else None,
                 skips=user.skip_count,
                 suspended=suspended,
                 blocked_reason=labeller_blocked_reason(

@@ -4,8 +4,10 @@
 for each chunk the labels, the candidates and the prompts of that id range, with one query each (two for
 candidates: the slots, then each candidate once). Only one chunk is held at a time, so memory stays flat
 however large the campaign is, and no query stays open between chunks. No model instance is built. A
-kind's records iterator aggregates each item's labels by the kind's rule and applies the thresholds;
-adding a kind is one more iterator in `RECORDS`. Records are the tuples of `labelapp.exporters.format`.
+kind's records iterator aggregates each item's labels by the kind's rule and applies the thresholds; an
+item a reviewer adjudicated (services/reviews.py) takes the reviewer's final label as its aggregate, and
+--min-agreement, which measures the labellers' disagreement the reviewer settled, keeps it. Adding a
+kind is one more iterator in `RECORDS`. Records are the tuples of `labelapp.exporters.format`.
 """
 
 import datetime
@@ -26,7 +28,17 @@ from django.db.models.functions import Cast
 import inference
 from labelapp.exporters.format import CandidateFacts, ItemFacts, LabelFacts, PromptFacts, Record
 from labelapp.kinds import coherence, correctness, pairwise, ranking, set_vs_set, setwise
-from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Label, Prompt, SourceLabel
+from labelapp.models import (
+    Adjudication,
+    Campaign,
+    Candidate,
+    Generator,
+    Item,
+    ItemCandidate,
+    Label,
+    Prompt,
+    SourceLabel,
+)
 
 CHUNK_SIZE = 5000
 T = TypeVar("T")
@@ -267,6 +279,18 @@ def _labels_of(
     return by_item
 
 
+def _adjudications_of(first: int, last: int, selection: Selection, value_of: "_Decoded") -> dict[int, Any]:
+    """Each adjudicated item's final label (human labels only: a source-label export reads none)."""
+    if selection.source_labels:
+        return {}
+    rows = _fetched(
+        Adjudication.objects.filter(item_id__gte=first, item_id__lte=last)
+        .annotate(value_json=Cast("value", TextField()))
+        .values_list("item_id", "value_json")
+    )
+    return {item_id: value_of[value] for item_id, value in rows}
+
+
 def _read_ahead(reads: Iterator[T]) -> Iterator[T]:
     """`reads`, each next one read in a second thread while the caller works on this one.
 
@@ -295,17 +319,20 @@ def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterat
     params_of, value_of = _Decoded(params_complete, limit=10_000), _Decoded()
     generator_names = dict(Generator.objects.values_list("pk", "name"))  # a few: cheaper than a join per row
 
-    def chunks() -> Iterator[tuple[list[tuple], dict[int, list], dict[int, list], dict[int, PromptFacts]]]:
+    def chunks() -> Iterator[
+        tuple[list[tuple], dict[int, list], dict[int, Any], dict[int, list], dict[int, PromptFacts]]
+    ]:
         for chunk in _item_chunks(campaign, kind, selection):
             first, last = chunk[0][0], chunk[-1][0]
             labels = _labels_of(first, last, selection, value_of)
+            adjudications = _adjudications_of(first, last, selection, value_of)
             slots = _slots_of(first, last, generator_names, params_of)
-            yield chunk, labels, slots, _prompts_of(first, last, chunk)
+            yield chunk, labels, adjudications, slots, _prompts_of(first, last, chunk)
 
     min_labels, generators = selection.min_labels, selection.generators
     ahead = selection.read_ahead and not connections[Item.objects.db].in_atomic_block
     reads = _read_ahead(chunks()) if ahead else chunks()
-    for chunk, labels_by_item, slots_by_item, prompts in reads:
+    for chunk, labels_by_item, adjudications, slots_by_item, prompts in reads:
         for item_id, built_at, prompt_id in chunk:
             labels = labels_by_item.get(item_id, ())
             if len(labels) < min_labels:
@@ -313,7 +340,9 @@ def item_facts(*, campaign: Campaign, kind: str, selection: Selection) -> Iterat
             candidates = tuple(slots_by_item.get(item_id, ()))
             if generators and any(c.generator not in generators for c in candidates):
                 continue
-            yield _new(ItemFacts, (item_id, kind, built_at, prompts[prompt_id], candidates, tuple(labels)))
+            adjudication = adjudications.get(item_id)
+            facts = (item_id, kind, built_at, prompts[prompt_id], candidates, tuple(labels), adjudication)
+            yield _new(ItemFacts, facts)
 
 
 _value = attrgetter("value")  # map(_value, labels): no comprehension (a function call each in 3.11)
@@ -332,10 +361,12 @@ def pairwise_records(*, campaign: Campaign, selection: Selection) -> Iterator[Re
                 aggregates.clear()
             values = list(map(_value, item.labels))
             known = aggregates[key] = (pairwise.aggregate(values), values)
-        aggregate = known[0]
-        if aggregate.agreement < selection.min_agreement:
+        aggregate = agreed = known[0]
+        if item.adjudication is not None:
+            aggregate = pairwise.aggregate([item.adjudication])
+        elif aggregate.agreement < selection.min_agreement:
             continue
-        yield _new(Record, (campaign.name, item, aggregate, aggregate.choice or "split", aggregate.agreement))
+        yield _new(Record, (campaign.name, item, aggregate, aggregate.choice or "split", agreed.agreement))
 
 
 def _verdict_outcome(aggregate: Any) -> str:
@@ -361,10 +392,12 @@ def _kind_records(kind: Any, outcome: Callable[[Any], str]) -> "RecordsIterator"
 
     def records(*, campaign: Campaign, selection: Selection) -> Iterator[Record]:
         for item in item_facts(campaign=campaign, kind=kind.NAME, selection=selection):
-            aggregate = kind.aggregate([label.value for label in item.labels])
-            if aggregate.agreement < selection.min_agreement:
+            aggregate = agreed = kind.aggregate([label.value for label in item.labels])
+            if item.adjudication is not None:
+                aggregate = kind.aggregate([item.adjudication])
+            elif aggregate.agreement < selection.min_agreement:
                 continue
-            yield Record(campaign.name, item, aggregate, outcome(aggregate), aggregate.agreement)
+            yield Record(campaign.name, item, aggregate, outcome(aggregate), agreed.agreement)
 
     return records
 

@@ -94,6 +94,7 @@ CAMPAIGN_FIELDS = {
     "continue_turns": "continue_turns",
     "user_simulator": "user_simulator",
     "selection": "selection",
+    "review_below": "review_below",
 }
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 

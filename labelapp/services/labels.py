@@ -22,6 +22,7 @@ from labelapp.selectors.items import LeasedItem, leased_item_get_for_labeller
 from labelapp.services.continuations import continuation_mark_due
 from labelapp.services.leases import lease_has_room, lease_next_in_transaction
 from labelapp.services.overlap import item_labels_wanted_decide, item_settled
+from labelapp.services.reviews import review_mark_due
 from labelapp.services.selection import selection_refresh_due
 from labelapp.user_text import text_check
 
@@ -144,6 +145,7 @@ def _label_write(leased: LeasedItem, *, labeller: User, value: dict[str, Any], i
     item.label_count += 1
     item_labels_wanted_decide(item=item)
     continuation_mark_due(item=item)
+    review_mark_due(item=item)
     selection_refresh_due(item=item)
     return label
 

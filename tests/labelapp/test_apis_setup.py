@@ -96,6 +96,18 @@ def test_staff_create_a_campaign_with_active_selection(staff):
     assert refused.status_code == 400 and "selection" in refused.json()["extra"]["fields"]
 
 
+def test_staff_create_a_campaign_whose_disagreements_go_to_reviewers(staff):
+    client = api_as(staff)
+    made = client.post("/api/v1/campaigns/", {"name": "judged", "review_below": 0.7}, format="json")
+    assert made.status_code == 201 and made.json()["review_below"] == 0.7
+    assert Campaign.objects.get(name="judged").review_below == 0.7
+    plain = client.post("/api/v1/campaigns/", {"name": "plain"}, format="json").json()
+    assert plain["review_below"] is None
+    refused = client.post("/api/v1/campaigns/", {"name": "odd", "review_below": 1.5}, format="json")
+    assert refused.status_code == 400 and "review_below" in refused.json()["extra"]["fields"]
+    assert not Campaign.objects.filter(name="odd").exists()
+
+
 def test_labellers_may_not_set_campaigns_up(labeller):
     client = api_as(labeller)
     assert client.post("/api/v1/campaigns/", {"name": "mine"}, format="json").status_code == 403

@@ -1,5 +1,5 @@
 """The authorization matrix: every route in the URL conf, for each of anonymous, the labeller an item is leased
-to (owner), another labeller (other) and staff.
+to (owner), another labeller (other, who also has the reviewer skill) and staff.
 
 Routes are listed from the URL conf, so a route added without a rule here fails
 `test_every_route_answers_each_role_as_its_rule_says`. A labeller reads and writes only items leased to them
@@ -108,6 +108,10 @@ RULES: dict[str, Rule] = {
     "label-submit": pages("POST", labellers=302, other=404, staff=404, data=LABEL),
     "label-skip": pages("POST", labellers=302, other=404, staff=404, data={"reason": "unclear"}),
     "label-heartbeat": pages("POST", labellers=204, other=404, staff=404),
+    # Reviewing: labellers with the reviewer skill only (here "other"); an item answers only the reviewer it
+    # is reserved to.
+    "review": pages("GET", labellers=403, other=200, staff=403),
+    "review-submit": pages("POST", labellers=403, other=404, staff=403, data=LABEL),
     # Managing a campaign: staff only.
     "manage": pages("GET", labellers=403, staff=200),
     "manage-import": pages("POST", labellers=403, staff=302),
@@ -340,6 +344,7 @@ def world(db, generator, settings, tmp_path) -> World:
     other = user_upsert(username="bob-labeller", password="bob password")
     staff = user_upsert(username="carol-staff", password="carol password", staff=True)
     LabellerProfile.objects.create(user=owner)
+    LabellerProfile.objects.create(user=other, skills=["reviewer"])
     shared = lease_next(labeller=owner, campaign=campaign)
     _label(owner, shared, OWNER_SECRET)
     assert lease_next(labeller=other, campaign=campaign) == shared  # partly labelled items come first

@@ -10,11 +10,22 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from labelapp.models import LABELLERS_GROUP, Campaign, Item, Label, LabellerProfile, Lease, Prompt, Skip
-from labelapp.selectors.dashboard import campaign_dashboard
+from labelapp.models import (
+    LABELLERS_GROUP,
+    Adjudication,
+    Campaign,
+    Item,
+    Label,
+    LabellerProfile,
+    Lease,
+    Prompt,
+    Skip,
+)
+from labelapp.selectors.dashboard import PAIR_MIN_SHARED_ITEMS, campaign_dashboard
 from labelapp.selectors.labellers import labeller_blocked_reason, labeller_refusal
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
+from tests.labelapp.exporters.conftest import prompts_with_pairs, vote
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -356,6 +367,7 @@ def test_the_api_answers_the_same_numbers(scenario, staff):
         "gold_accuracy": 0.4,
         "majority_labels": 0,
         "majority_agreement": None,
+        "disagreement": None,
         "skips": 0,
         "suspended": False,
         "blocked_reason": "Gold accuracy 40% is below the campaign's 70%",
@@ -385,3 +397,61 @@ def test_the_api_takes_a_fixed_number_of_queries(scenario, staff, django_assert_
     with django_assert_max_num_queries(7):  # token and user, campaign, the dashboard's four
         response = client.get("/api/v1/campaigns/prefs/dashboard/")
     assert response.status_code == 200
+
+
+# Disagreement, per labeller and per pair, against the adjudicated label where there is one
+
+
+@pytest.fixture
+def disagreements(campaign, generator, raters):
+    """Three items: r0 a, r1 a, r2 b (majority a); r0 a, r1 b (split, adjudicated b); r0 b, r2 b."""
+    items = prompts_with_pairs(campaign, generator, ["One?", "Two?", "Three?"])
+    r0, r1, r2 = raters[:3]
+    for item, votes in ((items[0], [(r0, "a"), (r1, "a"), (r2, "b")]), (items[1], [(r0, "a"), (r1, "b")])):
+        for rater, choice in votes:
+            vote(item, rater, choice)
+    vote(items[2], r0, "b")
+    vote(items[2], r2, "b")
+    Adjudication.objects.create(item=items[1], reviewer=raters[3], value={"choice": "b"})
+    return raters
+
+
+def test_each_labellers_disagreement_is_with_the_adjudication_else_the_majority(campaign, disagreements):
+    dashboard = campaign_dashboard(campaign=campaign)
+    by_name = {row.username: row for row in dashboard.labellers}
+    assert {name: (row.majority_labels, row.disagreement) for name, row in by_name.items()} == {
+        "rater0": (3, pytest.approx(1 / 3)),
+        "rater1": (2, 0.0),
+        "rater2": (2, 0.5),
+    }
+    assert dashboard.adjudicated_items == 1
+
+
+def test_each_pair_of_labellers_disagreement_on_the_items_both_labelled(campaign, disagreements):
+    pairs = campaign_dashboard(campaign=campaign).pairs
+    assert [(p.first, p.second, p.shared_items, p.disagreement, p.too_few) for p in pairs] == [
+        ("rater0", "rater1", 2, 0.5, True),
+        ("rater0", "rater2", 2, 0.5, True),
+        ("rater1", "rater2", 1, 1.0, True),
+    ]
+
+
+def test_a_pair_with_enough_shared_items_is_not_marked(campaign, generator, raters):
+    items = prompts_with_pairs(campaign, generator, [f"Question {n}?" for n in range(PAIR_MIN_SHARED_ITEMS)])
+    for number, item in enumerate(items):
+        vote(item, raters[0], "a")
+        vote(item, raters[1], "b" if number == 0 else "a")
+    (pair,) = campaign_dashboard(campaign=campaign).pairs
+    assert (pair.shared_items, pair.disagreement, pair.too_few) == (
+        PAIR_MIN_SHARED_ITEMS,
+        pytest.approx(1 / PAIR_MIN_SHARED_ITEMS),
+        False,
+    )
+
+
+def test_the_page_shows_both_disagreement_tables(campaign, disagreements, staff, client_for):
+    body = client_for(staff).get("/manage/prefs/dashboard/").content.decode()
+    assert "Disagreement between labellers" in body
+    assert 'data-pair="rater1 rater2"' in body and '100% <span class="muted">(too few items)' in body
+    rater2 = body[body.index('data-labeller="rater2"') :].split("</tr>")[0]
+    assert '<td class="num disagreement">50%</td>' in rater2

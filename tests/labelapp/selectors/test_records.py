@@ -6,8 +6,11 @@ import threading
 import pytest
 from django.db import connections, transaction
 
+from labelapp.models import Adjudication, Campaign, Label, Prompt
 from labelapp.selectors import records
-from tests.labelapp.exporters.conftest import export, prompts_with_pairs, vote
+from labelapp.services.items import items_build
+from tests.factories import candidates_add
+from tests.labelapp.exporters.conftest import export, prompts_with_pairs, read_jsonl, texts, vote
 
 QUESTIONS = [f"Question {n}?" for n in range(7)]
 
@@ -75,3 +78,38 @@ def test_a_failed_read_ahead_fails_the_export_and_closes_its_connection(
     # Django keeps an in-memory SQLite database (the tests' own) open; any other connection is closed.
     if reader.vendor != "sqlite" or not reader.is_in_memory_db():
         assert reader.connection is None
+
+
+# Adjudication: a reviewer's final label is the item's consensus
+
+
+def test_an_adjudicated_item_exports_the_reviewers_label_and_the_card_counts_it(
+    campaign, generator, raters, tmp_path
+):
+    split, agreed, unsettled = prompts_with_pairs(campaign, generator, ["Split?", "Agreed?", "Unsettled?"])
+    for item, choices in ((split, "ab"), (agreed, "aa"), (unsettled, "ab")):
+        for rater, choice in zip(raters, choices, strict=False):
+            vote(item, rater, choice)
+    Adjudication.objects.create(item=split, reviewer=raters[2], value={"choice": "b", "rationale": ""})
+    export(campaign, "dpo", tmp_path / "dpo.jsonl", min_agreement=0.75)
+    rows = read_jsonl(tmp_path / "dpo.jsonl")
+    assert [row["id"] for row in rows] == [f"prefs-{split.pk}", f"prefs-{agreed.pk}"]
+    assert rows[0]["chosen"] == texts(split)[1] and rows[0]["rejected"] == texts(split)[0]
+    assert (rows[0]["agreement"], rows[0]["label_count"]) == (0.5, 2)  # the labellers' own agreement
+    card = (tmp_path / "dpo.README.md").read_text()
+    assert "- Adjudicated items: 1 " in card
+
+
+def test_a_correctness_item_takes_the_reviewers_verdict(generator, raters):
+    campaign = Campaign.objects.create(name="facts", kind="correctness", labels_per_item=2)
+    prompt = Prompt.objects.create(campaign=campaign, text="2 + 2?")
+    candidates_add(prompt, generator, ["4"])
+    items_build(campaign=campaign, kind="correctness", seed=1)
+    item = campaign.items.get()
+    for rater, verdict in zip(raters, ("correct", "incorrect"), strict=False):
+        Label.objects.create(
+            item=item, labeller=rater, value={"verdict": verdict}, idempotency_key=rater.username
+        )
+    Adjudication.objects.create(item=item, reviewer=raters[2], value={"verdict": "correct"})
+    (record,) = records.export_records(campaign=campaign, selection=records.Selection())
+    assert (record.outcome, record.aggregate.verdict, record.agreement) == ("correct", "correct", 0.5)

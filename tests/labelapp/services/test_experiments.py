@@ -359,6 +359,22 @@ def test_a_campaign_declares_its_selection_and_a_wrong_one_is_named(tmp_path, db
         apply(write(tmp_path, CAMPAIGN + 'selection = "smart"\n'))
 
 
+def test_a_campaign_sends_its_disagreements_to_reviewers_as_the_file_says(tmp_path, db):
+    path = write(tmp_path, CAMPAIGN + "review_below = 0.7\n")
+    apply(path)
+    assert Campaign.objects.get(name="versus").review_below == 0.7
+    assert ("unchanged", "campaign 'versus'") in changes(apply(path))
+    path.write_text(CAMPAIGN)
+    assert any(e.subject == "campaign 'versus'" and e.detail == "review_below" for e in apply(path).entries)
+    assert Campaign.objects.get(name="versus").review_below is None
+
+
+def test_a_review_threshold_out_of_range_is_named(tmp_path, db):
+    with pytest.raises(ApplicationError, match=r"\('versus'\), key 'review_below'"):
+        apply(write(tmp_path, CAMPAIGN + "review_below = 2\n"))
+    assert not Campaign.objects.exists()
+
+
 def test_an_unknown_user_simulator_is_named(tmp_path, db):
     with pytest.raises(
         ApplicationError, match=r"\('versus'\), key 'user_simulator': no generator named 'nobody'"
