@@ -1,4 +1,5 @@
-"""Correctness and coherence judgements of the same candidates, joined by candidate.
+"""Judgements read together: correctness and coherence labels of the same candidates, joined by candidate;
+and an AI judge's verdict where it is sure enough to stand in for some human labels.
 
 The research question behind the two kinds: of a model's answers, how many are incoherent, how many are
 coherent but wrong, how many correct. A coherence campaign built from a correctness campaign's candidates
@@ -13,7 +14,12 @@ from labelapp.errors import ApplicationError
 from labelapp.kinds import coherence, correctness
 from labelapp.kinds.coherence import CoherenceAggregate
 from labelapp.kinds.correctness import CorrectnessAggregate
-from labelapp.models import Campaign, Label
+from labelapp.models import Campaign, Item, JudgeLabel, Label
+from labelapp.reports.judge import JUDGE_ORDERS, judged_answer, order_consistent
+
+# A verdict the model gave at least this probability (exp of its answer's logprob sum) counts as confident;
+# below it, or without logprobs, the judge pre-labels nothing.
+JUDGE_PRELABEL_MIN_CONFIDENCE = 0.9
 
 
 @dataclass(frozen=True)
@@ -80,3 +86,22 @@ def candidate_judgements(
             )
         )
     return judgements
+
+
+def judge_prelabel_value(*, item: Item) -> dict[str, Any] | None:
+    """The canonical value an AI judge gives the item where it can stand in for a human label: judged in
+    every order the kind is judged in (both, for several answers), choosing the same in each, each verdict
+    at confidence >= JUDGE_PRELABEL_MIN_CONFIDENCE. Where several judges qualify they must choose the same;
+    None otherwise. The value is the verdict in the order labellers see."""
+    orders = JUDGE_ORDERS.get(item.kind)
+    if orders is None:
+        return None
+    by_judge: dict[int, dict[bool, Mapping[str, Any]]] = {}
+    for generator_id, order_reversed, value in JudgeLabel.objects.filter(
+        item=item, value__isnull=False, confidence__gte=JUDGE_PRELABEL_MIN_CONFIDENCE
+    ).values_list("generator_id", "order_reversed", "value"):
+        by_judge.setdefault(generator_id, {})[order_reversed] = value
+    sure = [verdicts[orders[0]] for verdicts in by_judge.values() if order_consistent(item.kind, verdicts)]
+    if len({judged_answer(item.kind, value) for value in sure}) != 1:
+        return None
+    return dict(sure[0])
