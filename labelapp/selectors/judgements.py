@@ -96,7 +96,7 @@ def judge_prelabel_value(*, item: Item) -> dict[str, Any] | None:
     orders = JUDGE_ORDERS.get(item.kind)
     if orders is None:
         return None
-    by_judge: dict[int, dict[bool, Mapping[str, Any]]] = {}
+    by_judge: dict[int, dict[bool, Any]] = {}
     for generator_id, order_reversed, value in JudgeLabel.objects.filter(
         item=item, value__isnull=False, confidence__gte=JUDGE_PRELABEL_MIN_CONFIDENCE
     ).values_list("generator_id", "order_reversed", "value"):
