@@ -208,6 +208,7 @@ class ExportOptions:
         metavar="NAME",
         help="--labels judge: the generator whose verdicts to export, needed when several judged the "
         "campaign (several are aggregated like labellers).",
+        label="Judges (labels: judge)",
         words="Judges: {value}.",
     )
     judge_inconsistent: bool = _declared(
@@ -216,6 +217,7 @@ class ExportOptions:
         flag="--include-order-inconsistent",
         help="--labels judge: also export verdicts the judge did not repeat with the answers shown in "
         "reverse order (left out by default).",
+        label="judge: keep order-inconsistent verdicts",
         words="Judge verdicts: also those the judge did not repeat with the answers in reverse order.",
     )
     kto_from: tuple[str, ...] = _declared(
