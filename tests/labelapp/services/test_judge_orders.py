@@ -3,11 +3,13 @@ verdicts counted, its confidence from the answer's logprobs, set-wise and rankin
 it may pre-label with, and the report by position and by confidence."""
 
 import copy
+import json
 import math
 import re
 from collections.abc import Callable
 
 import pytest
+from django.core.management import call_command
 
 import inference
 import inference.remote
@@ -318,3 +320,23 @@ class TestPrelabel:
         self.verdicts(item, seeded.big, (False, "a", 0.95), (True, "a", 0.95))
         self.verdicts(item, seeded.small, (False, "b", 0.5), (True, "b", 0.5))
         assert judge_prelabel_value(item=item)["choice"] == "a"
+
+
+def test_the_judge_page_and_json_report_give_the_order_inconsistency(
+    seeded, judge_answers, staff, client_for, tmp_path
+):
+    judge_answers(lambda content: ("Verdict: A", math.log(0.95)))
+    items_judge(campaign=seeded.campaign, generator=seeded.big)
+    page = client_for(staff).get("/manage/prefs/reports/judge/").content.decode()
+    assert '<td class="num order-inconsistent">16 (100%)</td>' in page
+    assert '<tr><th>shown first</th><td class="num">13</td><td class="num">100%</td></tr>' in page
+    assert '<tr><th>shown later</th><td class="num">13</td><td class="num">0%</td></tr>' in page
+
+    call_command("report", "--campaign", "prefs", "--kind", "judge", "--out", str(tmp_path / "judge.json"))
+    (judge,) = json.loads((tmp_path / "judge.json").read_text())["judges"]
+    assert (judge["both_orders"], judge["order_inconsistent"]) == (16, 16)
+    assert judge["by_confidence"][3] == {
+        "label": "0.9–1.0",
+        "compared": 28,
+        "agreed": 13,
+    }  # and the tie, twice
