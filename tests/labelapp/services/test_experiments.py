@@ -238,6 +238,11 @@ limit = 1
     assert {change for change, _ in changes(again)} == {"unchanged"}
     assert JudgeJob.objects.count() == 1 and JudgeLabel.objects.count() == 2
 
+    # A raised limit counts the items judged so far, not their verdicts (two each): one more item.
+    path.write_text(path.read_text().replace("limit = 1", "limit = 2"))
+    apply(path)
+    assert (JudgeJob.objects.count(), JudgeLabel.objects.values("item").distinct().count()) == (2, 2)
+
 
 def test_an_import_step_takes_a_public_dataset_and_a_second_apply_adds_nothing(tmp_path, db):
     rows = [
