@@ -228,7 +228,9 @@ def by_quality(content: str) -> list[str]:
     return ["ABC"[texts.index(t)] for t in sorted(texts, key=QUALITY.__getitem__, reverse=True)]
 
 
-def test_ranking_items_are_judged_in_both_orders(db, labeller, other_labeller, generator, judge_answers):
+def test_ranking_items_are_judged_in_both_orders(
+    db, labeller, other_labeller, generator, judge_answers, staff, client_for
+):
     campaign, item = several_campaign("ranking", [labeller, other_labeller])
     judge = judge_answers(lambda content: ("Verdict: " + ", ".join(by_quality(content)), math.log(0.99)))
     run = items_judge(campaign=campaign, generator=generator)
@@ -244,6 +246,8 @@ def test_ranking_items_are_judged_in_both_orders(db, labeller, other_labeller, g
     assert (report.field, report.choices) == ("top", (0, 1, 2))
     (agreement,) = report.judges
     assert (agreement.compared, agreement.kappa.agreed, agreement.both_orders) == (1, 1, 1)
+    page = client_for(staff).get("/manage/ranking/reports/judge/").content.decode()
+    assert "humans: A best" in page and "judge: A best" in page and "(“Verdict: C, A, B”)" in page
 
 
 def test_a_ranking_judge_reading_positions_is_inconsistent(
