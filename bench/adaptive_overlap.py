@@ -134,9 +134,17 @@ def _judge(campaign: object, truth: dict[int, Truth], simulation: Simulation) ->
             choice = known.answer(known.draw("judge-right") < simulation.judge_accuracy)
         else:
             choice = "tie"
-        verdicts.append(
-            JudgeLabel(item=item, generator=judge, value={"choice": choice}, raw_output="Verdict")
-        )
+        verdicts += [  # sure of it, and the same in both orders: what judge_prelabel_value trusts
+            JudgeLabel(
+                item=item,
+                generator=judge,
+                value={"choice": choice},
+                raw_output="Verdict",
+                order_reversed=order_reversed,
+                confidence=0.95,
+            )
+            for order_reversed in (False, True)
+        ]
     JudgeLabel.objects.bulk_create(verdicts)
     items_judged_want_one_label(campaign=campaign, items=items)
 

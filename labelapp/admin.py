@@ -343,10 +343,29 @@ class LabelAdmin(AuditedAdmin):
 class JudgeLabelAdmin(AuditedAdmin):
     """AI judge verdicts, kept apart from human labels; written only by judge_items."""
 
-    list_display = ["id", "item", "generator", "value", "parse_error", "created_at"]
-    list_filter = ["item__campaign", "generator"]
+    list_display = [
+        "id",
+        "item",
+        "generator",
+        "order_reversed",
+        "value",
+        "confidence",
+        "parse_error",
+        "created_at",
+    ]
+    list_filter = ["item__campaign", "generator", "order_reversed"]
     raw_id_fields = ["item"]
-    readonly_fields = ["item", "generator", "value", "raw_output", "parse_error", "rendered_prompt", "params"]
+    readonly_fields = [
+        "item",
+        "generator",
+        "order_reversed",
+        "value",
+        "confidence",
+        "raw_output",
+        "parse_error",
+        "rendered_prompt",
+        "params",
+    ]
 
 
 @admin.register(SourceLabel)

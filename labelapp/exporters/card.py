@@ -99,6 +99,7 @@ class CardFacts:
     command: str
     settings: Sequence[str]  # the options in words, one line each
     source_labels: bool  # the rows hold the imported datasets' own verdicts, not human labels
+    judge_labels: bool  # the rows hold AI judges' verdicts (RLAIF), not human labels
     app_version: str
     exported_at: datetime
 
@@ -106,6 +107,8 @@ class CardFacts:
 def _whose(facts: CardFacts) -> str:
     if facts.source_labels:
         return "The verdicts of the imported datasets themselves (source labels), not human labels, imported"
+    if facts.judge_labels:
+        return "AI feedback (RLAIF): the verdicts of an AI judge (`judge_items`), not human labels, collected"
     return "Human judgements collected with labelapp"
 
 
@@ -121,7 +124,7 @@ def _front_matter(facts: CardFacts) -> str:
         f"pretty_name: {json.dumps(f'{facts.campaign_title or facts.campaign_name} ({facts.format.name})')}",
         "tags:",
         "- labelapp",
-        "- human-feedback",
+        "- ai-feedback" if facts.judge_labels else "- human-feedback",
         f"- {facts.format.name}",
     ]
     if not facts.dataset_folder:
@@ -169,7 +172,7 @@ def card_render(facts: CardFacts, stats: ExportStats) -> str:
         + "\n".join(
             [
                 f"- Items exported from: {stats.items}, with {stats.labels} labels by {len(stats.labellers)} "
-                + ("sources." if facts.source_labels else "labellers."),
+                + ("sources." if facts.source_labels else "judges." if facts.judge_labels else "labellers."),
                 f"- Majority outcome of those items: {outcomes}.",
                 f"- Adjudicated items: {stats.adjudicated} (labels that disagreed, settled by a reviewer's final "
                 "label, which replaces their majority).",

@@ -41,7 +41,7 @@ class CandidateFacts(NamedTuple):
 
 class LabelFacts(NamedTuple):
     id: int
-    labeller_id: int | str  # a user's id; for a source label, "source:<name>"
+    labeller_id: int | str  # a user's id; for a source label, "source:<name>"; for a judge's, "judge:<name>"
     value: dict[str, Any]  # canonical order
     seconds_spent: float | None  # None unless the selection reads the audit trail, as given_at
     given_at: datetime.datetime | str | None  # as fetched: read `created_at`

@@ -57,6 +57,7 @@ class Option:
     words: str = ""
     words_at_default: str = ""
     private: bool = False  # names of people: the card and a shared command show them by pseudonym
+    choice_words: Mapping[str, str] = field(default_factory=dict)  # CHOICE: a choice as "{value}" says it
     name: str = ""  # the field's name, filled in by OPTIONS
     default: Any = None  # the field's default, filled in by OPTIONS
 
@@ -75,7 +76,7 @@ class Option:
 
     def in_words(self, value: Any, options: "ExportOptions") -> str:
         template = self.words if value != self.default else self.words_at_default
-        shown = ", ".join(value) if isinstance(value, tuple) else value
+        shown = ", ".join(value) if isinstance(value, tuple) else self.choice_words.get(value, value)
         return template.format(value=shown, options=options)
 
 
@@ -189,11 +190,35 @@ class ExportOptions:
             "human": "the labellers' labels (the default)",
             "source": "the imported datasets' own verdicts (source labels, from import_dataset), "
             "aggregated by the campaign's rule like human labels but never mixed with them",
+            "judge": "an AI judge's verdicts (judge_items): an RLAIF dataset, never mixed with human labels",
         },
-        help="Whose labels the rows hold: human (the default) or source, the imported datasets' own "
-        "verdicts.",
+        help="Whose labels the rows hold: human (the default), source (the imported datasets' own "
+        "verdicts) or judge (an AI judge's verdicts).",
         label="Labels",
-        words="Labels: the imported datasets' own verdicts (source labels), not human labels.",
+        words="Labels: {value}, not human labels.",
+        choice_words={
+            "source": "the imported datasets' own verdicts (source labels)",
+            "judge": "an AI judge's verdicts (RLAIF), each in the order labellers see the answers",
+        },
+    )
+    judges: tuple[str, ...] = _declared(
+        (),
+        NAMES,
+        flag="--judge",
+        metavar="NAME",
+        help="--labels judge: the generator whose verdicts to export, needed when several judged the "
+        "campaign (several are aggregated like labellers).",
+        label="Judges (labels: judge)",
+        words="Judges: {value}.",
+    )
+    judge_inconsistent: bool = _declared(
+        False,
+        SWITCH,
+        flag="--include-order-inconsistent",
+        help="--labels judge: also export verdicts the judge did not repeat with the answers shown in "
+        "reverse order (left out by default).",
+        label="judge: keep order-inconsistent verdicts",
+        words="Judge verdicts: also those the judge did not repeat with the answers in reverse order.",
     )
     kto_from: tuple[str, ...] = _declared(
         (),

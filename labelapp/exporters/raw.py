@@ -53,8 +53,11 @@ def rows(records: Iterator[Record], options: RowOptions) -> Iterator[Row]:
 
 
 def _label_kind(labeller_id: int | str) -> str:
-    """A source label (`--labels source`) is by its dataset, "source:<name>", not by a person."""
-    return "source-label" if isinstance(labeller_id, str) else "label"
+    """A source label (`--labels source`) is by its dataset, "source:<name>", and a judge label (`--labels
+    judge`) by its generator, "judge:<name>": not by a person."""
+    if isinstance(labeller_id, str):
+        return "judge-label" if labeller_id.startswith("judge:") else "source-label"
+    return "label"
 
 
 def _label_in_a_word(values: dict) -> str:

@@ -135,15 +135,21 @@ def _confusion_cells(
     ]
 
 
+def _judge_answer_name(report: JudgeReport, choice: Any) -> str:
+    """A pairwise or correctness answer as stored; a set-wise or ranking best by its canonical letter."""
+    return str(choice) if isinstance(choice, str) else f"{'ABCDEFGHIJ'[choice]} best"
+
+
 def _judge_charts(report: JudgeReport) -> dict[str, Any]:
+    names = [_judge_answer_name(report, choice) for choice in report.choices]
     return {
         "judges": [
             {
                 "judge": judge,
                 "confusion": heatmap(
-                    [f"humans: {choice}" for choice in report.choices],
-                    [f"judge: {choice}" for choice in report.choices],
-                    _confusion_cells(judge.kappa.confusion, report.choices),
+                    [f"humans: {name}" for name in names],
+                    [f"judge: {name}" for name in names],
+                    _confusion_cells(judge.kappa.confusion, tuple(names)),
                     scale="seq",
                 ),
             }
@@ -295,8 +301,15 @@ REPORTS: dict[str, ReportKind] = {
             name="judge",
             title="AI judge agreement",
             summary="Cohen's kappa between each AI judge's verdicts and the labellers' majority on the same "
-            "pairwise or correctness items, with the counts behind it.",
-            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.CORRECTNESS),
+            "pairwise, correctness, set-wise (best) or ranking (first) items, with the counts behind it; how "
+            "often its verdicts in the two orders disagree; its agreement by where the humans' preferred "
+            "answer was shown and by its own confidence.",
+            campaign_kinds=(
+                CampaignKind.PAIRWISE,
+                CampaignKind.CORRECTNESS,
+                CampaignKind.SETWISE,
+                CampaignKind.RANKING,
+            ),
             template="labelapp/reports/judge.html",
             build=lambda campaign, options: judge_report_for(campaign=campaign),
             charts=_judge_charts,

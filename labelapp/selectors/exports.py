@@ -21,7 +21,7 @@ from labelapp.exporters.options import CHOICE, MOMENT, NAMES, NUMBER, OPTIONS, S
 from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.exporters.writers import output_kind
 from labelapp.kinds import ranking
-from labelapp.models import Campaign, Export, Generator, JobStatus, Label, Prompt
+from labelapp.models import Campaign, Export, Generator, JobStatus, JudgeLabel, Label, Prompt
 from labelapp.selectors.records import AGGREGATION_IN_WORDS, RECORDS, Selection
 
 
@@ -118,6 +118,11 @@ class ExportPlan:
         for option in OPTIONS:
             if option.applies_to(format=format, kind=kind):
                 lines.append(option.in_words(getattr(self.options, option.name), self.options))
+        if self.selection.judge_labels and not self.options.judge_inconsistent:
+            lines.append(
+                "Judge verdicts: only those the judge repeated with the answers in reverse order "
+                "(order-consistent); `--include-order-inconsistent` keeps the others too."
+            )
         lines.append("Gold (check) items are never exported.")
         if self.plain_prompts_as_messages:
             lines.append(
@@ -179,6 +184,9 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
             since=options.since_datetime,
             generators=frozenset(options.generators),
             source_labels=options.labels == "source",
+            judge_labels=options.labels == "judge",
+            judges=frozenset(_judges_chosen(campaign, options)),
+            judge_order_inconsistent=options.judge_inconsistent,
             audit_trail=export_format.audit_trail,
         ),
         shape=_shape(campaign),
@@ -188,21 +196,61 @@ def export_plan(*, campaign: Campaign, format: str, out: Path, options: ExportOp
     return replace(plan, plain_prompts_as_messages=_plain_prompts_as_messages(plan))
 
 
-# The options that choose among labellers and their labels' times, which source labels have not.
+# The options that choose among labellers and their labels' times, which source and judge labels have not.
 LABELLER_OPTIONS = ("exclude_labellers", "exclude_below_gold_accuracy", "since")
+JUDGE_OPTIONS = ("judges", "judge_inconsistent")
+WHOSE = {"source": "the imported datasets' own verdicts", "judge": "an AI judge's verdicts"}
+
+
+def _flag(name: str) -> str:
+    return next(option.flag for option in OPTIONS if option.name == name)
 
 
 def _source_labels_check(options: ExportOptions) -> None:
-    if options.labels != "source":
+    if options.labels != "judge":
+        for name in JUDGE_OPTIONS:
+            if getattr(options, name):
+                raise ApplicationError(
+                    f"{_flag(name)} chooses among AI judges' verdicts: it applies to --labels judge only.",
+                    {"field": name},
+                )
+    if options.labels == "human":
         return
     for name in LABELLER_OPTIONS:
         if getattr(options, name) not in ((), None):
-            flag = next(option.flag for option in OPTIONS if option.name == name)
             raise ApplicationError(
-                f"{flag} chooses among labellers' labels; --labels source exports the imported datasets' "
-                "own verdicts, which have no labeller. Leave it out, or export --labels human.",
+                f"{_flag(name)} chooses among labellers' labels; --labels {options.labels} exports "
+                f"{WHOSE[options.labels]}, which have no labeller. Leave it out, or export --labels human.",
                 {"field": name},
             )
+
+
+def _judges_chosen(campaign: Campaign, options: ExportOptions) -> list[str]:
+    """--labels judge: the judges named, or the campaign's only judge; raise naming the problem."""
+    if options.labels != "judge":
+        return []
+    judged = sorted(
+        set(JudgeLabel.objects.filter(item__campaign=campaign).values_list("generator__name", flat=True))
+    )
+    if not judged:
+        raise ApplicationError(
+            f"No AI judge has judged campaign '{campaign.name}' yet: run judge_items first.",
+            {"field": "labels"},
+        )
+    unknown = [name for name in options.judges if name not in judged]
+    if unknown:
+        raise ApplicationError(
+            f"{', '.join(repr(name) for name in unknown)} did not judge campaign '{campaign.name}'; its judges: "
+            f"{', '.join(judged)}.",
+            {"field": "judges"},
+        )
+    if not options.judges and len(judged) > 1:
+        raise ApplicationError(
+            f"Several AI judges judged campaign '{campaign.name}' ({', '.join(judged)}): name the one to export "
+            "with --judge.",
+            {"field": "judges"},
+        )
+    return list(options.judges) or judged
 
 
 def _labeller_ids(usernames: tuple[str, ...]) -> dict[str, int]:

@@ -1,5 +1,5 @@
-"""Judgements read together: correctness and coherence of the same candidates, and an AI judge's
-pre-label of an item.
+"""Judgements read together: correctness and coherence labels of the same candidates, joined by candidate;
+and an AI judge's verdict where it is sure enough to stand in for some human labels.
 
 The research question behind the two kinds: of a model's answers, how many are incoherent, how many are
 coherent but wrong, how many correct. A coherence campaign built from a correctness campaign's candidates
@@ -15,6 +15,11 @@ from labelapp.kinds import coherence, correctness, pairwise
 from labelapp.kinds.coherence import CoherenceAggregate
 from labelapp.kinds.correctness import CorrectnessAggregate
 from labelapp.models import Campaign, Item, JudgeLabel, Label
+from labelapp.reports.judge import JUDGE_ORDERS, judged_answer, order_consistent
+
+# A verdict the model gave at least this probability (exp of its answer's logprob sum) counts as confident;
+# below it, or without logprobs, the judge pre-labels nothing.
+JUDGE_PRELABEL_MIN_CONFIDENCE = 0.9
 
 
 @dataclass(frozen=True)
@@ -84,15 +89,21 @@ def candidate_judgements(
 
 
 def judge_prelabel_value(*, item: Item) -> dict[str, Any] | None:
-    """The judges' verdict on the item, in canonical order, where it may stand in for human labels
-    (judge_prelabel): every judge that answered gave it, and it decides (a pairwise tie does not). None
-    where no judge answered, the judges differ, or the verdict is a tie."""
-    values = list(
-        JudgeLabel.objects.filter(item=item, value__isnull=False)
-        .order_by("pk")
-        .values_list("value", flat=True)
-    )
-    verdict = values[0] if values and all(value == values[0] for value in values) else None
-    if verdict is None or (item.kind == pairwise.NAME and verdict.get("choice") == "tie"):
+    """The canonical value an AI judge gives the item where it can stand in for a human label: judged in
+    every order the kind is judged in (both, for several answers), choosing the same in each, each verdict
+    at confidence >= JUDGE_PRELABEL_MIN_CONFIDENCE. Where several judges qualify they must choose the same;
+    None otherwise. The value is the verdict in the order labellers see."""
+    orders = JUDGE_ORDERS.get(item.kind)
+    if orders is None:
         return None
-    return dict(verdict)
+    by_judge: dict[int, dict[bool, Any]] = {}
+    for generator_id, order_reversed, value in JudgeLabel.objects.filter(
+        item=item, value__isnull=False, confidence__gte=JUDGE_PRELABEL_MIN_CONFIDENCE
+    ).values_list("generator_id", "order_reversed", "value"):
+        by_judge.setdefault(generator_id, {})[order_reversed] = value
+    sure = [verdicts[orders[0]] for verdicts in by_judge.values() if order_consistent(item.kind, verdicts)]
+    if len({judged_answer(item.kind, value) for value in sure}) != 1:
+        return None
+    if item.kind == pairwise.NAME and sure[0].get("choice") == "tie":  # a tie decides nothing
+        return None
+    return dict(sure[0])

@@ -35,10 +35,12 @@ from labelapp.models import (
     Generator,
     Item,
     ItemCandidate,
+    JudgeLabel,
     Label,
     Prompt,
     SourceLabel,
 )
+from labelapp.reports.judge import order_consistent
 
 CHUNK_SIZE = 5000
 T = TypeVar("T")
@@ -64,6 +66,12 @@ class Selection:
     # Read the imported datasets' own verdicts (SourceLabel) in place of the labellers' labels: each
     # source stands where a labeller would, named "source:<name>".
     source_labels: bool = False
+    # Read AI judges' verdicts (JudgeLabel) in place of the labellers' labels: each judge in `judges` stands
+    # where a labeller would, named "judge:<generator>", with its verdict in the order labellers see;
+    # unless `judge_order_inconsistent`, only where its verdict in the reversed order chose the same.
+    judge_labels: bool = False
+    judges: frozenset[str] = frozenset()
+    judge_order_inconsistent: bool = False
     items: ItemRange = ItemRange()
     # Read each label's time spent and timestamp, and each item's: the raw format's audit trail. Other
     # formats never show them, and on PostgreSQL the timestamps cost more to read than the label values.
@@ -251,12 +259,47 @@ def _source_labels_of(
     return by_item
 
 
+def _judge_labels_of(
+    first: int, last: int, selection: Selection, value_of: "_Decoded"
+) -> dict[int, list[LabelFacts]]:
+    """Each item's parsed verdicts by the selected judges, in the order labellers see, each standing as a
+    label by "judge:<name>"; without `judge_order_inconsistent`, only those repeated in the reversed order."""
+    labels = JudgeLabel.objects.filter(
+        item_id__gte=first, item_id__lte=last, generator__name__in=selection.judges, value__isnull=False
+    )
+    rows = _fetched(
+        labels.annotate(
+            value_json=Cast("value", TextField()),
+            given_at=_timestamp("created_at", connections[labels.db].vendor, selection),
+        )
+        .order_by("item_id", "id")
+        .values_list(
+            "item_id", "id", "generator__name", "item__kind", "order_reversed", "value_json", "given_at"
+        )
+    )
+    verdicts: defaultdict[tuple[int, str], dict[bool, Any]] = defaultdict(dict)
+    for item_id, _, judge, _, order_reversed, value, _ in rows:
+        verdicts[(item_id, judge)][order_reversed] = value_of[value]
+    by_item: defaultdict[int, list] = defaultdict(list)
+    for item_id, label_id, judge, kind, order_reversed, value, given_at in rows:
+        if order_reversed or not (
+            selection.judge_order_inconsistent or order_consistent(kind, verdicts[(item_id, judge)])
+        ):
+            continue
+        by_item[item_id].append(
+            _new(LabelFacts, (label_id, f"judge:{judge}", value_of[value], None, given_at))
+        )
+    return by_item
+
+
 def _labels_of(
     first: int, last: int, selection: Selection, value_of: "_Decoded"
 ) -> dict[int, list[LabelFacts]]:
     """Each item's labels that the selection keeps, by label id."""
     if selection.source_labels:
         return _source_labels_of(first, last, selection, value_of)
+    if selection.judge_labels:
+        return _judge_labels_of(first, last, selection, value_of)
     labels = Label.objects.filter(item_id__gte=first, item_id__lte=last)
     if selection.excluded_labeller_ids:
         labels = labels.exclude(labeller_id__in=selection.excluded_labeller_ids)

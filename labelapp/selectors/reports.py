@@ -36,13 +36,21 @@ from labelapp.reports.calibration import (
 from labelapp.reports.coherence import CandidateVerdicts, GeneratorCoherence, coherence_report
 from labelapp.reports.diversity import CompletionSet, DiversityReport, diversity_report
 from labelapp.reports.embeddings import EMBEDDING_MODEL, text_sha256, vector_from_bytes
-from labelapp.reports.judge import CORRECTNESS_CHOICES, PAIRWISE_CHOICES, JudgeAgreement, judge_agreement
+from labelapp.reports.judge import (
+    CORRECTNESS_CHOICES,
+    PAIRWISE_CHOICES,
+    JudgeAgreement,
+    Verdict,
+    judge_agreement,
+    judged_answer,
+)
 from labelapp.reports.leaderboard import LeaderboardReport, PairOutcome, Player, leaderboard_report
 from labelapp.reports.source_agreement import HumanAnswer, SourceAgreement, source_agreement
 from labelapp.selectors.judgements import candidate_judgements
 
 PAIRWISE = "pairwise"
-JUDGED_FIELDS = {PAIRWISE: "choice", correctness.NAME: "verdict"}  # the label field a judge answers
+# The value field a judge's verdict is compared with the humans' on.
+JUDGED_FIELDS = {PAIRWISE: "choice", correctness.NAME: "verdict", setwise.NAME: "best", ranking.NAME: "top"}
 JUDGE_CHOICES = {PAIRWISE: PAIRWISE_CHOICES, correctness.NAME: CORRECTNESS_CHOICES}
 
 
@@ -53,7 +61,7 @@ def _work_items(campaign: Campaign, kind: str) -> dict:
 def human_majorities(*, campaign: Campaign, kind: str) -> dict[int, str | None]:
     """Item id -> the labellers' aggregate answer (None when split), for labelled non-gold items of `kind`:
     the pairwise choice, or the correctness verdict."""
-    field = JUDGED_FIELDS[kind]
+    field = JUDGED_FIELDS[kind]  # pairwise or correctness
     answers: dict[int, list[dict]] = defaultdict(list)
     rows = (
         Label.objects.filter(**_work_items(campaign, kind))
@@ -166,19 +174,6 @@ LEADERBOARD_SOURCES = {
 }
 
 
-def judge_verdicts(*, campaign: Campaign) -> dict[str, dict[int, str | None]]:
-    """Judge generator name -> item id -> its canonical answer, None where its answer did not parse."""
-    verdicts: dict[str, dict[int, str | None]] = defaultdict(dict)
-    rows = (
-        JudgeLabel.objects.filter(**_work_items(campaign, campaign.kind))
-        .order_by("generator__name", "item_id")
-        .values_list("generator__name", "item_id", f"value__{JUDGED_FIELDS[campaign.kind]}")
-    )
-    for generator, item_id, answer in rows:
-        verdicts[generator][item_id] = answer
-    return dict(verdicts)
-
-
 def leaderboard_report_for(*, campaign: Campaign, bootstrap_samples: int, seed: int) -> LeaderboardReport:
     outcomes, unlabelled = LEADERBOARD_SOURCES[campaign.kind](campaign=campaign)
     return leaderboard_report(
@@ -188,20 +183,81 @@ def leaderboard_report_for(*, campaign: Campaign, bootstrap_samples: int, seed: 
 
 @dataclass(frozen=True)
 class JudgeReport:
-    item_kind: str  # pairwise or correctness
-    choices: tuple[str, ...]  # what the judge may answer, in the confusion matrix's order
+    item_kind: str  # pairwise, correctness, setwise or ranking
+    field: str  # the value field compared with the humans: choice, verdict, best or top
+    choices: tuple[Hashable, ...]  # what the judge may answer, in the confusion matrix's order
     judges: tuple[JudgeAgreement, ...]  # one per generator that judged this campaign, by name
 
 
+def _judge_human_answers(campaign: Campaign) -> dict[int, Hashable | None]:
+    """Item id -> the labellers' majority on the field the judge is compared on; None when split."""
+    if campaign.kind == correctness.NAME:
+        return dict(human_majorities(campaign=campaign, kind=correctness.NAME))
+    return {item_id: human.answer for item_id, human in _human_answers(campaign, campaign.kind).items()}
+
+
+def _human_preferred_index(kind: str, answer: Hashable | None) -> int | None:
+    """The canonical index of the answer the humans preferred, where they preferred one of several."""
+    if kind == PAIRWISE:
+        return "ab".index(answer) if answer in ("a", "b") else None
+    return answer if isinstance(answer, int) and kind != correctness.NAME else None
+
+
+def judge_verdicts(*, campaign: Campaign, human: Mapping[int, Hashable | None]) -> dict[str, list[Verdict]]:
+    """Judge generator name -> its verdicts on the campaign's non-gold items, in every order, with where the
+    humans' preferred answer (from `human`) was shown to it."""
+    kind, field = campaign.kind, JUDGED_FIELDS[campaign.kind]
+    positions: dict[int, dict[int, int]] = defaultdict(dict)
+    for item_id, index, position in (
+        ItemCandidate.objects.filter(**_work_items(campaign, kind))
+        .order_by()
+        .values_list("item_id", "index", "position")
+    ):
+        positions[item_id][index] = position
+    verdicts: dict[str, list[Verdict]] = defaultdict(list)
+    rows = (
+        JudgeLabel.objects.filter(**_work_items(campaign, kind))
+        .order_by("generator__name", "item_id", "order_reversed")
+        .values_list("generator__name", "item_id", "order_reversed", "value", "confidence")
+    )
+    for generator, item_id, order_reversed, value, confidence in rows:
+        preferred = _human_preferred_index(kind, human.get(item_id))
+        human_first = None
+        if preferred is not None:
+            shown_at = positions[item_id][preferred]
+            human_first = (len(positions[item_id]) - 1 - shown_at if order_reversed else shown_at) == 0
+        verdicts[generator].append(
+            Verdict(
+                item_id=item_id,
+                order_reversed=order_reversed,
+                answer=None if value is None else value[field],
+                judged=None if value is None else judged_answer(kind, value),
+                confidence=confidence,
+                human_first=human_first,
+            )
+        )
+    return dict(verdicts)
+
+
+def _judge_choices(campaign: Campaign) -> tuple[Hashable, ...]:
+    if campaign.kind in JUDGE_CHOICES:
+        return JUDGE_CHOICES[campaign.kind]
+    indices = ItemCandidate.objects.filter(**_work_items(campaign, campaign.kind)).values_list(
+        "index", flat=True
+    )
+    return tuple(sorted(set(indices)))
+
+
 def judge_report_for(*, campaign: Campaign) -> JudgeReport:
-    choices = JUDGE_CHOICES[campaign.kind]
-    human = human_majorities(campaign=campaign, kind=campaign.kind)
+    choices = _judge_choices(campaign)
+    human = _judge_human_answers(campaign)
     return JudgeReport(
         item_kind=campaign.kind,
+        field=JUDGED_FIELDS[campaign.kind],
         choices=choices,
         judges=tuple(
             judge_agreement(name, verdicts, human, choices=choices)
-            for name, verdicts in judge_verdicts(campaign=campaign).items()
+            for name, verdicts in judge_verdicts(campaign=campaign, human=human).items()
         ),
     )
 

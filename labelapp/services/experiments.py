@@ -7,7 +7,8 @@ steps are idempotent, so applying the file again reports everything unchanged an
 - generate: a job runs only for prompts without all n answers of that generator with those params (the
   step's seed is part of them, 0 unless given), one job per generator and temperature;
 - build_items: a group of candidates already in an item is not built again;
-- judge: the generator judges the items it has not judged yet, up to `limit` verdicts in all.
+- judge: the generator judges the items it has not judged yet, up to `limit` items in all (an item of
+  several answers gets two verdicts: both orders).
 
 What would change the meaning of labels already collected (a campaign's kind, labels per item, criteria,
 error categories or reference answer; the model behind a generator with outputs) is refused by the campaign
@@ -343,7 +344,9 @@ class _Application:
         unjudged = items_unjudged(campaign=campaign, generator=generator).count()
         wanted = unjudged
         if step.limit is not None:
-            judged = generator.judge_labels.filter(item__campaign=campaign).count()
+            judged = (
+                generator.judge_labels.filter(item__campaign=campaign).values("item_id").distinct().count()
+            )
             wanted = min(unjudged, max(0, step.limit - judged))
         if wanted == 0:
             self.report(Change.UNCHANGED, subject, f"{unjudged} items left unjudged")

@@ -74,6 +74,7 @@ def export_write(
             command=plan.command(redact=True),
             settings=plan.settings_in_words(),
             source_labels=plan.selection.source_labels,
+            judge_labels=plan.selection.judge_labels,
             app_version=_app_version(),
             exported_at=timezone.now(),
         )

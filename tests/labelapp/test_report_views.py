@@ -150,7 +150,7 @@ def test_web_processes_never_import_the_embedding_model_or_torch():
 
 def test_judge_labels_in_the_admin(seeded, staff, client_for):
     listing = client_for(staff).get("/admin/labelapp/judgelabel/")
-    assert listing.status_code == 200 and "16 judge labels" in listing.content.decode()
+    assert listing.status_code == 200 and "32 judge labels" in listing.content.decode()
     unparsed = JudgeLabel.objects.exclude(parse_error="").first()
     detail = client_for(staff).get(f"/admin/labelapp/judgelabel/{unparsed.pk}/change/")
     assert detail.status_code == 200 and "I think A is better." in detail.content.decode()

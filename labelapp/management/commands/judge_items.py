@@ -12,8 +12,9 @@ from labelapp.services.judge import items_judge, judge_job_create
 
 class Command(BaseCommand):
     help = (
-        "Have a generator act as AI judge on a campaign's pairwise or correctness items not yet judged by "
-        "it. Verdicts are stored apart from human labels (JudgeLabel) and never exported with them."
+        "Have a generator act as AI judge on a campaign's pairwise, correctness, set-wise or ranking items not "
+        "yet judged by it, each item of several answers in both orders (as labellers see it, and reversed). "
+        "Verdicts are stored apart from human labels (JudgeLabel) and exported only with --labels judge."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -46,7 +47,8 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         self.stdout.write(
             self.style.SUCCESS(
-                f"{generator.name} judged {job.progress_done} items ({job.parse_errors} unparseable answers); "
+                f"{generator.name} judged {job.progress_done} items ({job.parse_errors} unparseable answers, "
+                f"{job.order_inconsistent} items judged differently with the answers in reverse order); "
                 f"{job.items_remaining} items still unjudged by it."
             )
         )

@@ -31,6 +31,8 @@ ASKED = {
     "labels": "source",
     "kto_from": ("pairwise",),
     "expand_pairs": True,
+    "judges": ("big",),
+    "judge_inconsistent": True,
 }
 # Source labels have no labeller: an export asking for them and for labellers' options at once is refused.
 HUMAN_LABELS = {"labels": "human"}
@@ -80,12 +82,18 @@ def test_the_api_takes_every_option(campaign, generator, raters, staff, settings
     client.force_authenticate(staff)
     json_options = {name: list(value) if isinstance(value, tuple) else value for name, value in ASKED.items()}
     del json_options["expand_pairs"]  # a ranking campaign's option: refused for this pairwise one
+    del json_options["judges"], json_options["judge_inconsistent"]  # --labels judge's: refused with human
     json_options.update(HUMAN_LABELS)
     response = client.post(
         "/api/v1/campaigns/prefs/exports/", {"format": "kto", "options": json_options}, format="json"
     )
     assert response.status_code == 202, response.json()
-    assert Export.objects.get().options == {**json_options, "expand_pairs": False}
+    assert Export.objects.get().options == {
+        **json_options,
+        "expand_pairs": False,
+        "judges": [],
+        "judge_inconsistent": False,
+    }
 
     refused = client.post(
         "/api/v1/campaigns/prefs/exports/",
@@ -139,8 +147,15 @@ def test_the_manage_page_form_posts_every_option_it_asks_for(
 
     assert "Queued export" in page
     expected = {name: list(value) if isinstance(value, tuple) else value for name, value in ASKED.items()}
-    # kto_from is not asked: a kto export reads the campaign's own kind
-    assert Export.objects.get().options == {**expected, **HUMAN_LABELS, "expand_pairs": False}
+    # kto_from is not asked: a kto export reads the campaign's own kind; the judge options go with
+    # --labels judge only
+    assert Export.objects.get().options == {
+        **expected,
+        **HUMAN_LABELS,
+        "expand_pairs": False,
+        "judges": [],
+        "judge_inconsistent": False,
+    }
 
 
 def test_kto_sources_are_the_choices_of_kto_from():

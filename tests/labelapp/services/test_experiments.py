@@ -232,11 +232,16 @@ limit = 1
     apply(path)
     assert set(Candidate.objects.values_list("step", flat=True)) == {"answer", "critique", "revision"}
     assert Item.objects.count() == 2
-    assert JudgeLabel.objects.count() == 1
+    assert JudgeLabel.objects.count() == 2  # one item, in both orders
 
     again = apply(path)
     assert {change for change, _ in changes(again)} == {"unchanged"}
-    assert JudgeJob.objects.count() == 1 and JudgeLabel.objects.count() == 1
+    assert JudgeJob.objects.count() == 1 and JudgeLabel.objects.count() == 2
+
+    # A raised limit counts the items judged so far, not their verdicts (two each): one more item.
+    path.write_text(path.read_text().replace("limit = 1", "limit = 2"))
+    apply(path)
+    assert (JudgeJob.objects.count(), JudgeLabel.objects.values("item").distinct().count()) == (2, 2)
 
 
 def test_an_import_step_takes_a_public_dataset_and_a_second_apply_adds_nothing(tmp_path, db):

@@ -1,5 +1,6 @@
 """The AI judge: strict parsing, positions un-shuffled, stored apart from human labels, agreement by hand."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 import inference
 from labelapp.models import Campaign, Generator, JudgeLabel, Label
-from labelapp.reports.judge import judge_agreement
+from labelapp.reports.judge import Verdict, judge_agreement
 from labelapp.selectors.reports import judge_report_for
 from labelapp.services.exports import dataset_export
 from labelapp.services.jobs import job_retry
@@ -48,25 +49,32 @@ def scripted_judge(monkeypatch) -> ScriptedJudge:
     ],
 )
 def test_verdicts_parse_strictly(raw, parsed):
-    assert verdict_parse(raw) == parsed
+    verdict = verdict_parse(raw)
+    assert (verdict and verdict["choice"]) == parsed
 
 
 def test_the_judge_sees_shown_positions_and_its_verdict_is_stored_canonical(seeded, scripted_judge):
     item = seeded.items[(0, "big-small03")]  # big is canonical "a", shown at position B (flipped)
     run = items_judge(campaign=seeded.campaign, generator=seeded.big, limit=1)
     assert (run.progress_done, run.parse_errors, run.items_remaining) == (1, 0, 15)
-    content = scripted_judge.requests[0].messages[0]["content"]
-    assert content.index("small at 0.3") < content.index("big at 0.7")  # A (left) is small here
-    label = JudgeLabel.objects.get(item=item)
+    as_shown, reversed_ = (request.messages[0]["content"] for request in scripted_judge.requests)
+    assert as_shown.index("small at 0.3") < as_shown.index("big at 0.7")  # A (left) is small here
+    assert reversed_.index("big at 0.7") < reversed_.index("small at 0.3")  # and swapped the second time
+    label = JudgeLabel.objects.get(item=item, order_reversed=False)
     assert label.value["choice"] == "a"  # "Verdict: B" on screen, big, canonical index 0
     assert label.raw_output == " Verdict: B\n" and label.parse_error == ""
     assert label.params == JUDGE_PARAMS.to_dict() and label.params["temperature"] == 0.0
+    assert label.confidence == pytest.approx(math.exp(-1.0))  # the scripted answer's logprob sum
+    swapped = JudgeLabel.objects.get(item=item, order_reversed=True)
+    assert (swapped.value["choice"], swapped.raw_output) == ("a", "Verdict: A")  # big again: consistent
+    assert run.order_inconsistent == 0
 
 
 def test_unparseable_answers_are_recorded_never_guessed(seeded, fake_generate):
     run = items_judge(campaign=seeded.campaign, generator=seeded.small)
-    assert (run.progress_done, run.parse_errors, run.items_remaining) == (16, 16, 0)  # gold never judged
-    assert JudgeLabel.objects.filter(value__isnull=True).count() == 16
+    assert (run.progress_done, run.parse_errors, run.items_remaining) == (16, 32, 0)  # gold never judged
+    assert JudgeLabel.objects.filter(value__isnull=True, confidence__isnull=True).count() == 32
+    assert run.order_inconsistent == 0  # nothing parsed, so nothing to compare
     label = JudgeLabel.objects.first()
     assert label.raw_output.startswith("Answer 0 to: You are judging")
     assert "Verdict: A" in label.parse_error
@@ -79,7 +87,7 @@ def test_judging_again_judges_nothing_new_and_human_data_is_untouched(seeded, sc
     items_judge(campaign=seeded.campaign, generator=seeded.big)
     again = items_judge(campaign=seeded.campaign, generator=seeded.big)
     assert (again.progress_done, again.items_remaining) == (0, 0)
-    assert JudgeLabel.objects.count() == 16
+    assert JudgeLabel.objects.count() == 32  # 16 items, each in both orders
     assert list(Label.objects.values_list("pk", "value")) == labels_before
     dataset_export(campaign=seeded.campaign, format="dpo", out=tmp_path / "after.jsonl")
     assert (tmp_path / "after.jsonl").read_text() == (tmp_path / "before.jsonl").read_text()
@@ -104,14 +112,18 @@ def test_agreement_with_the_humans_by_hand(seeded, scripted_judge):
 
 
 def test_agreement_leaves_out_both_bad():
-    result = judge_agreement("j", {1: "a", 2: "b", 3: None, 4: "tie"}, {1: "a", 2: "both_bad", 3: "a"})
+    verdicts = [
+        Verdict(item, False, answer, answer, None, None)
+        for item, answer in {1: "a", 2: "b", 3: None, 4: "tie"}.items()
+    ]
+    result = judge_agreement("j", verdicts, {1: "a", 2: "both_bad", 3: "a"})
     assert (result.judged, result.parse_errors, result.compared) == (4, 1, 1)
     assert (result.human_outside_choices, result.human_unlabelled) == (1, 1)
 
 
 def test_judge_items_command(seeded, scripted_judge):
     call_command("judge_items", "--campaign", "prefs", "--generator", "big", "--limit", "4")
-    assert JudgeLabel.objects.count() == 4
+    assert JudgeLabel.objects.count() == 8
     with pytest.raises(CommandError, match="Generator 'nobody' does not exist"):
         call_command("judge_items", "--campaign", "prefs", "--generator", "nobody")
     with pytest.raises(CommandError, match="'limit' must be at least 1"):
@@ -128,7 +140,7 @@ def test_the_celery_task_runs_the_judge(seeded, scripted_judge, settings):
 
     job = judge_job_create(campaign=seeded.campaign, generator=seeded.big, limit=2)
     judge_job_run_task.apply(args=(job.pk,)).get()
-    assert JudgeLabel.objects.count() == 2
+    assert JudgeLabel.objects.count() == 4
     job.refresh_from_db()
     assert (job.status, job.progress_done, job.progress_total) == ("succeeded", 2, 2)
     assert settings.CELERY_TASK_ROUTES["labelapp.tasks.judge_job_run_task"] == {"queue": "inference"}
@@ -156,7 +168,8 @@ def facts(labeller, other_labeller, monkeypatch):
     ],
 )
 def test_correctness_verdicts_parse_strictly(raw, parsed):
-    assert verdict_parse(raw, "correctness") == parsed
+    verdict = verdict_parse(raw, "correctness")
+    assert (verdict and verdict["verdict"]) == parsed
 
 
 def test_the_judge_grades_correctness_items_with_the_reference_answer(facts):
@@ -213,9 +226,10 @@ def test_the_judge_page_of_a_correctness_campaign(facts, staff, client_for):
 
 
 def test_a_judge_cannot_label_other_kinds(db, generator, fake_generate):
-    Campaign.objects.create(name="sets", kind="setwise")
+    Campaign.objects.create(name="sets", kind="set-vs-set")
     with pytest.raises(
-        CommandError, match="'sets' is a setwise campaign: a judge labels pairwise or correctness"
+        CommandError,
+        match="'sets' is a set-vs-set campaign: a judge labels pairwise, correctness, setwise or ranking items",
     ):
         call_command("judge_items", "--campaign", "sets", "--generator", generator.name)
 
@@ -244,13 +258,17 @@ def test_a_failed_judge_job_is_retried_and_resumes_within_its_limit(
     judge_job_run_task.apply(args=(job.pk,))
     job.refresh_from_db()
     assert (job.status, job.error) == ("failed", "RuntimeError: GPU fell over")
-    assert (job.progress_done, job.progress_total, JudgeLabel.objects.count()) == (8, 12, 8)  # one call saved
+    assert (job.progress_done, job.progress_total, JudgeLabel.objects.count()) == (
+        8,
+        12,
+        16,
+    )  # one call saved
 
     with django_capture_on_commit_callbacks(execute=True):
         job_retry(job=job, actor=staff)
     job.refresh_from_db()
     assert (job.status, job.error, job.progress_done, job.progress_total) == ("succeeded", "", 12, 12)
-    assert (JudgeLabel.objects.count(), job.items_remaining) == (12, 4)  # 4 more, not 12 more
+    assert (JudgeLabel.objects.count(), job.items_remaining) == (24, 4)  # 4 more items, not 12 more
     assert job.parse_errors == sum(1 for label in JudgeLabel.objects.all() if label.parse_error)
 
 
@@ -261,5 +279,5 @@ def test_a_judge_job_shows_its_progress_as_it_goes(seeded, scripted_judge):
         generator=seeded.big,
         on_progress=lambda j: seen.append((j.progress_done, j.progress_total, j.parse_errors)),
     )
-    assert seen == [(8, 16, 2), (16, 16, 3)]  # question 2's three items do not parse
+    assert seen == [(8, 16, 4), (16, 16, 6)]  # question 2's three items do not parse, in either order
     assert (job.status, job.started_at is not None, job.finished_at is not None) == ("succeeded", True, True)

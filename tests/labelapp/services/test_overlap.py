@@ -1,6 +1,8 @@
 """Adaptive overlap: an item stops asking for labels once its first labels agree, asks for more when they
 disagree, never past labels_per_item; with judge_prelabel a judged item first asks for one human label."""
 
+import re
+
 import pytest
 
 import inference
@@ -143,8 +145,17 @@ def test_gold_items_take_every_labeller_whatever_their_labels(campaign, people):
 
 
 def judge_says(item, choice, name="judge"):
+    """A judge sure of its verdict, the same in both orders: what judge_prelabel_value trusts."""
     judge = Generator.objects.get_or_create(name=name, model="embedded")[0]
-    JudgeLabel.objects.create(item=item, generator=judge, value={"choice": choice}, raw_output="Verdict")
+    for order_reversed in (False, True):
+        JudgeLabel.objects.create(
+            item=item,
+            generator=judge,
+            value={"choice": choice},
+            raw_output="Verdict",
+            order_reversed=order_reversed,
+            confidence=0.95,
+        )
 
 
 def test_a_judged_item_asks_for_one_human_label_and_stops_when_the_human_agrees(campaign, people):
@@ -202,13 +213,16 @@ def test_a_judge_job_on_a_prelabel_campaign_lowers_its_unlabelled_items_to_one(c
     items = adaptive(campaign, k=3, min_labels=2, judge_prelabel=True, items=3)
     label(campaign, people[0], "a")  # one item has a label before the judge runs
 
-    def always_a(*, spec, requests, params, on_progress=None):
-        return [
-            inference.Completion(i, 0, "Verdict: A", "", "eos", 3, -1.0, -0.3, 0)
-            for i in range(len(requests))
-        ]
+    def sure_of_the_first_text(*, spec, requests, params, on_progress=None):
+        """Picks the answer whose text sorts first wherever it is shown, at probability 0.99."""
+        verdicts = []
+        for i, request in enumerate(requests):
+            texts = re.findall(r"\[Response [A-J]\]\n(.*)", request.messages[0]["content"])
+            letter = "AB"[texts.index(min(texts))]
+            verdicts.append(inference.Completion(i, 0, f"Verdict: {letter}", "", "eos", 3, -0.01, -0.01, 0))
+        return verdicts
 
-    monkeypatch.setattr(inference, "generate", always_a)
+    monkeypatch.setattr(inference, "generate", sure_of_the_first_text)
     monkeypatch.setattr(inference, "preload", lambda spec: None)
     items_judge(campaign=campaign, generator=Generator.objects.create(name="judge", model="embedded"))
     wanted = dict(Item.objects.values_list("pk", "labels_wanted"))

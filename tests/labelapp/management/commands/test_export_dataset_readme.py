@@ -15,10 +15,12 @@ import pytest
 from datasets import Dataset, Json, load_dataset, load_from_disk
 from django.core.management import CommandError, call_command
 
+import inference
 from labelapp.exporters import FORMATS
 from labelapp.exporters.options import OPTIONS
-from labelapp.models import Campaign, Export, JobStatus
-from labelapp.services.demo import DEMO_KIND_CAMPAIGNS, DEMO_LABELLERS, demo_seed
+from labelapp.models import Campaign, Export, Generator, JobStatus
+from labelapp.services.demo import DEMO_KIND_CAMPAIGNS, DEMO_LABELLERS, EMBEDDED_GENERATOR, demo_seed
+from labelapp.services.judge import items_judge
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
@@ -65,11 +67,26 @@ def examples() -> list[str]:
     return runs
 
 
+def judge_by_text(*, spec, requests, params, on_progress=None):
+    """An AI judge preferring the answer whose text sorts first, wherever it is shown: order-consistent."""
+    completions = []
+    for index, request in enumerate(requests):
+        a, b = re.findall(r"\[Response [AB]\]\n(.*)", request.messages[0]["content"])
+        text = "Verdict: A" if a < b else "Verdict: B"
+        completions.append(inference.Completion(index, 0, text, "", "eos", 3, -0.1, None, 0))
+    return completions
+
+
 @pytest.fixture
-def labelled_demo(db, fake_generate):
+def labelled_demo(db, fake_generate, monkeypatch):
     """The demo as `make run` seeds it (with the test suite's fake generation), every item labelled alike
-    by two labellers through the labelling services."""
+    by two labellers through the labelling services, and the pairwise demo judged by its model (for
+    `--labels judge`)."""
     demo_seed(password="demo password")
+    monkeypatch.setattr(inference, "generate", judge_by_text)
+    items_judge(
+        campaign=Campaign.objects.get(name="demo"), generator=Generator.objects.get(name=EMBEDDED_GENERATOR)
+    )
     for campaign in Campaign.objects.filter(name__in=DEMO_CAMPAIGNS):
         for name in DEMO_LABELLERS[:2]:
             labeller = user_upsert(username=name, password="demo password")

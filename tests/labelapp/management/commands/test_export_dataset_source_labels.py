@@ -92,5 +92,5 @@ def test_options_that_choose_among_labellers_are_refused_with_source_labels(
 
 def test_an_unknown_labels_value_names_the_field():
     with pytest.raises(ApplicationError) as refused:
-        export_options_parse({"labels": "judge"})
-    assert refused.value.extra == {"field": "labels"} and "human or source" in refused.value.message
+        export_options_parse({"labels": "robot"})
+    assert refused.value.extra == {"field": "labels"} and "human or source or judge" in refused.value.message
