@@ -105,7 +105,7 @@ def _item_context(
         task_kind = kind_get(item.kind)
         context |= {
             "kind_template": task_kind.TEMPLATE,
-            "shown": item_candidates_shown(item=item, position_names=task_kind.POSITION_NAMES),
+            "shown": item_candidates_shown(item=item, labeller=request.user),
             "idempotency_key": uuid.uuid4().hex,
             "heartbeat_seconds": max(10, min(60, campaign.lease_seconds // 3)),
             "show_reference": reference_answer_shown(campaign=campaign),

@@ -1,4 +1,4 @@
-from labelapp.models import Campaign, Candidate, Generator, Item, Prompt
+from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Prompt
 
 
 def candidates_add(prompt: Prompt, generator: Generator, texts: list[str]) -> list[Candidate]:
@@ -12,3 +12,9 @@ def item_factory(campaign: Campaign) -> Item:
     """A pairwise item of a new prompt, with no candidates: for tests that only need an item to exist."""
     prompt = Prompt.objects.create(campaign=campaign, text="A question?")
     return Item.objects.create(campaign=campaign, kind="pairwise", prompt=prompt)
+
+
+def item_built_order(item: Item) -> list[int]:
+    """The canonical index at each of the item's own positions, as the build drew them (the AI judge's order;
+    labellers get their own, selectors.items.shown_order_for_labeller)."""
+    return list(ItemCandidate.objects.filter(item=item).order_by("position").values_list("index", flat=True))

@@ -32,7 +32,7 @@ def test_a_labeller_leases_labels_and_reads_progress_with_a_token(campaign, pair
     )
     assert response.status_code == 201
     stored = Label.objects.get()
-    canonical_b_shown_second = item_shown_indices(stored.item)[1] == 1
+    canonical_b_shown_second = item_shown_indices(item=stored.item, labeller=labeller)[1] == 1
     assert stored.value["choice"] == ("b" if canonical_b_shown_second else "a")
 
     retried = client.post(

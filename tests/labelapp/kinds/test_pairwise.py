@@ -150,6 +150,6 @@ def test_a_criteria_campaign_stores_each_criterion_in_canonical_order(campaign, 
         campaign=None,
         lease_next=False,
     ).label
-    shown_first = "ab"[item_shown_indices(item)[0]]
+    shown_first = "ab"[item_shown_indices(item=item, labeller=labeller)[0]]
     other = "b" if shown_first == "a" else "a"
     assert label.value["criteria"] == {"helpfulness": shown_first, "honesty": other}

@@ -68,7 +68,7 @@ def label(labeller, item, choice, message=None, key=None):
     """The labeller's label of an item leased to them: `choice` in canonical order ("a" is the candidate of
     index 0), turned into the position it was shown at, as the page sends it."""
     if choice in ("a", "b"):
-        choice = "ab"[item_shown_indices(item).index("ab".index(choice))]
+        choice = "ab"[item_shown_indices(item=item, labeller=labeller).index("ab".index(choice))]
     value = {"choice": choice} | ({"next_message": message} if message is not None else {})
     return label_submit(
         labeller=labeller,

@@ -78,7 +78,8 @@ def test_gold_scoring_uses_the_canonical_answer_whatever_the_shown_order(campaig
     gold_import(campaign=campaign, file_name="gold.jsonl", content=content)
     scored = []
     while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
-        shown_a = "a" if item_shown_indices(item)[0] == 0 else "b"  # the position showing canonical "a"
+        # the position showing canonical "a"
+        shown_a = "a" if item_shown_indices(item=item, labeller=labeller)[0] == 0 else "b"
         right = item.pk != pairwise_items[0].pk
         label = label_submit(
             item_id=item.pk,
