@@ -34,6 +34,7 @@ from labelapp.reports.charts import (
 )
 from labelapp.reports.diversity import METRICS, RATING_SCALE
 from labelapp.reports.leaderboard import BoardCounts, LeaderboardReport
+from labelapp.reports.position_bias import PositionBiasReport
 from labelapp.selectors.reports import (
     CampaignDiversity,
     CoherentButWrongReport,
@@ -44,6 +45,7 @@ from labelapp.selectors.reports import (
     diversity_report_for,
     judge_report_for,
     leaderboard_report_for,
+    position_bias_report_for,
     source_agreement_report_for,
 )
 
@@ -219,6 +221,24 @@ def _calibration_charts(report: CalibrationReport) -> dict[str, Any]:
     }
 
 
+def _position_bias_charts(report: PositionBiasReport) -> dict[str, Any]:
+    return {
+        "first_picked": interval_chart(
+            [
+                {
+                    "label": f"{rater.rater} ({rater.rater_kind})",
+                    "value": rater.first.rate,
+                    "low": rater.first.low,
+                    "high": rater.first.high,
+                }
+                for rater in report.raters
+            ],
+            axis_title="Share of picks that went to the first shown answer, 95% interval",
+            span=(0.0, 1.0),
+        )
+    }
+
+
 METRIC_TITLES = {
     "distinct_1": "Distinct-1",
     "distinct_2": "Distinct-2",
@@ -324,6 +344,17 @@ REPORTS: dict[str, ReportKind] = {
             template="labelapp/reports/calibration.html",
             build=lambda campaign, options: calibration_report_for(campaign=campaign),
             charts=_calibration_charts,
+        ),
+        ReportKind(
+            name="position-bias",
+            title="Position bias",
+            summary="For each labeller and each AI judge, how often they picked the answer shown first (A on a "
+            "pair, ranked best on a ranking) against chance, an exact binomial test per rater, and the raters "
+            "to look at after Holm's correction.",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.RANKING),
+            template="labelapp/reports/position_bias.html",
+            build=lambda campaign, options: position_bias_report_for(campaign=campaign),
+            charts=_position_bias_charts,
         ),
         ReportKind(
             name="diversity",
