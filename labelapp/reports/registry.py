@@ -24,7 +24,7 @@ from labelapp.errors import ApplicationError, NotFoundError
 from labelapp.kinds import setwise
 from labelapp.models import Campaign, CampaignKind
 from labelapp.reports.bradley_terry import BOOTSTRAP_SAMPLES, Leaderboard
-from labelapp.reports.calibration import CalibrationReport
+from labelapp.reports.calibration import CalibrationReport, LabellerCalibrationReport
 from labelapp.reports.charts import (
     heatmap,
     interval_chart,
@@ -44,6 +44,7 @@ from labelapp.selectors.reports import (
     coherent_but_wrong_report_for,
     diversity_report_for,
     judge_report_for,
+    labeller_calibration_report_for,
     leaderboard_report_for,
     position_bias_report_for,
     source_agreement_report_for,
@@ -239,6 +240,16 @@ def _position_bias_charts(report: PositionBiasReport) -> dict[str, Any]:
     }
 
 
+def _labeller_calibration_charts(report: LabellerCalibrationReport) -> dict[str, Any]:
+    return {
+        "pooled": reliability_diagram(report.pooled.bins),
+        "labellers": [
+            {"calibration": entry, "diagram": reliability_diagram(entry.reliability.bins)}
+            for entry in report.labellers
+        ],
+    }
+
+
 METRIC_TITLES = {
     "distinct_1": "Distinct-1",
     "distinct_2": "Distinct-2",
@@ -355,6 +366,18 @@ REPORTS: dict[str, ReportKind] = {
             template="labelapp/reports/position_bias.html",
             build=lambda campaign, options: position_bias_report_for(campaign=campaign),
             charts=_position_bias_charts,
+        ),
+        # Its own kind rather than a part of "calibration": it reads pairwise campaigns too, where the model's
+        # confidence (that report's other half) has no verdict to be checked against.
+        ReportKind(
+            name="labeller-calibration",
+            title="Labeller calibration",
+            summary="Per labeller, their stated confidence (certain, probably, guessing) against how often they "
+            "answered gold items right: a reliability table and diagram, and the expected calibration error.",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.CORRECTNESS),
+            template="labelapp/reports/labeller_calibration.html",
+            build=lambda campaign, options: labeller_calibration_report_for(campaign=campaign),
+            charts=_labeller_calibration_charts,
         ),
         ReportKind(
             name="diversity",

@@ -30,8 +30,10 @@ from labelapp.models import (
 from labelapp.reports.calibration import (
     CalibrationCandidate,
     CalibrationReport,
+    LabellerCalibrationReport,
     StatedConfidence,
     calibration_report,
+    labeller_calibration_report,
 )
 from labelapp.reports.coherence import CandidateVerdicts, GeneratorCoherence, coherence_report
 from labelapp.reports.diversity import CompletionSet, DiversityReport, diversity_report
@@ -433,6 +435,22 @@ def calibration_report_for(*, campaign: Campaign) -> CalibrationReport:
         .values_list("item_id", "candidate__generator__name", "candidate__logprob_mean")
     ]
     return calibration_report(candidates, _stated_confidences(labels, gold))
+
+
+def labeller_calibration_report_for(*, campaign: Campaign) -> LabellerCalibrationReport:
+    """Each labeller's stated confidence on the campaign's gold items against whether they answered right."""
+    stated: list[tuple[str, str, bool]] = []
+    without_confidence = 0
+    for labeller, confidence, right in (
+        Label.objects.filter(item__campaign=campaign, gold_correct__isnull=False)
+        .order_by("pk")
+        .values_list("labeller__username", "value__confidence", "gold_correct")
+    ):
+        if confidence is None:
+            without_confidence += 1
+        else:
+            stated.append((labeller, confidence, bool(right)))
+    return labeller_calibration_report(stated, item_kind=campaign.kind, without_confidence=without_confidence)
 
 
 @dataclass(frozen=True)
