@@ -83,14 +83,16 @@ def test_labeller_labels_three_pairs_by_keyboard_and_dpo_export_unshuffles(
     # Keyboard only from here on: no clicks.
     judgements = [
         _label(page, ["1", "w"], preferred="A"),
-        _label(page, ["2", "e", "r"], preferred="B", rationale="B is more precise"),
-        _label(page, ["1"], preferred="A", last=True),
+        _label(page, ["2", "e", "f", "q", "r"], preferred="B", rationale="B is more precise"),
+        _label(page, ["1", "f", "e"], preferred="A", last=True),
     ]
     assert page.evaluate("window.__marker") == 1, "the page reloaded between items; htmx should swap #item"
     assert sorted(j.item_id for j in judgements) == sorted(item.pk for item in pairwise_items)
     assert not page_errors
     rationale = Label.objects.get(item_id=judgements[1].item_id, labeller=labeller).value["rationale"]
     assert rationale == "B is more precise"
+    stated = [Label.objects.get(item_id=j.item_id).value.get("confidence") for j in judgements]
+    assert stated == [None, "certain", "guessing"]  # "f q" is the confidence, "q" alone the strength
 
     out = tmp_path / "prefs.jsonl"
     call_command("export_dataset", campaign="prefs", format="dpo", out=str(out))
