@@ -1,4 +1,7 @@
+from django.contrib.auth.models import User
+
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Prompt
+from labelapp.selectors.items import ShownOrder, shown_order_for_labeller
 
 
 def candidates_add(prompt: Prompt, generator: Generator, texts: list[str]) -> list[Candidate]:
@@ -18,3 +21,16 @@ def item_built_order(item: Item) -> list[int]:
     """The canonical index at each of the item's own positions, as the build drew them (the AI judge's order;
     labellers get their own, selectors.items.shown_order_for_labeller)."""
     return list(ItemCandidate.objects.filter(item=item).order_by("position").values_list("index", flat=True))
+
+
+def shown_order(item: Item, labeller: User) -> ShownOrder:
+    """The order `labeller` sees `item` in: `.positions[index]` is where canonical index `index` is shown."""
+    count = ItemCandidate.objects.filter(item=item).count()
+    return shown_order_for_labeller(
+        item_id=item.pk, kind=item.kind, candidate_count=count, labeller_id=labeller.pk
+    )
+
+
+def item_shown_indices(*, item: Item, labeller: User) -> list[int]:
+    """The canonical index of the candidate shown to `labeller` at each position of `item`."""
+    return shown_order(item, labeller).indices

@@ -38,14 +38,6 @@ def shown_order_for_labeller(
     return ShownOrder(tuple(kind_get(kind).shuffled_positions(candidate_count, rng)))
 
 
-def item_shown_indices(*, item: Item, labeller: User) -> list[int]:
-    """The canonical index of the candidate shown to this labeller at each position."""
-    count = ItemCandidate.objects.filter(item=item).count()
-    return shown_order_for_labeller(
-        item_id=item.pk, kind=item.kind, candidate_count=count, labeller_id=labeller.pk
-    ).indices
-
-
 @dataclass(frozen=True)
 class ShownCandidate:
     position_name: str

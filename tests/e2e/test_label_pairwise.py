@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from trl.data_utils import is_conversational, maybe_extract_prompt
 
 from labelapp.models import Label
-from labelapp.selectors.items import item_shown_indices
 from tests.conftest import PASSWORD
+from tests.factories import item_shown_indices
 
 
 @dataclass(frozen=True)

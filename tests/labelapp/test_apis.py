@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 
 from labelapp.apis import LabelSubmitApi
 from labelapp.models import Label, Lease, Skip
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.labellers import labeller_suspend, user_upsert
+from tests.factories import item_shown_indices
 
 
 def api_as(user) -> APIClient:

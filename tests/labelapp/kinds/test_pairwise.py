@@ -4,9 +4,9 @@ from labelapp.errors import ApplicationError
 from labelapp.kinds import pairwise
 from labelapp.kinds.base import ItemShape
 from labelapp.models import Label
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
+from tests.factories import item_shown_indices
 
 PLAIN = ItemShape(candidate_count=2)
 HHH = ItemShape(candidate_count=2, criteria=("helpfulness", "honesty", "harmlessness"))

@@ -13,13 +13,12 @@ from labelapp.kinds import ranking
 from labelapp.kinds.base import BuildOptions, ItemShape
 from labelapp.models import Campaign, Candidate, Generator, Item, Label, Prompt
 from labelapp.selectors.dashboard import campaign_dashboard
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
-from tests.factories import candidates_add, item_built_order
+from tests.factories import candidates_add, item_built_order, item_shown_indices
 
 FOUR = ItemShape(candidate_count=4)
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -7,13 +7,13 @@ from labelapp.errors import ApplicationError
 from labelapp.kinds import set_vs_set
 from labelapp.kinds.base import BuildOptions, ItemShape
 from labelapp.models import Candidate, Generator, Item, ItemCandidate, Label, Prompt
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.conftest import PASSWORD
+from tests.factories import item_shown_indices
 from tests.sample_sets import samples_add, set_campaign
 
 SIX = ItemShape(candidate_count=6)

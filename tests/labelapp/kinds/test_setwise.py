@@ -9,14 +9,13 @@ from labelapp.kinds import setwise
 from labelapp.kinds.base import BuildOptions, ItemShape
 from labelapp.models import Generator, Item, ItemCandidate, Label, Prompt
 from labelapp.selectors.dashboard import campaign_dashboard
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.conftest import PASSWORD
-from tests.factories import item_built_order
+from tests.factories import item_built_order, item_shown_indices
 from tests.sample_sets import samples_add, set_campaign
 
 FOUR = ItemShape(candidate_count=4)

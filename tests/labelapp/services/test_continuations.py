@@ -20,13 +20,12 @@ from labelapp.models import (
     JobStatus,
     Prompt,
 )
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.continuations import continuation_run
 from labelapp.services.generation import generation_job_run
 from labelapp.services.items import items_build
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
-from tests.factories import candidates_add
+from tests.factories import candidates_add, item_shown_indices
 
 QUESTION = "What is the capital of France?"
 PARAMS = {"temperature": 0.7, "top_p": 1.0, "max_new_tokens": 8, "seed": 11, "n": 1}

@@ -4,10 +4,10 @@ import pytest
 
 from labelapp.errors import ApplicationError
 from labelapp.models import Item, Label
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import gold_import, items_mark_gold
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
+from tests.factories import item_shown_indices
 
 
 def _jsonl(*records) -> bytes:

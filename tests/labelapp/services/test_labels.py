@@ -5,9 +5,9 @@ from django.utils import timezone
 
 from labelapp.errors import ApplicationError, NotFoundError
 from labelapp.models import CampaignStatus, Item, Label, Lease
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
+from tests.factories import item_shown_indices
 
 
 def shown_first_is_canonical_a(item, labeller) -> bool:

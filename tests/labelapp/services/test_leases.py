@@ -5,13 +5,12 @@ from django.utils import timezone
 
 from labelapp.errors import ApplicationError, NotFoundError, RefusedError
 from labelapp.models import CampaignStatus, Item, LabellerProfile, Lease, Prompt, Skip
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services import leases
 from labelapp.services.items import items_build
 from labelapp.services.labellers import labeller_suspend, labeller_unsuspend, user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import item_skip, lease_next, lease_renew
-from tests.factories import candidates_add
+from tests.factories import candidates_add, item_shown_indices
 
 
 def submit(item, labeller, choice="a"):

@@ -8,11 +8,10 @@ from django.core.management import call_command
 from trl.data_utils import is_conversational, maybe_extract_prompt
 
 from labelapp.models import Export, Item, Prompt
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.items import items_build
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
-from tests.factories import candidates_add
+from tests.factories import candidates_add, item_shown_indices
 
 
 def label_all(campaign, labeller, choices):
