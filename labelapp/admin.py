@@ -337,6 +337,7 @@ class LabelAdmin(AuditedAdmin):
     list_display = ["id", "item", "labeller", "value", "seconds_spent", "gold_correct", "created_at"]
     list_filter = ["item__campaign"]
     raw_id_fields = ["item"]
+    readonly_fields = ["shown_order"]  # what the labeller was shown: a record, kept when the value is edited
 
 
 @admin.register(JudgeLabel)

@@ -180,9 +180,9 @@ class ItemOutputSerializer(serializers.Serializer):
     candidates = CandidateShownSerializer(many=True)
 
 
-def _item_output(item: Item) -> dict[str, Any]:
+def _item_output(item: Item, labeller: User) -> dict[str, Any]:
     position_names = kind_get(item.kind).POSITION_NAMES
-    text = item_text(item=item)
+    text = item_text(item=item, labeller=labeller)
     return {
         "id": item.pk,
         "kind": item.kind,
@@ -196,10 +196,10 @@ def _item_output(item: Item) -> dict[str, Any]:
     }
 
 
-def _next_item_output(item: Item | None, campaign_name: str) -> dict[str, Any]:
+def _next_item_output(item: Item | None, campaign_name: str, labeller: User) -> dict[str, Any]:
     if item is None:
         return {"item": None, "message": f"No item is left for you in campaign '{campaign_name}'."}
-    return {"item": _item_output(item), "message": "Item leased to you."}
+    return {"item": _item_output(item, labeller), "message": "Item leased to you."}
 
 
 class NextItemApi(LabellerApi):
@@ -217,7 +217,8 @@ class NextItemApi(LabellerApi):
         503 with Retry-After when the items left stay locked by other labellers being served: ask again.
         """
         found = campaign_get_for_user(user=request.user, name=campaign)
-        return Response(_next_item_output(lease_next(labeller=request.user, campaign=found), found.name))
+        following = lease_next(labeller=request.user, campaign=found)
+        return Response(_next_item_output(following, found.name, request.user))
 
 
 class LabelSubmitApi(LabellerApi):
@@ -310,7 +311,7 @@ class LabelAndNextApi(LabellerApi):
         if done.refusal is not None:
             following = {"item": None, "message": done.refusal.message}
         elif wants_next:
-            following = _next_item_output(done.next_item, campaign)
+            following = _next_item_output(done.next_item, campaign, request.user)
         return Response(
             {"label": _label_output(done.label), "next": following},
             status=status.HTTP_201_CREATED if done.created else status.HTTP_200_OK,

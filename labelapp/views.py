@@ -120,7 +120,7 @@ def _item_context(
         task_kind = kind_get(item.kind)
         context |= {
             "kind_template": task_kind.TEMPLATE,
-            "shown": item_candidates_shown(item=item, position_names=task_kind.POSITION_NAMES),
+            "shown": item_candidates_shown(item=item, labeller=request.user),
             "idempotency_key": uuid.uuid4().hex,
             "heartbeat_seconds": max(10, min(60, campaign.lease_seconds // 3)),
             "show_reference": reference_answer_shown(campaign=campaign),
@@ -232,8 +232,8 @@ def _render_review(
         context |= {
             "item": item,
             "kind_template": task_kind.TEMPLATE,
-            "shown": item_candidates_shown(item=item, position_names=task_kind.POSITION_NAMES),
-            "labels": review_labels(item=item),
+            "shown": item_candidates_shown(item=item, labeller=request.user),
+            "labels": review_labels(item=item, reviewer=request.user),
             "show_reference": reference_answer_shown(campaign=campaign),
         }
     template = "labelapp/review.html#item" if request.htmx else "labelapp/review.html"

@@ -1,4 +1,7 @@
-from labelapp.models import Campaign, Candidate, Generator, Item, Prompt
+from django.contrib.auth.models import User
+
+from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Prompt
+from labelapp.selectors.items import ShownOrder, item_shown_order
 
 
 def candidates_add(prompt: Prompt, generator: Generator, texts: list[str]) -> list[Candidate]:
@@ -12,3 +15,19 @@ def item_factory(campaign: Campaign) -> Item:
     """A pairwise item of a new prompt, with no candidates: for tests that only need an item to exist."""
     prompt = Prompt.objects.create(campaign=campaign, text="A question?")
     return Item.objects.create(campaign=campaign, kind="pairwise", prompt=prompt)
+
+
+def item_built_order(item: Item) -> list[int]:
+    """The canonical index at each of the item's own positions, as the build drew them (the AI judge's order;
+    labellers get their own, selectors.items.shown_order_for_labeller)."""
+    return list(ItemCandidate.objects.filter(item=item).order_by("position").values_list("index", flat=True))
+
+
+def shown_order(item: Item, labeller: User) -> ShownOrder:
+    """The order `labeller` sees `item` in: `.positions[index]` is where canonical index `index` is shown."""
+    return item_shown_order(item=item, labeller=labeller)
+
+
+def item_shown_indices(*, item: Item, labeller: User) -> list[int]:
+    """The canonical index of the candidate shown to `labeller` at each position of `item`."""
+    return shown_order(item, labeller).indices

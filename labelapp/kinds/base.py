@@ -15,6 +15,8 @@ from labelapp.user_text import text_check
 
 POSITION_NAMES = tuple("ABCDEFGHIJ")
 TEXT_MAX_CHARS = 5000
+# A labeller's stated confidence in a label (correctness, pairwise): an ordinal scale, most sure first.
+CONFIDENCES = ("certain", "probably", "guessing")
 
 
 @dataclass(frozen=True)

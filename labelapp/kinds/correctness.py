@@ -11,7 +11,15 @@ from typing import Any
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds import verdict
-from labelapp.kinds.base import AgreementField, ItemShape, choice_field, fields_check, majority, text_field
+from labelapp.kinds.base import (
+    CONFIDENCES,
+    AgreementField,
+    ItemShape,
+    choice_field,
+    fields_check,
+    majority,
+    text_field,
+)
 
 NAME = "correctness"
 TEMPLATE = "labelapp/kinds/correctness.html"
@@ -21,7 +29,6 @@ ALLOWS_IDENTICAL_TEXTS = verdict.ALLOWS_IDENTICAL_TEXTS
 HIDES_REFERENCE_ANSWER = False
 
 VERDICTS = ("correct", "incorrect", "cant_tell")
-CONFIDENCES = ("certain", "probably", "guessing")  # an ordinal scale, most sure first
 DEFAULT_ERROR_CATEGORIES = ("factual error", "reasoning error", "incomplete", "off-topic", "other")
 AGREEMENT_FIELDS = (
     AgreementField("verdict", "nominal", VERDICTS),

@@ -5,7 +5,8 @@ shown positions; it is stored in canonical order, where "a" is the candidate wit
 list criteria (e.g. helpfulness, honesty, harmlessness): each gets its own A / B / tie choice beside the
 overall one. In a campaign that continues conversations the labeller may also write the user's next message
 (`next_message`), which the conversation goes on with from the reply they preferred
-(labelapp/services/continuations.py).
+(labelapp/services/continuations.py). The labeller may state how sure they are (`confidence`: certain, probably
+or guessing, as on correctness labels), which the labeller-calibration report checks against gold items.
 """
 
 import itertools
@@ -18,6 +19,7 @@ from typing import Any, cast
 
 from labelapp.errors import ApplicationError
 from labelapp.kinds.base import (
+    CONFIDENCES,
     AgreementField,
     BuildOptions,
     ItemShape,
@@ -37,7 +39,7 @@ CANDIDATE_COUNTS = range(2, 3)
 ALLOWS_IDENTICAL_TEXTS = False  # nobody can prefer one of two identical texts
 HIDES_REFERENCE_ANSWER = False
 
-FIELDS = ("choice", "strength", "rationale", "criteria")
+FIELDS = ("choice", "strength", "rationale", "criteria", "confidence")
 CHOICES = ("a", "b", "tie", "both_bad")
 STRENGTHS = ("slight", "clear", "strong")
 CRITERION_CHOICES = ("a", "b", "tie")
@@ -50,6 +52,7 @@ NEXT_MESSAGE_MAX_CHARS = 5000
 VALUE_HELP = (
     '{"choice": "a|b|tie|both_bad", "strength": "slight|clear|strong" (optional, with a or b), '
     '"rationale": text (optional), "criteria": {criterion: "a|b|tie"} (when the campaign lists criteria), '
+    '"confidence": "certain|probably|guessing" (optional), '
     '"next_message": the user\'s next message (optional, when the campaign continues conversations)}; '
     "a and b are the positions as shown."
 )
@@ -64,7 +67,7 @@ class Pairing(StrEnum):
 
 
 def value_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
-    value = {key: data.get(key, "") for key in ("choice", "strength", "rationale")}
+    value = {key: data.get(key, "") for key in ("choice", "strength", "rationale", "confidence")}
     if "next_message" in data:
         value["next_message"] = data["next_message"]
     criteria = {key.removeprefix("criterion-"): v for key, v in data.items() if key.startswith("criterion-")}
@@ -87,6 +90,9 @@ def label_validate(value: Any, *, shape: ItemShape) -> dict[str, Any]:
         "strength": strength,
         "rationale": text_field(value, "rationale", RATIONALE_MAX_CHARS),
     }
+    confidence = choice_field(value, "confidence", CONFIDENCES, required=False)
+    if confidence is not None:  # stored only when stated, as labels from before it was asked
+        cleaned["confidence"] = confidence
     if shape.continues:
         cleaned["next_message"] = text_field(value, "next_message", NEXT_MESSAGE_MAX_CHARS)
     if shape.criteria:

@@ -67,8 +67,10 @@ class Item(models.Model):
 class ItemCandidate(models.Model):
     """A candidate's place in an item.
 
-    `index` is the canonical order (labels are stored in it, exports read it); `position` is where the
-    candidate is shown, randomised per item when the item is built, so exports can un-shuffle.
+    `index` is the canonical order (labels are stored in it, exports read it); `position` is the item's own
+    shown order, drawn when the item is built: the order the AI judge sees, and the one labels given before
+    shown orders were drawn per labeller were given in. Labellers see the order
+    `selectors.items.shown_order_for_labeller` draws for them, kept with each label (Label.shown_order).
     """
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="slots")

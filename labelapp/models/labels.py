@@ -13,6 +13,12 @@ class Label(models.Model):
     gold_correct = models.BooleanField(
         null=True, blank=True, help_text="On gold items: matched the known answer."
     )
+    shown_order = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The canonical index of the candidate shown to this labeller at each position, in shown "
+        "order; null for a label not given through the labelling page or API.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

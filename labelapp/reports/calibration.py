@@ -9,6 +9,9 @@ A reliability diagram sorts predictions into equal-width confidence bins and set
 confidence beside its correct rate; the expected calibration error is the gap between the two, averaged
 over bins weighted by their size (Naeini et al. 2015; Guo et al. 2017). The model's confidence in a
 candidate is exp(mean token logprob): the geometric mean of its tokens' probabilities.
+
+Per labeller (the labeller-calibration report and the dashboard), only gold items count: their stated
+confidence (correctness and pairwise labels) against whether they answered the gold item right.
 """
 
 import math
@@ -155,4 +158,64 @@ def calibration_report(
         without_logprobs=len(judged) - len(with_logprobs),
         labels_against_gold=sum(s.against_gold for s in stated),
         labels_against_others=sum(not s.against_gold for s in stated),
+    )
+
+
+@dataclass(frozen=True)
+class LabellerCalibration:
+    """One labeller's stated confidence against how often they answered gold items right."""
+
+    labeller: str
+    gold_labels: int  # their gold labels with a stated confidence
+    levels: tuple[ConfidenceLevel, ...]  # most sure first: labels at the level, and the share right
+    reliability: Reliability  # the levels read as STATED_CONFIDENCE; its ECE is the labeller's
+
+
+@dataclass(frozen=True)
+class LabellerCalibrationReport:
+    item_kind: str
+    stated_confidence: dict[str, float]  # how each level is read
+    pooled: Reliability  # every labeller's gold labels together
+    labellers: tuple[LabellerCalibration, ...]  # by name
+    gold_labels_without_confidence: int  # gold labels left out: no confidence stated
+
+
+def labeller_calibration(
+    labeller: str, stated: Sequence[tuple[str, bool]], *, bins: int = BINS
+) -> LabellerCalibration:
+    """`stated`: (confidence level, answered the gold item right) per gold label of the labeller. Each level
+    falls in its own bin, so the ECE is the levels' gaps between stated and observed, weighted by use."""
+    return LabellerCalibration(
+        labeller=labeller,
+        gold_labels=len(stated),
+        levels=tuple(
+            ConfidenceLevel(
+                confidence=level,
+                probability=probability,
+                agrees=proportion(
+                    sum(right for given, right in stated if given == level),
+                    sum(given == level for given, _ in stated),
+                ),
+            )
+            for level, probability in STATED_CONFIDENCE.items()
+        ),
+        reliability=reliability(
+            [STATED_CONFIDENCE[given] for given, _ in stated], [right for _, right in stated], bins=bins
+        ),
+    )
+
+
+def labeller_calibration_report(
+    stated: Sequence[tuple[str, str, bool]], *, item_kind: str, without_confidence: int
+) -> LabellerCalibrationReport:
+    """`stated`: (labeller, confidence level, right) per gold label with a stated confidence."""
+    return LabellerCalibrationReport(
+        item_kind=item_kind,
+        stated_confidence=dict(STATED_CONFIDENCE),
+        pooled=labeller_calibration("", [(level, right) for _, level, right in stated]).reliability,
+        labellers=tuple(
+            labeller_calibration(name, [(level, right) for who, level, right in stated if who == name])
+            for name in sorted({who for who, _, _ in stated})
+        ),
+        gold_labels_without_confidence=without_confidence,
     )

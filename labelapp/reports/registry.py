@@ -24,7 +24,7 @@ from labelapp.errors import ApplicationError, NotFoundError
 from labelapp.kinds import setwise
 from labelapp.models import Campaign, CampaignKind
 from labelapp.reports.bradley_terry import BOOTSTRAP_SAMPLES, Leaderboard
-from labelapp.reports.calibration import CalibrationReport
+from labelapp.reports.calibration import CalibrationReport, LabellerCalibrationReport
 from labelapp.reports.charts import (
     heatmap,
     interval_chart,
@@ -34,6 +34,7 @@ from labelapp.reports.charts import (
 )
 from labelapp.reports.diversity import METRICS, RATING_SCALE
 from labelapp.reports.leaderboard import BoardCounts, LeaderboardReport
+from labelapp.reports.position_bias import PositionBiasReport
 from labelapp.selectors.reports import (
     CampaignDiversity,
     CoherentButWrongReport,
@@ -43,7 +44,9 @@ from labelapp.selectors.reports import (
     coherent_but_wrong_report_for,
     diversity_report_for,
     judge_report_for,
+    labeller_calibration_report_for,
     leaderboard_report_for,
+    position_bias_report_for,
     source_agreement_report_for,
 )
 
@@ -225,6 +228,34 @@ def _calibration_charts(report: CalibrationReport) -> dict[str, Any]:
     }
 
 
+def _position_bias_charts(report: PositionBiasReport) -> dict[str, Any]:
+    return {
+        "first_picked": interval_chart(
+            [
+                {
+                    "label": f"{rater.rater} ({rater.rater_kind})",
+                    "value": rater.first.rate,
+                    "low": rater.first.low,
+                    "high": rater.first.high,
+                }
+                for rater in report.raters
+            ],
+            axis_title="Share of picks that went to the first shown answer, 95% interval",
+            span=(0.0, 1.0),
+        )
+    }
+
+
+def _labeller_calibration_charts(report: LabellerCalibrationReport) -> dict[str, Any]:
+    return {
+        "pooled": reliability_diagram(report.pooled.bins),
+        "labellers": [
+            {"calibration": entry, "diagram": reliability_diagram(entry.reliability.bins)}
+            for entry in report.labellers
+        ],
+    }
+
+
 METRIC_TITLES = {
     "distinct_1": "Distinct-1",
     "distinct_2": "Distinct-2",
@@ -337,6 +368,29 @@ REPORTS: dict[str, ReportKind] = {
             template="labelapp/reports/calibration.html",
             build=lambda campaign, options: calibration_report_for(campaign=campaign),
             charts=_calibration_charts,
+        ),
+        ReportKind(
+            name="position-bias",
+            title="Position bias",
+            summary="For each labeller and each AI judge, how often they picked the answer shown first (A on a "
+            "pair, ranked best on a ranking) against chance, an exact binomial test per rater, and the raters "
+            "to look at after Holm's correction.",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.RANKING),
+            template="labelapp/reports/position_bias.html",
+            build=lambda campaign, options: position_bias_report_for(campaign=campaign),
+            charts=_position_bias_charts,
+        ),
+        # Its own kind rather than a part of "calibration": it reads pairwise campaigns too, where the model's
+        # confidence (that report's other half) has no verdict to be checked against.
+        ReportKind(
+            name="labeller-calibration",
+            title="Labeller calibration",
+            summary="Per labeller, their stated confidence (certain, probably, guessing) against how often they "
+            "answered gold items right: a reliability table and diagram, and the expected calibration error.",
+            campaign_kinds=(CampaignKind.PAIRWISE, CampaignKind.CORRECTNESS),
+            template="labelapp/reports/labeller_calibration.html",
+            build=lambda campaign, options: labeller_calibration_report_for(campaign=campaign),
+            charts=_labeller_calibration_charts,
         ),
         ReportKind(
             name="diversity",

@@ -1,8 +1,9 @@
 """The admin dashboard of a campaign: progress, throughput, agreement, and how each labeller is doing.
 
 Counts are aggregated in the database. Medians, majorities and Krippendorff's alpha need the labels
-themselves, so one query reads every label of the campaign as a narrow row (ids, seconds, and the keys of
-the value the kind's agreement is computed on; never free text). The whole dashboard takes four queries,
+themselves, so one query reads every label of the campaign as a narrow row (ids, seconds, the gold
+score, the stated confidence and the keys of the value the kind's agreement is computed on; never free
+text). The whole dashboard takes four queries,
 however many labels or labellers.
 
 Disagreement (per labeller, per pair of labellers) is read on the first agreement field, against the
@@ -26,6 +27,7 @@ from labelapp.kinds import kind_get
 from labelapp.kinds.base import AgreementField, majority
 from labelapp.models import Campaign, Label, Lease, Skip
 from labelapp.reports.agreement import AgreementResult, krippendorff_alpha
+from labelapp.reports.calibration import LabellerCalibration, labeller_calibration
 from labelapp.selectors.campaigns import campaign_item_counts
 from labelapp.selectors.counts import related_count
 from labelapp.selectors.labellers import labeller_blocked_reason
@@ -54,6 +56,8 @@ class LabellerRow:
     )  # share of those that agree with the item's majority (first agreement field)
     disagreement: float | None  # share of majority_labels differing from the adjudication, else the majority
     skips: int
+    calibration_gold_labels: int  # gold labels with a stated confidence
+    calibration_ece: float | None  # their stated confidence against gold (reports/calibration.py)
     suspended: bool
     blocked_reason: str | None  # why they receive no more items from this campaign; None if they do
 
@@ -122,6 +126,8 @@ class _LabelRow:
     labeller_id: int
     seconds: float
     is_gold: bool
+    gold_correct: bool | None
+    confidence: str | None  # as stated (correctness, pairwise); None where not
     values: tuple[object, ...]  # the value's agreement fields, in order; None where not given
     adjudicated: object  # the item's adjudicated value of the first agreement field; None if none
 
@@ -135,6 +141,8 @@ def _label_rows(campaign: Campaign, fields: tuple[AgreementField, ...]) -> list[
             "labeller_id",
             "seconds_spent",
             "item__is_gold",
+            "gold_correct",
+            "value__confidence",
             # JSON key lookups: decoded values, None for JSON null on every backend
             *(f"item__adjudication__value__{field.key}" for field in fields[:1]),
             *(f"value__{field.key}" for field in fields),
@@ -142,12 +150,14 @@ def _label_rows(campaign: Campaign, fields: tuple[AgreementField, ...]) -> list[
     )
     if not fields:
         return [
-            _LabelRow(item_id, labeller_id, seconds, is_gold, (), None)
-            for item_id, labeller_id, seconds, is_gold in rows
+            _LabelRow(item_id, labeller_id, seconds, is_gold, gold_correct, confidence, (), None)
+            for item_id, labeller_id, seconds, is_gold, gold_correct, confidence in rows
         ]
     return [
-        _LabelRow(item_id, labeller_id, seconds, is_gold, tuple(values), adjudicated)
-        for item_id, labeller_id, seconds, is_gold, adjudicated, *values in rows
+        _LabelRow(
+            item_id, labeller_id, seconds, is_gold, gold_correct, confidence, tuple(values), adjudicated
+        )
+        for item_id, labeller_id, seconds, is_gold, gold_correct, confidence, adjudicated, *values in rows
     ]
 
 
@@ -164,8 +174,11 @@ def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> Ca
 
     units: list[dict[Hashable, list[Hashable]]] = [defaultdict(list) for _ in fields]
     seconds_by_labeller: dict[int, list[float]] = defaultdict(list)
+    stated_by_labeller: dict[int, list[tuple[str, bool]]] = defaultdict(list)
     for row in rows:
         seconds_by_labeller[row.labeller_id].append(row.seconds)
+        if row.gold_correct is not None and row.confidence is not None:
+            stated_by_labeller[row.labeller_id].append((row.confidence, row.gold_correct))
         if row.is_gold:
             continue
         for field_units, value in zip(units, row.values, strict=True):
@@ -191,7 +204,15 @@ def campaign_dashboard(*, campaign: Campaign, now: datetime | None = None) -> Ca
             final = row.adjudicated
             adjudicated_items.add(row.item_id)
         differed[row.labeller_id] += row.values[0] != final
-    users = _labeller_rows(campaign, now, seconds_by_labeller, compared, agreed, differed)
+    users = _labeller_rows(
+        campaign,
+        now,
+        seconds_by_labeller,
+        compared,
+        agreed,
+        differed,
+        {who: labeller_calibration(str(who), stated) for who, stated in stated_by_labeller.items()},
+    )
 
     return CampaignDashboard(
         generated_at=now,
@@ -247,6 +268,7 @@ def _labeller_rows(
     compared: dict[int, int],
     agreed: dict[int, int],
     differed: dict[int, int],
+    calibrations: dict[int, LabellerCalibration],
 ) -> tuple[LabellerRow, ...]:
     here = {"item__campaign": campaign}
     involved = (
@@ -270,6 +292,7 @@ def _labeller_rows(
     for user in users:
         profile = getattr(user, "labeller_profile", None)
         suspended = bool(profile and profile.suspended)
+        calibration = calibrations.get(user.pk)
         result.append(
             LabellerRow(
                 labeller_id=user.pk,
@@ -282,6 +305,8 @@ def _labeller_rows(
                 majority_agreement=agreed[user.pk] / compared[user.pk] if compared.get(user.pk) else None,
                 disagreement=differed[user.pk] / compared[user.pk] if compared.get(user.pk) else None,
                 skips=user.skip_count,
+                calibration_gold_labels=calibration.gold_labels if calibration else 0,
+                calibration_ece=calibration.reliability.ece if calibration else None,
                 suspended=suspended,
                 blocked_reason=labeller_blocked_reason(
                     campaign=campaign,

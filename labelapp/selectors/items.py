@@ -1,4 +1,5 @@
 import json
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -6,14 +7,43 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 from labelapp.errors import NotFoundError
+from labelapp.kinds import kind_get
 from labelapp.models import Campaign, Candidate, Item, ItemCandidate, Lease, Prompt
 from labelapp.selectors.campaigns import CAMPAIGN_COLUMNS, campaign_open_to
 from labelapp.selectors.sql_rows import ModelColumns
 
 
-def item_shown_indices(item: Item) -> list[int]:
-    """Canonical index of the candidate shown at each position."""
-    return list(ItemCandidate.objects.filter(item=item).order_by("position").values_list("index", flat=True))
+@dataclass(frozen=True)
+class ShownOrder:
+    """Where one labeller sees an item's candidates: `positions[index]` is the shown position of canonical
+    index `index` (set-vs-set's positions leave gaps: 0.. left, 5.. right)."""
+
+    positions: tuple[int, ...]
+
+    @property
+    def indices(self) -> list[int]:
+        """The canonical index shown at each position, in shown order (what Label.shown_order stores and
+        the kinds' label_to_canonical reads)."""
+        return sorted(range(len(self.positions)), key=self.positions.__getitem__)
+
+
+def shown_order_for_labeller(
+    *, item_id: int, kind: str, candidate_count: int, labeller_id: int
+) -> ShownOrder:
+    """The one place positions are drawn for a labeller: random per (item, labeller), as the item's kind
+    shuffles them, so two labellers of an item see it in independent orders and a position bias averages
+    out. Drawn from a seed, not stored, so a page reload, the API's item and the label submit agree without
+    a query; the label keeps the order it was given in (Label.shown_order)."""
+    rng = random.Random(f"{item_id}:{labeller_id}")
+    return ShownOrder(tuple(kind_get(kind).shuffled_positions(candidate_count, rng)))
+
+
+def item_shown_order(*, item: Item, labeller: User) -> ShownOrder:
+    """shown_order_for_labeller where the item's candidates are not counted yet (one query)."""
+    count = ItemCandidate.objects.filter(item=item).count()
+    return shown_order_for_labeller(
+        item_id=item.pk, kind=item.kind, candidate_count=count, labeller_id=labeller.pk
+    )
 
 
 @dataclass(frozen=True)
@@ -22,10 +52,14 @@ class ShownCandidate:
     candidate: Candidate
 
 
-def item_candidates_shown(*, item: Item, position_names: tuple[str, ...]) -> list[ShownCandidate]:
-    """The item's candidates in the order this item shows them, with their position names (A, B, ...)."""
-    slots = ItemCandidate.objects.filter(item=item).select_related("candidate").order_by("position")
-    return [ShownCandidate(position_names[slot.position], slot.candidate) for slot in slots]
+def item_candidates_shown(*, item: Item, labeller: User) -> list[ShownCandidate]:
+    """The item's candidates in the order this labeller sees them, with their position names (A, B, ...)."""
+    slots = list(ItemCandidate.objects.filter(item=item).select_related("candidate").order_by("index"))
+    order = shown_order_for_labeller(
+        item_id=item.pk, kind=item.kind, candidate_count=len(slots), labeller_id=labeller.pk
+    )
+    names = kind_get(item.kind).POSITION_NAMES
+    return [ShownCandidate(names[order.positions[index]], slots[index].candidate) for index in order.indices]
 
 
 @dataclass(frozen=True)
@@ -38,29 +72,34 @@ class ItemText:
     candidates: list[tuple[int, str]]  # (position, text), by position
 
 
-def item_text(*, item: Item) -> ItemText:
-    """Prompt and candidate texts in one query (the API answers every label with the next item's text)."""
+def item_text(*, item: Item, labeller: User) -> ItemText:
+    """Prompt and candidate texts in one query (the API answers every label with the next item's text), the
+    candidates in the order this labeller sees them."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT p.text, p.messages, p.reference_answer, ic.position, c.text
+            SELECT p.text, p.messages, p.reference_answer, c.text
             FROM {Prompt._meta.db_table} p
             LEFT JOIN {ItemCandidate._meta.db_table} ic ON ic.item_id = %s
             LEFT JOIN {Candidate._meta.db_table} c ON c.id = ic.candidate_id
             WHERE p.id = %s
-            ORDER BY ic.position
+            ORDER BY ic.{connection.ops.quote_name("index")}
             """,
             [item.pk, item.prompt_id],
         )
         rows = cursor.fetchall()
-    text, messages, reference_answer, _, _ = rows[0]
+    text, messages, reference_answer, _ = rows[0]
     if isinstance(messages, str):  # JSON is text to a raw query
         messages = json.loads(messages)
+    texts = [candidate for *_, candidate in rows if candidate is not None]  # by canonical index
+    order = shown_order_for_labeller(
+        item_id=item.pk, kind=item.kind, candidate_count=len(texts), labeller_id=labeller.pk
+    )
     return ItemText(
         prompt=text,
         prompt_messages=messages,
         reference_answer=reference_answer,
-        candidates=[(position, candidate) for *_, position, candidate in rows if candidate is not None],
+        candidates=[(order.positions[index], texts[index]) for index in order.indices],
     )
 
 
@@ -68,7 +107,7 @@ def item_text(*, item: Item) -> ItemText:
 class LeasedItem:
     lease: Lease
     item: Item  # with item.campaign
-    shown_indices: list[int]  # as item_shown_indices
+    shown_indices: list[int]  # canonical index shown to this labeller at each position (ShownOrder.indices)
 
 
 def leased_item_get_for_labeller(
@@ -78,20 +117,20 @@ def leased_item_get_for_labeller(
     leased to this labeller, in the campaign named (`campaign`, as the route gives it; None on the API
     routes that name none) and that campaign is open to them; otherwise 404, whether or not it exists.
 
-    Lease, item, campaign and shown order come in one query; `for_update` locks the lease and the item.
+    Lease, item, campaign and candidate count come in one query; `for_update` locks the lease and the item.
     """
     in_campaign = " AND c.name = %s" if campaign is not None else ""
     lock = " FOR UPDATE OF l, i" if for_update and connection.features.has_select_for_update_of else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT {ITEM_COLUMNS}, {_LEASE}, {CAMPAIGN_COLUMNS}, ic.{connection.ops.quote_name("index")}
+            SELECT {ITEM_COLUMNS}, {_LEASE}, {CAMPAIGN_COLUMNS}, ic.id
             FROM {Lease._meta.db_table} l
             JOIN {Item._meta.db_table} i ON i.id = l.item_id
             JOIN {Campaign._meta.db_table} c ON c.id = i.campaign_id
             LEFT JOIN {ItemCandidate._meta.db_table} ic ON ic.item_id = i.id
             WHERE l.item_id = %s AND l.labeller_id = %s{in_campaign}
-            ORDER BY ic.position{lock}
+            ORDER BY ic.id{lock}
             """,
             [item_id, labeller.pk, *([campaign] if campaign is not None else [])],
         )
@@ -107,7 +146,13 @@ def leased_item_get_for_labeller(
         )
     lease = _LEASE.instance(rows[0], ITEM_COLUMNS.width)
     lease.item, lease.labeller = item, labeller
-    return LeasedItem(lease=lease, item=item, shown_indices=[r[-1] for r in rows if r[-1] is not None])
+    order = shown_order_for_labeller(
+        item_id=item.pk,
+        kind=item.kind,
+        candidate_count=sum(r[-1] is not None for r in rows),
+        labeller_id=labeller.pk,
+    )
+    return LeasedItem(lease=lease, item=item, shown_indices=order.indices)
 
 
 ITEM_COLUMNS = ModelColumns(Item, "i")

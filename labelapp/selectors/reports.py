@@ -30,8 +30,10 @@ from labelapp.models import (
 from labelapp.reports.calibration import (
     CalibrationCandidate,
     CalibrationReport,
+    LabellerCalibrationReport,
     StatedConfidence,
     calibration_report,
+    labeller_calibration_report,
 )
 from labelapp.reports.coherence import CandidateVerdicts, GeneratorCoherence, coherence_report
 from labelapp.reports.diversity import CompletionSet, DiversityReport, diversity_report
@@ -45,6 +47,7 @@ from labelapp.reports.judge import (
     judged_answer,
 )
 from labelapp.reports.leaderboard import LeaderboardReport, PairOutcome, Player, leaderboard_report
+from labelapp.reports.position_bias import PositionBiasReport, PositionDecision, position_bias_report
 from labelapp.reports.source_agreement import HumanAnswer, SourceAgreement, source_agreement
 from labelapp.selectors.judgements import candidate_judgements
 
@@ -262,6 +265,67 @@ def judge_report_for(*, campaign: Campaign) -> JudgeReport:
     )
 
 
+POSITION_FIELDS = {PAIRWISE: "choice", ranking.NAME: "order"}  # the label field that picks a position
+
+
+def _picked_first(kind: str, picked: object, shown_order: list[int]) -> bool | None:
+    """Whether a canonical answer picked the candidate shown first; None where it picked no position (a
+    pairwise tie or "both bad")."""
+    if kind == PAIRWISE:
+        return None if picked not in ("a", "b") else "ab".index(cast(str, picked)) == shown_order[0]
+    return cast(list[int], picked)[0] == shown_order[0]  # a ranking's best
+
+
+def judge_shown_orders(*, campaign: Campaign) -> dict[int, list[int]]:
+    """JudgeLabel id -> the canonical index the judge was shown at each position: its item's own order
+    (ItemCandidate.position), reversed for the verdict given in the reversed order."""
+    item_orders: dict[int, list[int]] = defaultdict(list)
+    for item_id, index in (
+        ItemCandidate.objects.filter(item__campaign=campaign, item__judge_labels__isnull=False)
+        .distinct()
+        .order_by("item_id", "position")
+        .values_list("item_id", "index")
+    ):
+        item_orders[item_id].append(index)
+    return {
+        pk: item_orders[item_id][::-1] if order_reversed else item_orders[item_id]
+        for pk, item_id, order_reversed in JudgeLabel.objects.filter(item__campaign=campaign).values_list(
+            "pk", "item_id", "order_reversed"
+        )
+    }
+
+
+def position_bias_report_for(*, campaign: Campaign) -> PositionBiasReport:
+    """Each labeller's and each judge's picks of the first shown answer on a pairwise or ranking campaign,
+    gold items included (a position bias shows there too), against chance."""
+    kind = campaign.kind
+    field = POSITION_FIELDS[kind]
+    decisions, without_position = [], 0
+    labels = (
+        Label.objects.filter(item__campaign=campaign, item__kind=kind)
+        .order_by("pk")
+        .values_list("labeller__username", f"value__{field}", "shown_order")
+    )
+    for labeller, picked, shown_order in labels:
+        first = _picked_first(kind, picked, shown_order) if shown_order else None
+        if first is None:
+            without_position += 1
+        else:
+            decisions.append(PositionDecision(labeller, "labeller", first, 1 / len(shown_order)))
+    judge_orders = judge_shown_orders(campaign=campaign)
+    verdicts = (
+        JudgeLabel.objects.filter(item__campaign=campaign, item__kind=kind, value__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "generator__name", f"value__{field}")
+    )
+    for pk, judge, picked in verdicts:
+        shown_order = judge_orders[pk]
+        first = _picked_first(kind, picked, shown_order)
+        if first is not None:
+            decisions.append(PositionDecision(judge, "judge", first, 1 / len(shown_order)))
+    return position_bias_report(decisions, item_kind=kind, labels_without_position=without_position)
+
+
 def coherence_campaigns_for(*, campaign: Campaign) -> list[str]:
     """Coherence campaigns judging answers this campaign judges: built from its candidates, or both built
     from the same campaign's (`build_items --source-campaign`)."""
@@ -445,6 +509,22 @@ def calibration_report_for(*, campaign: Campaign) -> CalibrationReport:
         .values_list("item_id", "candidate__generator__name", "candidate__logprob_mean")
     ]
     return calibration_report(candidates, _stated_confidences(labels, gold))
+
+
+def labeller_calibration_report_for(*, campaign: Campaign) -> LabellerCalibrationReport:
+    """Each labeller's stated confidence on the campaign's gold items against whether they answered right."""
+    stated: list[tuple[str, str, bool]] = []
+    without_confidence = 0
+    for labeller, confidence, right in (
+        Label.objects.filter(item__campaign=campaign, gold_correct__isnull=False)
+        .order_by("pk")
+        .values_list("labeller__username", "value__confidence", "gold_correct")
+    ):
+        if confidence is None:
+            without_confidence += 1
+        else:
+            stated.append((labeller, confidence, bool(right)))
+    return labeller_calibration_report(stated, item_kind=campaign.kind, without_confidence=without_confidence)
 
 
 @dataclass(frozen=True)

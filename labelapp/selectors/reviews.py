@@ -1,6 +1,6 @@
 """What a reviewer reads: whether a user reviews at all, and an item's labels as the review page shows them."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.kinds import kind_get
 from labelapp.kinds.base import POSITION_NAMES
 from labelapp.models import REVIEWER_SKILL, Item
-from labelapp.selectors.items import item_shown_indices
+from labelapp.selectors.items import item_shown_order
 from labelapp.selectors.labellers import labeller_standing
 
 # Keys whose canonical indices name a candidate: shown to the reviewer as the position they see (A, B...).
@@ -47,19 +47,12 @@ def _in_words(key: str, value: Any) -> str:
     return str(value) if value != "" else "-"
 
 
-def _canonical_to_shown(shown_indices: Sequence[int]) -> list[int]:
-    """The inverse order: `result[index]` is the position where canonical index `index` is shown. Passed to a
-    kind's `label_to_canonical` in place of the shown order, it turns a canonical value into shown positions."""
-    inverse = [0] * len(shown_indices)
-    for position, index in enumerate(shown_indices):
-        inverse[index] = position
-    return inverse
-
-
-def review_labels(*, item: Item) -> list[ReviewedLabel]:
-    """Every human label of the item, oldest first, under pseudonyms, in the positions the item shows."""
+def review_labels(*, item: Item, reviewer: User) -> list[ReviewedLabel]:
+    """Every human label of the item, oldest first, under pseudonyms, in the positions the reviewer sees."""
     task_kind = kind_get(item.kind)
-    inverse = _canonical_to_shown(item_shown_indices(item))
+    # Where each canonical index is shown: given to label_to_canonical in place of the shown order, it turns a
+    # canonical value into the reviewer's positions.
+    inverse = list(item_shown_order(item=item, labeller=reviewer).positions)
     labels = item.labels.order_by("id").values_list("labeller_id", "value")
     return [
         ReviewedLabel(

@@ -1,5 +1,6 @@
 """Build items from candidates: the campaign's kind decides which candidates go together and where each
-is shown; the shown order is random per item and stored, so labels can be un-shuffled."""
+is shown to the AI judge; the order is random per item and stored. Labellers each get their own order
+(selectors.items.shown_order_for_labeller), stored with their label."""
 
 import random
 from dataclasses import dataclass

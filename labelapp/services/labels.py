@@ -138,6 +138,7 @@ def _label_write(leased: LeasedItem, *, labeller: User, value: dict[str, Any], i
         gold_correct=task_kind.gold_matches(canonical, item.gold_value) if item.is_gold else None,
         seconds_spent=round((now - leased.lease.created_at).total_seconds(), 2),
         idempotency_key=idempotency_key,
+        shown_order=leased.shown_indices,
     )
     # Its unique constraints are the database's to check, in the INSERT (see _earlier_label).
     label.full_clean(exclude=["item", "labeller"], validate_unique=False, validate_constraints=False)

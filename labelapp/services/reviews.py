@@ -22,7 +22,7 @@ from labelapp.errors import NotFoundError
 from labelapp.kinds import item_shape, kind_get
 from labelapp.kinds.base import text_field
 from labelapp.models import Adjudication, Campaign, Item, Label, ReviewItem
-from labelapp.selectors.items import item_shown_indices
+from labelapp.selectors.items import item_shown_order
 from labelapp.services.overlap import item_settled
 
 RATIONALE_MAX_CHARS = 5000
@@ -97,7 +97,7 @@ def item_adjudicate(
     honoured while no other reviewer has taken the item."""
     review = review_get_for_reviewer(reviewer=reviewer, campaign=campaign, item_id=item_id)
     item = review.item
-    shown = item_shown_indices(item)
+    shown = item_shown_order(item=item, labeller=reviewer).indices
     task_kind = kind_get(item.kind)
     cleaned = task_kind.label_validate(value, shape=item_shape(campaign=campaign, candidate_count=len(shown)))
     adjudication = Adjudication(

@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 from trl.data_utils import is_conversational, maybe_extract_prompt
 
 from labelapp.models import Label
-from labelapp.selectors.items import item_shown_indices
 from tests.conftest import PASSWORD
+from tests.factories import item_shown_indices
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,8 @@ def _label(
 def test_labeller_labels_three_pairs_by_keyboard_and_dpo_export_unshuffles(
     live_server, page: Page, page_errors: list[str], labeller, pairwise_items, tmp_path: Path
 ):
-    # The fixture's positions are shuffled: at least one item shows its canonical second candidate as "A".
-    # Every item gets an A-or-B judgement below, so un-shuffling is always exercised.
-    assert any(item_shown_indices(item) == [1, 0] for item in pairwise_items)
+    # Every item gets an A-or-B judgement below, read off the screen in the order this labeller sees, so
+    # un-shuffling is exercised whichever order they get.
 
     # Opening the campaign while logged out leads to the login form, and back after logging in.
     page.goto(f"{live_server.url}/label/prefs/")
@@ -84,14 +83,16 @@ def test_labeller_labels_three_pairs_by_keyboard_and_dpo_export_unshuffles(
     # Keyboard only from here on: no clicks.
     judgements = [
         _label(page, ["1", "w"], preferred="A"),
-        _label(page, ["2", "e", "r"], preferred="B", rationale="B is more precise"),
-        _label(page, ["1"], preferred="A", last=True),
+        _label(page, ["2", "e", "f", "q", "r"], preferred="B", rationale="B is more precise"),
+        _label(page, ["1", "f", "e"], preferred="A", last=True),
     ]
     assert page.evaluate("window.__marker") == 1, "the page reloaded between items; htmx should swap #item"
     assert sorted(j.item_id for j in judgements) == sorted(item.pk for item in pairwise_items)
     assert not page_errors
     rationale = Label.objects.get(item_id=judgements[1].item_id, labeller=labeller).value["rationale"]
     assert rationale == "B is more precise"
+    stated = [Label.objects.get(item_id=j.item_id).value.get("confidence") for j in judgements]
+    assert stated == [None, "certain", "guessing"]  # "f q" is the confidence, "q" alone the strength
 
     out = tmp_path / "prefs.jsonl"
     call_command("export_dataset", campaign="prefs", format="dpo", out=str(out))
@@ -151,7 +152,8 @@ def test_per_criterion_choices_by_key_sequences(
         page.wait_for_function(
             "old => document.querySelector('#item')?.dataset.itemId !== old", arg=str(item_id)
         )
-        shown_a = "ab"[item_shown_indices(next(i for i in pairwise_items if i.pk == item_id))[0]]
+        item = next(i for i in pairwise_items if i.pk == item_id)
+        shown_a = "ab"[item_shown_indices(item=item, labeller=labeller)[0]]
         expected[item_id] = {"helpfulness": shown_a, "honesty": "tie"}
     stored = {label.item_id: label.value["criteria"] for label in Label.objects.filter(labeller=labeller)}
     assert stored == expected

@@ -6,7 +6,6 @@ from playwright.sync_api import Page, expect
 
 from labelapp.kinds.base import BuildOptions
 from labelapp.models import Generator, Label, Prompt
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.items import items_build
 from tests.conftest import PASSWORD
 from tests.sample_sets import samples_add, set_campaign
@@ -24,9 +23,7 @@ def duel_items(db):
     items_build(
         campaign=campaign, kind="set-vs-set", options=BuildOptions(generators=("model-x", "model-y")), seed=1
     )
-    items = list(campaign.items.order_by("id"))
-    assert {item_shown_indices(item)[0] < 3 for item in items} == {True, False}  # X on the left once
-    return items
+    return list(campaign.items.order_by("id"))
 
 
 def shown_sides(page: Page) -> tuple[int, str]:
@@ -62,8 +59,7 @@ def test_labeller_compares_two_sets_by_keyboard(
         arg=str(first_id),
     )
 
-    second_id, second_left = shown_sides(page)
-    assert {first_left, second_left} == {"X", "Y"}
+    second_id, second_left = shown_sides(page)  # the labeller's own sides: X may be left in both
     for key in ("1", "e"):  # left preferred, equally diverse
         page.keyboard.press(key)
     page.keyboard.press("Enter")

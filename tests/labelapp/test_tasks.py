@@ -201,7 +201,6 @@ def test_a_worker_runs_an_export_started_from_the_app_in_either_pool(tmp_path, p
 
 CONTINUED_CONVERSATION = """
 from labelapp.models import Campaign, Generator, Prompt
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.items import items_build
 from labelapp.services.labels import label_submit
 from labelapp.services.labellers import user_upsert

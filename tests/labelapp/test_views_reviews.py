@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from labelapp.exporters.pseudonyms import labeller_pseudonym
 from labelapp.models import Adjudication, LabellerProfile, ReviewItem
 from labelapp.models.labellers import LABELLERS_GROUP
-from labelapp.selectors.items import item_shown_indices
+from tests.factories import item_shown_indices
 from tests.labelapp.services.test_reviews import disagree, label, reviewer
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -37,12 +37,19 @@ def test_the_labels_are_shown_in_the_positions_the_reviewer_sees(
 ):
     campaign.review_below = 0.75
     campaign.save()
-    swapped = next(item for item in pairwise_items if item_shown_indices(item) == [1, 0])
-    label(raters[0], swapped, "a")  # the candidate shown as A: canonical "b"
+    rev, swapped = next(  # an item shown to the rater and to the reviewer in opposite orders
+        (rev, item)
+        for rev in (reviewer(f"rev{number}") for number in range(10))
+        for item in pairwise_items
+        if item_shown_indices(item=item, labeller=raters[0]) != item_shown_indices(item=item, labeller=rev)
+    )
+    label(raters[0], swapped, "a")
     label(raters[1], swapped, "tie")
-    body = client_for(reviewer("rev")).get("/label/prefs/review/").content.decode()
-    first_row = body[body.index(labeller_pseudonym(raters[0].pk)) :]
-    assert first_row.split("</tr>")[0].count("<strong>choice</strong>: A") == 1
+    shown, other = "AB" if item_shown_indices(item=swapped, labeller=rev)[0] == 0 else "BA"
+    body = client_for(rev).get("/label/prefs/review/").content.decode()
+    first_row = body[body.index(labeller_pseudonym(raters[0].pk)) :].split("</tr>")[0]
+    assert f"<strong>choice</strong>: {shown}" in first_row
+    assert f"<strong>choice</strong>: {other}" not in first_row
 
 
 def test_the_final_label_is_stored_and_the_next_item_follows(disputed, pairwise_items, raters, client_for):
@@ -59,7 +66,7 @@ def test_the_final_label_is_stored_and_the_next_item_follows(disputed, pairwise_
     assert response.status_code == 200
     adjudication = Adjudication.objects.get()
     assert adjudication.item == reserved and adjudication.rationale == "B is right."
-    assert adjudication.value["choice"] == "ab"[item_shown_indices(reserved)[1]]
+    assert adjudication.value["choice"] == "ab"[item_shown_indices(item=reserved, labeller=rev)[1]]
     other = pairwise_items[1] if reserved == pairwise_items[0] else pairwise_items[0]
     assert f'data-item-id="{other.pk}"' in response.content.decode()
 

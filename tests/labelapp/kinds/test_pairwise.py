@@ -4,9 +4,9 @@ from labelapp.errors import ApplicationError
 from labelapp.kinds import pairwise
 from labelapp.kinds.base import ItemShape
 from labelapp.models import Label
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
+from tests.factories import item_shown_indices
 
 PLAIN = ItemShape(candidate_count=2)
 HHH = ItemShape(candidate_count=2, criteria=("helpfulness", "honesty", "harmlessness"))
@@ -28,7 +28,8 @@ def test_a_good_value_is_cleaned():
         ({"choice": "c"}, "choice", ["a", "b", "tie", "both_bad"]),
         ({"choice": "tie", "strength": "clear"}, "strength", []),
         ({"choice": "a", "strength": "huge"}, "strength", ["slight", "clear", "strong"]),
-        ({"choice": "a", "mood": "x"}, "mood", ["choice", "strength", "rationale", "criteria"]),
+        ({"choice": "a", "mood": "x"}, "mood", ["choice", "strength", "rationale", "criteria", "confidence"]),
+        ({"choice": "a", "confidence": "sure"}, "confidence", ["certain", "probably", "guessing"]),
         ({"choice": "a", "rationale": "x" * 5001}, "rationale", None),
         ({"choice": "a", "rationale": 7}, "rationale", None),  # never stored as "7"
         ({"choice": "a", "rationale": ["because"]}, "rationale", None),
@@ -84,8 +85,31 @@ def test_the_form_posts_criteria_as_one_field_each():
         "choice": "b",
         "strength": "",
         "rationale": "",
+        "confidence": "",
         "criteria": {"honesty": "a"},
     }
+
+
+@pytest.mark.parametrize("choice", ["a", "tie", "both_bad"])
+def test_a_stated_confidence_is_kept_with_any_choice_and_left_out_when_not_stated(choice):
+    stated = pairwise.label_validate({"choice": choice, "confidence": "guessing"}, shape=PLAIN)
+    assert stated["confidence"] == "guessing"
+    assert pairwise.label_to_canonical(stated, [1, 0])["confidence"] == "guessing"
+    assert "confidence" not in pairwise.label_validate({"choice": choice, "confidence": ""}, shape=PLAIN)
+
+
+def test_the_page_asks_for_confidence_by_keyboard_and_stores_it(
+    campaign, pairwise_items, labeller, client_for
+):
+    client = client_for(labeller)
+    html = client.get("/label/prefs/").content.decode()
+    for key, level in (("f q", "certain"), ("f w", "probably"), ("f e", "guessing")):
+        assert f'name="confidence" value="{level}" data-key="{key}"' in html
+    item = labeller.leases.get().item
+    client.post(
+        f"/label/prefs/items/{item.pk}/", {"choice": "a", "confidence": "probably", "idempotency_key": "k"}
+    )
+    assert Label.objects.get(item=item).value["confidence"] == "probably"
 
 
 def _values(*choices, criteria=None):
@@ -150,6 +174,6 @@ def test_a_criteria_campaign_stores_each_criterion_in_canonical_order(campaign, 
         campaign=None,
         lease_next=False,
     ).label
-    shown_first = "ab"[item_shown_indices(item)[0]]
+    shown_first = "ab"[item_shown_indices(item=item, labeller=labeller)[0]]
     other = "b" if shown_first == "a" else "a"
     assert label.value["criteria"] == {"helpfulness": shown_first, "honesty": other}

@@ -7,13 +7,13 @@ from labelapp.errors import ApplicationError
 from labelapp.kinds import set_vs_set
 from labelapp.kinds.base import BuildOptions, ItemShape
 from labelapp.models import Candidate, Generator, Item, ItemCandidate, Label, Prompt
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.conftest import PASSWORD
+from tests.factories import item_shown_indices
 from tests.sample_sets import samples_add, set_campaign
 
 SIX = ItemShape(candidate_count=6)
@@ -41,18 +41,16 @@ def prompts_with_samples(campaign, models, count, per_model=3):
         samples_add(prompt, y, [f"y{n} for {number}" for n in range(per_model)])
 
 
-def x_shown_left(item) -> bool:
-    return item_shown_indices(item)[0] < 3
+def x_shown_left(item, labeller) -> bool:
+    return item_shown_indices(item=item, labeller=labeller)[0] < 3
 
 
 @pytest.fixture
 def duel_items(duel, models):
-    """Two prompts, one item each: X on the left in one and on the right in the other."""
+    """Two prompts, one item each."""
     prompts_with_samples(duel, models, 2)
     items_build(campaign=duel, kind="set-vs-set", options=X_THEN_Y, seed=1)
-    items = list(duel.items.order_by("id"))
-    assert sorted(x_shown_left(item) for item in items) == [False, True]
-    return items
+    return list(duel.items.order_by("id"))
 
 
 # --- the label value -------------------------------------------------------------------------------------
@@ -219,7 +217,7 @@ def test_each_set_stays_together_on_a_random_side_in_random_order(duel, models):
 
 
 def test_a_label_is_stored_as_x_or_y(duel, duel_items, labeller):
-    stored = {}
+    stored = []
     while (item := lease_next(labeller=labeller, campaign=duel)) is not None:
         label = label_submit(
             item_id=item.pk,
@@ -229,26 +227,22 @@ def test_a_label_is_stored_as_x_or_y(duel, duel_items, labeller):
             campaign=None,
             lease_next=False,
         ).label
-        stored[x_shown_left(item)] = label.value
-    assert stored == {
-        True: {"preferred": "x", "more_diverse": "y"},
-        False: {"preferred": "y", "more_diverse": "x"},
-    }
+        left, right = ("x", "y") if x_shown_left(item, labeller) else ("y", "x")
+        stored.append((label.value, {"preferred": left, "more_diverse": right}))
+    assert len(stored) == 2 and all(value == expected for value, expected in stored)
 
 
 def test_gold_is_scored_through_labelling(duel, duel_items, labeller, other_labeller):
     duel.gold_rate, duel.labels_per_item = 1.0, 1
     duel.save()
-    gold = next(item for item in duel_items if not x_shown_left(item))
+    gold = duel_items[0]
     item_set_gold(item=gold, value={"preferred": "left", "more_diverse": "tie"})  # canonical: left is X
     assert gold.gold_value == {"preferred": "x", "more_diverse": "tie"}
     third = user_upsert(username="labeller3", password=PASSWORD)
-    for user, preferred, right in [
-        (labeller, "right", True),
-        (other_labeller, "left", False),
-        (third, "tie", False),
-    ]:
+    for user, choose, right in [(labeller, "x", True), (other_labeller, "y", False), (third, "tie", False)]:
         assert lease_next(labeller=user, campaign=duel) == gold
+        x_side, y_side = ("left", "right") if x_shown_left(gold, user) else ("right", "left")
+        preferred = {"x": x_side, "y": y_side, "tie": "tie"}[choose]
         value = {"preferred": preferred, "more_diverse": "left"}
         label = label_submit(
             item_id=gold.pk, labeller=user, value=value, idempotency_key="g", campaign=None, lease_next=False
@@ -259,7 +253,7 @@ def test_gold_is_scored_through_labelling(duel, duel_items, labeller, other_labe
 def test_mark_gold_takes_the_majority_preference(duel, duel_items, labeller, other_labeller):
     for user in (labeller, other_labeller):
         while (item := lease_next(labeller=user, campaign=duel)) is not None:
-            x_side = "left" if x_shown_left(item) else "right"
+            x_side = "left" if x_shown_left(item, user) else "right"
             preferred = x_side if item == duel_items[0] or user == labeller else "tie"
             value = {"preferred": preferred, "more_diverse": "tie"}
             label_submit(

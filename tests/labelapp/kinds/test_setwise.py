@@ -9,13 +9,13 @@ from labelapp.kinds import setwise
 from labelapp.kinds.base import BuildOptions, ItemShape
 from labelapp.models import Generator, Item, ItemCandidate, Label, Prompt
 from labelapp.selectors.dashboard import campaign_dashboard
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import item_set_gold, items_mark_gold
 from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from tests.conftest import PASSWORD
+from tests.factories import item_built_order, item_shown_indices
 from tests.sample_sets import samples_add, set_campaign
 
 FOUR = ItemShape(candidate_count=4)
@@ -39,7 +39,7 @@ def setwise_items(sets, model):
         samples_add(prompt, model, [f"red {number}", f"blue {number}", f"red {number}", f"green {number}"])
     items_build(campaign=sets, kind="setwise", seed=4)
     items = list(sets.items.order_by("id"))
-    assert all(item_shown_indices(item) != [0, 1, 2, 3] for item in items)
+    assert all(item_built_order(item) != [0, 1, 2, 3] for item in items)
     return items
 
 
@@ -257,7 +257,7 @@ def test_shown_positions_are_a_random_permutation_per_item(sets, model):
         prompt = Prompt.objects.create(campaign=sets, text=f"Q{number}?")
         samples_add(prompt, model, ["w", "x", "y", "z"])
     items_build(campaign=sets, kind="setwise", seed=2)
-    orders = [tuple(item_shown_indices(item)) for item in Item.objects.all()]
+    orders = [tuple(item_built_order(item)) for item in Item.objects.all()]
     assert all(sorted(order) == [0, 1, 2, 3] for order in orders)
     assert len(set(orders)) > 10  # 24 orders are possible
 
@@ -274,7 +274,7 @@ def test_build_items_command_builds_sets(sets, model):
 
 def test_a_label_is_stored_with_canonical_indices(sets, setwise_items, labeller):
     item = lease_next(labeller=labeller, campaign=sets)
-    shown = item_shown_indices(item)
+    shown = item_shown_indices(item=item, labeller=labeller)
     stored = label_submit(
         item_id=item.pk,
         labeller=labeller,
@@ -296,16 +296,14 @@ def test_gold_is_scored_through_labelling(sets, setwise_items, labeller, other_l
     sets.save()
     gold = item_set_gold(item=setwise_items[0], value={"diversity": 4, "best": "B"})  # canonical: B is 1
     assert gold.gold_value == {"diversity": 4, "duplicates": [], "best": 1, "worst": None}
-    best_shown_at = "ABCD"[item_shown_indices(gold).index(1)]
-    other_shown_at = "ABCD"[item_shown_indices(gold).index(0)]
     third = user_upsert(username="labeller3", password=PASSWORD)
-    answers = [
-        (labeller, {"diversity": 5, "best": best_shown_at}, True),
-        (other_labeller, {"diversity": 2, "best": best_shown_at}, False),
-        (third, {"diversity": 4, "best": other_shown_at}, False),
-    ]
-    for user, value, right in answers:
+    answers = [(labeller, 5, 1, True), (other_labeller, 2, 1, False), (third, 4, 0, False)]  # canonical best
+    for user, diversity, best, right in answers:
         assert lease_next(labeller=user, campaign=sets) == gold
+        value = {
+            "diversity": diversity,
+            "best": "ABCD"[item_shown_indices(item=gold, labeller=user).index(best)],
+        }
         stored = label_submit(
             item_id=gold.pk, labeller=user, value=value, idempotency_key="g", campaign=None, lease_next=False
         ).label
@@ -315,7 +313,7 @@ def test_gold_is_scored_through_labelling(sets, setwise_items, labeller, other_l
 def test_mark_gold_takes_the_labels_consensus(sets, setwise_items, labeller, other_labeller):
     for user in (labeller, other_labeller):
         while (item := lease_next(labeller=user, campaign=sets)) is not None:
-            best = "ABCD"[item_shown_indices(item).index(3)]
+            best = "ABCD"[item_shown_indices(item=item, labeller=user).index(3)]
             diversity = 3 if user == labeller else 2 if item == setwise_items[0] else 5
             label_submit(
                 item_id=item.pk,
@@ -333,7 +331,7 @@ def test_mark_gold_takes_the_labels_consensus(sets, setwise_items, labeller, oth
 def test_the_dashboard_computes_agreement_on_rating_and_best(sets, setwise_items, labeller, other_labeller):
     for user in (labeller, other_labeller):
         while (item := lease_next(labeller=user, campaign=sets)) is not None:
-            best = "ABCD"[item_shown_indices(item).index(0)]
+            best = "ABCD"[item_shown_indices(item=item, labeller=user).index(0)]
             value = {"diversity": 2 if item == setwise_items[0] else 4, "best": best}
             label_submit(
                 item_id=item.pk,

@@ -9,6 +9,7 @@ from labelapp.models import Campaign, SourceLabel
 from labelapp.reports.source_agreement import HumanAnswer, source_agreement
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
+from tests.factories import shown_order
 from tests.labelapp.importers.conftest import FILES, import_file
 
 
@@ -35,7 +36,7 @@ def _label(campaign, labeller, agree_with_source: bool, key: str):
     item = lease_next(labeller=labeller, campaign=campaign)
     source = SourceLabel.objects.get(item=item).value["choice"]
     canonical = source if agree_with_source else {"a": "b", "b": "a"}[source]
-    shown = {slot.index: slot.position for slot in item.slots.all()}
+    shown = shown_order(item, labeller).positions
     label_submit(
         campaign=None,
         lease_next=False,
@@ -80,7 +81,7 @@ def test_a_ranking_source_is_compared_on_the_best_answer(db, labeller, tmp_path)
     campaign = Campaign.objects.create(name="ranks", kind="ranking", labels_per_item=1)
     import_file(FILES / "ultrafeedback.jsonl", campaign, "ultrafeedback")
     item = lease_next(labeller=labeller, campaign=campaign)
-    shown = {slot.index: slot.position for slot in item.slots.all()}
+    shown = shown_order(item, labeller).positions
     order = ",".join("ABCD"[shown[index]] for index in sorted(shown))  # canonical order: the first best
     label_submit(
         campaign=None,

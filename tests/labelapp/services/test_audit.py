@@ -52,6 +52,10 @@ def test_a_label_changed_in_the_admin_is_recorded_with_its_values_before_and_aft
         [label.pk],
     )
     assert entry.detail == {"before": {"value": label.value}, "after": {"value": changed}}
+    stored = Label.objects.get(pk=label.pk)
+    assert (
+        stored.value == changed and stored.shown_order == label.shown_order is not None
+    )  # the order is kept
     assert label.value != changed
 
 

@@ -20,13 +20,12 @@ from labelapp.models import (
     JobStatus,
     Prompt,
 )
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.continuations import continuation_run
 from labelapp.services.generation import generation_job_run
 from labelapp.services.items import items_build
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
-from tests.factories import candidates_add
+from tests.factories import candidates_add, item_shown_indices
 
 QUESTION = "What is the capital of France?"
 PARAMS = {"temperature": 0.7, "top_p": 1.0, "max_new_tokens": 8, "seed": 11, "n": 1}
@@ -68,7 +67,7 @@ def label(labeller, item, choice, message=None, key=None):
     """The labeller's label of an item leased to them: `choice` in canonical order ("a" is the candidate of
     index 0), turned into the position it was shown at, as the page sends it."""
     if choice in ("a", "b"):
-        choice = "ab"[item_shown_indices(item).index("ab".index(choice))]
+        choice = "ab"[item_shown_indices(item=item, labeller=labeller).index("ab".index(choice))]
     value = {"choice": choice} | ({"next_message": message} if message is not None else {})
     return label_submit(
         labeller=labeller,

@@ -4,10 +4,10 @@ import pytest
 
 from labelapp.errors import ApplicationError
 from labelapp.models import Item, Label
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.gold import gold_import, items_mark_gold
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
+from tests.factories import item_shown_indices
 
 
 def _jsonl(*records) -> bytes:
@@ -78,7 +78,8 @@ def test_gold_scoring_uses_the_canonical_answer_whatever_the_shown_order(campaig
     gold_import(campaign=campaign, file_name="gold.jsonl", content=content)
     scored = []
     while (item := lease_next(labeller=labeller, campaign=campaign)) is not None:
-        shown_a = "a" if item_shown_indices(item)[0] == 0 else "b"  # the position showing canonical "a"
+        # the position showing canonical "a"
+        shown_a = "a" if item_shown_indices(item=item, labeller=labeller)[0] == 0 else "b"
         right = item.pk != pairwise_items[0].pk
         label = label_submit(
             item_id=item.pk,

@@ -21,6 +21,7 @@ from labelapp.services.generation import generation_job_run, generation_jobs_cre
 from labelapp.services.items import items_build
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
+from tests.factories import shown_order
 from tests.labelapp.importers.conftest import FILES, import_file, imported_items
 
 REPO = Path(__file__).resolve().parents[3]
@@ -234,7 +235,7 @@ def test_no_export_format_writes_a_source_label(hh_campaign, labeller, tmp_path,
     item = lease_next(labeller=labeller, campaign=hh_campaign)
     dataset_choice = SourceLabel.objects.get(item=item).value["choice"]
     human = "b" if dataset_choice == "a" else "a"
-    shown = {slot.index: slot.position for slot in item.slots.all()}
+    shown = shown_order(item, labeller).positions
     label_submit(
         campaign=None,
         lease_next=False,

@@ -5,10 +5,10 @@ from django.utils import timezone
 
 from labelapp.errors import ApplicationError, NotFoundError
 from labelapp.models import Adjudication, Item, LabellerProfile, Lease, ReviewItem
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.reviews import item_adjudicate, review_next
+from tests.factories import item_shown_indices
 
 
 @pytest.fixture
@@ -25,8 +25,11 @@ def reviewer(name: str):
 
 
 def label(user, item: Item, choice: str) -> None:
-    """`user` labels the item, choosing the candidate shown at `choice` ("a"/"b") or tie/both_bad."""
+    """`user` labels the item, choosing canonical candidate `choice` ("a"/"b", wherever `user` is shown
+    it) or tie/both_bad."""
     Lease.objects.create(item=item, labeller=user, expires_at=timezone.now() + timedelta(hours=1))
+    if choice in ("a", "b"):
+        choice = "ab"[item_shown_indices(item=item, labeller=user).index("ab".index(choice))]
     label_submit(
         labeller=user,
         campaign=None,
@@ -115,7 +118,7 @@ def test_the_final_label_is_stored_in_canonical_order_and_leaves_the_queue(
         value={"choice": "a", "strength": "clear"},
         rationale="  A answers the question.  ",
     )
-    canonical = "ab"[item_shown_indices(item)[0]]  # the candidate shown as A
+    canonical = "ab"[item_shown_indices(item=item, labeller=rev)[0]]  # the candidate shown to them as A
     assert Adjudication.objects.get() == adjudication
     assert adjudication.value == {"choice": canonical, "strength": "clear", "rationale": ""}
     assert (adjudication.reviewer, adjudication.rationale) == (rev, "A answers the question.")

@@ -8,11 +8,10 @@ from django.core.management import call_command
 from trl.data_utils import is_conversational, maybe_extract_prompt
 
 from labelapp.models import Export, Item, Prompt
-from labelapp.selectors.items import item_shown_indices
 from labelapp.services.items import items_build
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
-from tests.factories import candidates_add
+from tests.factories import candidates_add, item_shown_indices
 
 
 def label_all(campaign, labeller, choices):
@@ -32,8 +31,8 @@ def label_all(campaign, labeller, choices):
     return pressed
 
 
-def shown_text(item, position_letter):
-    index = item_shown_indices(item)["ab".index(position_letter)]
+def shown_text(item, labeller, position_letter):
+    index = item_shown_indices(item=item, labeller=labeller)["ab".index(position_letter)]
     return item.slots.get(index=index).candidate.text
 
 
@@ -50,8 +49,8 @@ def test_dpo_rows_unshuffle_the_shown_order(campaign, pairwise_items, labeller, 
     for item in pairwise_items:
         row = rows[f"prefs-{item.pk}"]
         winner = pressed[item.pk]
-        assert row["chosen"] == shown_text(item, winner)
-        assert row["rejected"] == shown_text(item, "b" if winner == "a" else "a")
+        assert row["chosen"] == shown_text(item, labeller, winner)
+        assert row["rejected"] == shown_text(item, labeller, "b" if winner == "a" else "a")
         assert row["prompt"] == item.prompt.text
         assert (row["chosen_generator"], row["agreement"], row["label_count"]) == ("fake-model", 1.0, 1)
     export = Export.objects.get()
@@ -71,7 +70,7 @@ def test_ties_both_bad_and_split_votes_are_not_pairs(
     label_all(campaign, other_labeller, ["tie", "both_bad"])
     # The third item now has one "a" vote from labeller; a "b" from other_labeller splits it evenly.
     third = lease_next(labeller=other_labeller, campaign=campaign)
-    shown_a_is_canonical_a = item_shown_indices(third)[0] == 0
+    shown_a_is_canonical_a = item_shown_indices(item=third, labeller=other_labeller)[0] == 0
     first_vote = third.labels.get().value["choice"]
     opposite_shown = "b" if (first_vote == "a") == shown_a_is_canonical_a else "a"
     label_submit(
@@ -100,7 +99,7 @@ def test_chat_prompts_export_in_trl_conversational_form(campaign, generator, lab
     candidates_add(prompt, generator, ["Paris.", "Lyon."])
     items_build(campaign=campaign, kind="pairwise", seed=2)
     item = lease_next(labeller=labeller, campaign=campaign)
-    preferred_position = "a" if shown_text(item, "a") == "Paris." else "b"
+    preferred_position = "a" if shown_text(item, labeller, "a") == "Paris." else "b"
     label_submit(
         item_id=item.pk,
         labeller=labeller,
