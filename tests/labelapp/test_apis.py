@@ -50,6 +50,7 @@ def test_a_labeller_leases_labels_and_reads_progress_with_a_token(campaign, pair
         "items_untouched": 2,
         "labels_total": 1,
         "labels_wanted": 6,
+        "labels_saved": 0,
         "my_labels": 1,
     }
 
