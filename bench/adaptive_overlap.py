@@ -9,7 +9,8 @@ queue, the label cap and the adaptive-overlap rule (services/overlap.py) are the
 Each item is a pairwise item with a known better answer, drawn per item; each label picks it with
 probability --accuracy, independently, else the other one. Labellers take turns at random until the
 campaign has nothing left for any of them. The draws are paired: the n-th label of an item is right or
-wrong alike in every arm, so the arms differ only by how many labels their rule asks for. Three arms per seed, on the same items and truth:
+wrong alike in every arm, so the arms differ only by how many labels their rule asks for. Three arms per
+seed, on the same items and truth:
 
   (a) fixed k=3: min_labels unset, every item gets 3 labels (today's behaviour);
   (b) adaptive: min_labels=2, agreement_to_stop=1.0, labels_per_item=3 (2 agree, else a third);

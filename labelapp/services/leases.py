@@ -3,8 +3,9 @@
 An item takes labels up to what it asks for now (`labels_wanted`, services/overlap.py), never more than
 the campaign's k. Order: my own live lease first; then, at the campaign's gold rate, a gold item; then
 items already partly labelled (finish what is started); then by priority; then at random. Skipped items
-never come back to the labeller who skipped them. On PostgreSQL candidate rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so
-concurrent labellers never wait on each other; SQLite serialises writers (BEGIN IMMEDIATE).
+never come back to the labeller who skipped them. On PostgreSQL candidate rows are taken with
+SELECT ... FOR UPDATE SKIP LOCKED, so concurrent labellers never wait on each other; SQLite serialises
+writers (BEGIN IMMEDIATE).
 
 The statements of `lease_next` are written in SQL: every label runs them, and the ORM spends more CPU
 building one of them (0.3 to 1.4 ms) than the database spends running it.
