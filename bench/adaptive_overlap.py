@@ -157,7 +157,7 @@ def _label_until_done(
     Whether the n-th label of an item is right is drawn per item and n, independently with probability
     `accuracy`, the same in every arm: the arms differ only by how many labels the rule asks for (paired),
     so the accuracy of "2 agree, else a 3rd" against a fixed 3 is compared on the very same answers."""
-    from labelapp.selectors.items import item_shown_indices
+    from labelapp.selectors.items import item_shown_order
     from labelapp.services.labels import label_submit
     from labelapp.services.leases import lease_next
 
@@ -170,7 +170,8 @@ def _label_until_done(
             continue
         known = truth[item.pk]
         canonical = known.answer(known.draw(f"label-{item.label_count}") < accuracy)
-        shown = "ab"[item_shown_indices(item).index("ab".index(canonical))]
+        shown_indices = item_shown_order(item=item, labeller=labeller).indices
+        shown = "ab"[shown_indices.index("ab".index(canonical))]
         label_submit(
             labeller=labeller,
             campaign=None,

@@ -83,6 +83,7 @@ def test_the_campaign_form_refuses_min_labels_above_labels_per_item_and_applies_
         "criteria": "[]",
         "error_categories": "[]",
         "continue_turns": 0,
+        "selection": "uniform",
         "status": "active",
     }
     page = client.post(f"/admin/labelapp/campaign/{campaign.pk}/change/", form).content.decode()

@@ -15,7 +15,7 @@ from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
 from labelapp.services.selection import selection_pair_sample, selection_weights_refresh
 from labelapp.tasks import selection_weights_refresh_task
-from tests.factories import candidates_add
+from tests.factories import candidates_add, item_shown_indices
 
 GENERATORS = ("g0", "g1", "g2")
 
@@ -43,11 +43,11 @@ def vote(item: Item, labeller, winner: str) -> None:
     from labelapp.models import Lease
 
     Lease.objects.create(item=item, labeller=labeller, expires_at=timezone.now() + timedelta(minutes=5))
-    first = item.slots.get(index=0).candidate.generator.name
+    shown_first = item.slots.get(index=item_shown_indices(item=item, labeller=labeller)[0])
     label_submit(
         item_id=item.pk,
         labeller=labeller,
-        value={"choice": "a" if first == winner else "b"},
+        value={"choice": "a" if shown_first.candidate.generator.name == winner else "b"},
         idempotency_key=f"{item.pk}-{labeller.pk}",
         campaign=None,
         lease_next=False,
