@@ -172,7 +172,11 @@ def test_ten_labellers_at_once_on_runserver_and_sqlite_get_no_error(tmp_path):
         assert not any(thread.is_alive() for thread in threads), "a labeller hung"
     finally:
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: the labelling is what is checked, not the exit
+            server.kill()
+            server.wait()
 
     served = log.read_text(errors="replace")
     assert not team.failures, f"{len(team.failures)} failures: {team.failures[:3]}"
