@@ -19,7 +19,7 @@ from labelapp.services.items import items_build
 from labelapp.services.labellers import user_upsert
 from labelapp.services.labels import label_submit
 from labelapp.services.reviews import item_adjudicate, review_next
-from tests.factories import candidates_add
+from tests.factories import candidates_add, item_shown_indices
 
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -44,13 +44,13 @@ def _campaign_with_disagreements() -> Campaign:
     items_build(campaign=campaign, kind="pairwise", seed=1)
     raters = [user_upsert(username=f"rater{n}", password="a rater's password") for n in range(2)]
     for item in campaign.items.all():
-        for rater, choice in zip(raters, "ab", strict=True):
+        for rater, canonical in zip(raters, (0, 1), strict=True):  # the two disagree
             Lease.objects.create(item=item, labeller=rater, expires_at=timezone.now() + timedelta(hours=1))
             label_submit(
                 labeller=rater,
                 campaign=None,
                 item_id=item.pk,
-                value={"choice": choice},
+                value={"choice": "ab"[item_shown_indices(item=item, labeller=rater).index(canonical)]},
                 idempotency_key=f"{rater.pk}-{item.pk}",
                 lease_next=False,
             )
