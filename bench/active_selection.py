@@ -22,22 +22,24 @@ labels needed are those at the last of them. The leaderboard is the app's own re
 
 Each seed draws --generators generators with true Bradley–Terry strengths --spacing apart (a random order
 of names), and --labellers simulated labellers, each with their own noise (answers at random with a
-chance drawn from 0 to 0.3) and position bias (the left answer's log-odds raised by 0 to 0.5); they see the
-candidates in the order each is shown them (per item and labeller, as on the page). A pairwise campaign (k=1: every label is one vote, as an
-Arena battle) gets --prompts prompts, each answered by every generator, and an item for every pair of
-generators on every prompt. The labellers take turns at random through `lease_next` and
+chance drawn from 0 to 0.3) and position bias (the left answer's log-odds raised by 0 to 0.5); each sees
+the candidates in their own shown order (per item and labeller, as on the page). A pairwise campaign (k=1:
+every label is one vote, as an Arena battle) gets --prompts prompts, each answered by every generator, and
+an item for every pair of generators on every prompt. The labellers take turns at random through `lease_next` and
 `label_submit(lease_next=True)`, the services behind the labelling page and the API. With active
 selection the label hook queues the weights refresh as in service; here it runs in this process right
 after the label's commit (a worker would run it moments later), on about one label in --refresh-every.
 Both selections of a seed share its generators, labellers and prompts.
 
---oracle adds a third run per seed, the ceiling of any pair selection aimed at the order: the queue
-(active selection's own look) is given fixed weights on the true neighbours only, as if the order were
-known from the start.
+--oracle adds a third run per seed: the queue (active selection's own look) is given fixed weights on the
+true neighbours only, as if the order were known from the start. For tau it is the ceiling of any pair
+selection aimed at the order. For intervals it is not: votes on neighbours only chain the generators, and
+a chain leaves each mean-centred score with the uncertainty of every link, so its intervals stay wide (an
+expected-information design with the truth known does better by mixing in pairs two and three apart).
 
 It prints labels needed per seed, the median with the interquartile range and the extremes for each
-selection, the ratio of the medians (target: >= 2), and the curve: the mean tau over seeds (tau) or the share of seeds that have met the criterion (intervals)
-against labels, for each.
+selection, the ratio of the medians (target: >= 2), and the curve against labels, for each: the mean tau
+over seeds (tau) or the share of seeds that have met the criterion (intervals).
 --record appends the summary to BENCHMARKS.md.
 
 Part (2), adaptive overlap, is to be added as a second subcommand beside `selection`.
