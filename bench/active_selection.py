@@ -1,34 +1,45 @@
 """Labels saved by choosing what to label next (issue 19's figure), simulated on the app's own code.
 
-Usage: python bench/active_selection.py selection [--seeds 20] [--generators 8] [--spacing 0.25]
-       [--prompts 100] [--labellers 8] [--check-every 25] [--oracle] [--backend sqlite|postgres] [--record]
+Usage: python bench/active_selection.py selection [--criterion tau|intervals] [--seeds 20] [--generators 8]
+       [--spacing 0.25] [--prompts 100] [--labellers 8] [--check-every 25] [--hold 3] [--max-labels N]
+       [--oracle] [--backend sqlite|postgres] [--record]
 
-Part (1), `selection`: labels needed, uniform against active selection (Campaign.selection), until
+Part (1), `selection`: labels needed, uniform against active selection (Campaign.selection), until one of
+two criteria (issue 19 allows either, stated up front), chosen by --criterion before any run:
 
-    THE CRITERION, fixed before any run: Kendall's tau between the campaign's generator leaderboard and
-    the true order of the generators is at least 0.9 (with 8 generators: at most one of the 28 pairs in
-    the wrong order) at --hold checks in a row (3: not one lucky check), checked every --check-every
-    labels; labels needed are those at the last of them. The leaderboard is the app's own report
-    (`leaderboard_report_for`: Bradley–Terry on each item's majority choice, what `report --kind
-    leaderboard` shows). A run that has not reached it when no item is left counts as all its labels.
+    tau: Kendall's tau between the campaign's generator leaderboard and the true order of the generators
+    is at least 0.9 (with 8 generators: at most one of the 28 pairs in the wrong order).
+    intervals: the leaderboard's order is the true order and every two neighbours' 95% intervals do not
+    overlap (the better one's low end above the worse one's high end). The intervals are the app's own:
+    the leaderboard's percentile bootstrap with its default BOOTSTRAP_SAMPLES (500) refits, seed 0, as
+    `report --kind leaderboard` shows them; they are computed only at checks where the order (a fit
+    without bootstrap) is already right, since without it the criterion cannot hold.
+
+Either must hold at --hold checks in a row (not one lucky check), checked every --check-every labels;
+labels needed are those at the last of them. The leaderboard is the app's own report
+(`leaderboard_report_for`: Bradley–Terry on each item's majority choice). A run that has not reached it at
+--max-labels, or when no item is left, stops there and is reported as not reached, counted at its labels.
 
 Each seed draws --generators generators with true Bradley–Terry strengths --spacing apart (a random order
 of names), and --labellers simulated labellers, each with their own noise (answers at random with a
-chance drawn from 0 to 0.3) and position bias (the left answer's log-odds raised by 0 to 0.5); they see the
-candidates in the positions the item stores. A pairwise campaign (k=1: every label is one vote, as an
-Arena battle) gets --prompts prompts, each answered by every generator, and an item for every pair of
-generators on every prompt. The labellers take turns at random through `lease_next` and
+chance drawn from 0 to 0.3) and position bias (the left answer's log-odds raised by 0 to 0.5); each sees
+the candidates in their own shown order (per item and labeller, as on the page). A pairwise campaign (k=1:
+every label is one vote, as an Arena battle) gets --prompts prompts, each answered by every generator, and
+an item for every pair of generators on every prompt. The labellers take turns at random through `lease_next` and
 `label_submit(lease_next=True)`, the services behind the labelling page and the API. With active
 selection the label hook queues the weights refresh as in service; here it runs in this process right
 after the label's commit (a worker would run it moments later), on about one label in --refresh-every.
 Both selections of a seed share its generators, labellers and prompts.
 
---oracle adds a third run per seed, the ceiling of any pair selection aimed at the order: the queue
-(active selection's own look) is given fixed weights on the true neighbours only, as if the order were
-known from the start.
+--oracle adds a third run per seed: the queue (active selection's own look) is given fixed weights on the
+true neighbours only, as if the order were known from the start. For tau it is the ceiling of any pair
+selection aimed at the order. For intervals it is not: votes on neighbours only chain the generators, and
+a chain leaves each mean-centred score with the uncertainty of every link, so its intervals stay wide (an
+expected-information design with the truth known does better by mixing in pairs two and three apart).
 
 It prints labels needed per seed, the median with the interquartile range and the extremes for each
-selection, the ratio of the medians (target: >= 2), and the mean tau against labels for each, the curve.
+selection, the ratio of the medians (target: >= 2), and the curve against labels, for each: the mean tau
+over seeds (tau) or the share of seeds that have met the criterion (intervals).
 --record appends the summary to BENCHMARKS.md.
 
 Part (2), adaptive overlap, is to be added as a second subcommand beside `selection`.
@@ -53,6 +64,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 TAU_WANTED = 0.9
+CRITERIA = ("tau", "intervals")
 NOISE_MAX = 0.3
 POSITION_BIAS_MAX = 0.5
 MODES = ("uniform", "active")
@@ -75,7 +87,7 @@ class World:
 class Run:
     labels: int = 0
     reached: bool = False
-    curve: list[tuple[int, float]] = field(default_factory=list)  # (labels, tau)
+    curve: list[tuple[int, float]] = field(default_factory=list)  # (labels, tau or neighbours apart)
 
 
 def world_draw(seed: int, generators: int, spacing: float, labellers: int) -> World:
@@ -131,18 +143,57 @@ def campaign_create(name: str, mode: str, prompts: int, generators: list, seed: 
     return campaign
 
 
-def leaderboard_tau(campaign, truth: list[str]) -> float:
+def leaderboard_tau(campaign, truth: list[str]) -> tuple[float, bool]:
     from labelapp.selectors.reports import leaderboard_report_for
 
     board = leaderboard_report_for(campaign=campaign, bootstrap_samples=0, seed=0).by_generator
     if set(board.keys) != set(truth):
-        return -1.0  # a generator without a comparison yet: no order to compare
-    return kendall_tau(list(board.keys), truth)
+        return -1.0, False  # a generator without a comparison yet: no order to compare
+    tau = kendall_tau(list(board.keys), truth)
+    return tau, tau >= TAU_WANTED
 
 
-def simulate(campaign, users: list, world: World, check_every: int, hold: int, rng: random.Random) -> Run:
+def neighbours_apart(campaign, truth: list[str]) -> tuple[float, bool]:
+    """How many true neighbours the leaderboard shows in the right order with 95% intervals apart, and
+    whether all are (which needs the whole order right)."""
+    from labelapp.reports.bradley_terry import BOOTSTRAP_SAMPLES
+    from labelapp.selectors.reports import leaderboard_report_for
+
+    board = leaderboard_report_for(campaign=campaign, bootstrap_samples=0, seed=0).by_generator
+    if list(board.keys) != truth:
+        return _apart_in_order(board, truth), False
+    board = leaderboard_report_for(
+        campaign=campaign, bootstrap_samples=BOOTSTRAP_SAMPLES, seed=0
+    ).by_generator
+    apart = _apart_in_order(board, truth)
+    return apart, apart == len(truth) - 1
+
+
+def _apart_in_order(board, truth: list[str]) -> float:
+    """Neighbours in the right order whose intervals do not overlap; without intervals (no bootstrap), the
+    neighbours in the right order count as not apart."""
+    players = {player.key: player for player in board.players}
+    apart = 0
+    for better, worse in itertools.pairwise(truth):
+        if better not in players or worse not in players:
+            continue
+        high, low = players[better], players[worse]
+        if high.low is not None and low.high is not None and high.score > low.score and high.low > low.high:
+            apart += 1
+    return apart
+
+
+CHECKS = {"tau": leaderboard_tau, "intervals": neighbours_apart}
+CRITERION_NAMES = {
+    "tau": f"Kendall tau >= {TAU_WANTED} against the true order",
+    "intervals": "the true order with every two neighbours' 95% bootstrap intervals (500 refits) apart",
+}
+CURVE_NAMES = {"tau": "mean tau over seeds", "intervals": "share of seeds that have met the criterion"}
+
+
+def simulate(campaign, users: list, world: World, args: argparse.Namespace, rng: random.Random) -> Run:
     """The labellers take turns at random until the criterion holds or nothing is left."""
-    from labelapp.models import ItemCandidate
+    from labelapp.selectors.items import item_candidates_shown
     from labelapp.services.labels import label_submit
     from labelapp.services.leases import lease_next
 
@@ -150,13 +201,13 @@ def simulate(campaign, users: list, world: World, check_every: int, hold: int, r
     current = {number: lease_next(labeller=user, campaign=campaign) for number, user in enumerate(users)}
     run = Run()
     held = 0
-    while any(item is not None for item in current.values()):
+    check = CHECKS[args.criterion]
+    while run.labels < args.max_labels and any(item is not None for item in current.values()):
         number = rng.choice([n for n, item in current.items() if item is not None])
         item = current[number]
         left, right = (
-            ItemCandidate.objects.filter(item=item)
-            .order_by("position")
-            .values_list("candidate__generator__name", flat=True)
+            shown.candidate.generator.name
+            for shown in item_candidates_shown(item=item, labeller=users[number])
         )
         if rng.random() < world.noise[number]:
             choice = rng.choice("ab")
@@ -173,11 +224,11 @@ def simulate(campaign, users: list, world: World, check_every: int, hold: int, r
         )
         current[number] = done.next_item
         run.labels += 1
-        if run.labels % check_every == 0:
-            tau = leaderboard_tau(campaign, truth)
-            run.curve.append((run.labels, tau))
-            held = held + 1 if tau >= TAU_WANTED else 0
-            if held == hold:
+        if run.labels % args.check_every == 0:
+            value, met = check(campaign, truth)
+            run.curve.append((run.labels, value))
+            held = held + 1 if met else 0
+            if held == args.hold:
                 run.reached = True
                 return run
     return run
@@ -217,13 +268,28 @@ def spread(values: list[int]) -> str:
 
 
 def mean_curve(runs: list[Run], check_every: int) -> list[tuple[int, float]]:
-    """Mean tau at each check; a run that has stopped (criterion met) keeps its last tau."""
+    """Mean of the checked value at each check; a run that has stopped keeps its last value."""
     longest = max(len(run.curve) for run in runs)
     curve = []
     for step in range(longest):
         taus = [run.curve[min(step, len(run.curve) - 1)][1] for run in runs]
         curve.append(((step + 1) * check_every, statistics.mean(taus)))
     return curve
+
+
+def reached_curve(runs: list[Run], check_every: int) -> list[tuple[int, float]]:
+    """The share of runs that have met the criterion by each check."""
+    longest = max(len(run.curve) for run in runs)
+    return [
+        (
+            (step + 1) * check_every,
+            sum(run.reached and run.labels <= (step + 1) * check_every for run in runs) / len(runs),
+        )
+        for step in range(longest)
+    ]
+
+
+CURVES = {"tau": mean_curve, "intervals": reached_curve}
 
 
 def selection_part(args: argparse.Namespace, record: Callable[[str], None]) -> None:
@@ -246,9 +312,7 @@ def selection_part(args: argparse.Namespace, record: Callable[[str], None]) -> N
             if mode == "oracle":
                 fixed.add(campaign.pk)
                 oracle_weights_set(campaign, generators, world)
-            run = simulate(
-                campaign, users, world, args.check_every, args.hold, random.Random(f"{seed}-labellers")
-            )
+            run = simulate(campaign, users, world, args, random.Random(f"{seed}-labellers"))
             needed[mode].append(run.labels)
             runs[mode].append(run)
             line.append(f"{mode} {run.labels}{'' if run.reached else ' (not reached)'}")
@@ -258,8 +322,8 @@ def selection_part(args: argparse.Namespace, record: Callable[[str], None]) -> N
     uniform, active = (statistics.median(needed[mode]) for mode in MODES)
     unreached = {mode: sum(not run.reached for run in runs[mode]) for mode in modes}
     ratios = [u / a for u, a in zip(needed["uniform"], needed["active"], strict=True)]
-    print("tau against labels (mean over seeds):")
-    curves = {mode: dict(mean_curve(runs[mode], args.check_every)) for mode in modes}
+    print(f"{CURVE_NAMES[args.criterion]} against labels:")
+    curves = {mode: dict(CURVES[args.criterion](runs[mode], args.check_every)) for mode in modes}
     for labels in sorted(set().union(*curves.values()))[:: max(1, args.curve_every)]:
         cells = "  ".join(
             f"{mode} {curves[mode][labels]:+.2f}" if labels in curves[mode] else " " * (len(mode) + 6)
@@ -267,18 +331,20 @@ def selection_part(args: argparse.Namespace, record: Callable[[str], None]) -> N
         )
         print(f"  {labels:5d} labels: {cells}")
     summary = (
-        f"labels until Kendall tau >= {TAU_WANTED} against the true order at {args.hold} checks in a row (one "
-        f"every {args.check_every} labels, the app's BT leaderboard), {args.generators} generators {args.spacing} apart, "
+        f"labels until {CRITERION_NAMES[args.criterion]} at {args.hold} checks in a row (one every "
+        f"{args.check_every} labels, the app's BT leaderboard, at most {args.max_labels} labels), "
+        f"{args.generators} generators {args.spacing} apart, "
         f"{args.labellers} labellers (noise 0-{NOISE_MAX}, left bias 0-{POSITION_BIAS_MAX} log-odds), "
         f"{args.prompts} prompts x {args.generators * (args.generators - 1) // 2} pairs, k=1, {args.backend}, "
         f"{args.seeds} seeds: uniform {spread(needed['uniform'])}; active {spread(needed['active'])}; "
         f"median uniform/active {uniform / active:.2f}x (per-seed ratio median {statistics.median(ratios):.2f}x); "
-        f"runs that ran out of items: uniform {unreached['uniform']}, active {unreached['active']}"
+        f"runs not reached (cap or out of items): uniform {unreached['uniform']}, active {unreached['active']}"
     )
     if args.oracle:
         oracle = statistics.median(needed["oracle"])
         summary += (
             f"; the oracle (weights on the true neighbours only) {spread(needed['oracle'])}, "
+            f"not reached {unreached['oracle']}, "
             f"uniform/oracle {uniform / oracle:.2f}x"
         )
     print(summary)
@@ -293,6 +359,7 @@ def main() -> None:
     part = parts.add_parser(
         "selection", help="(1) active selection against uniform: labels to the right order"
     )
+    part.add_argument("--criterion", default="tau", choices=CRITERIA, help="when the order counts as found")
     part.add_argument("--seeds", type=int, default=20)
     part.add_argument("--generators", type=int, default=8)
     part.add_argument("--spacing", type=float, default=0.25, help="true log-strength between neighbours")
@@ -302,6 +369,7 @@ def main() -> None:
         "--check-every", type=int, default=25, help="labels between two checks of the criterion"
     )
     part.add_argument("--hold", type=int, default=3, help="checks in a row the criterion must hold")
+    part.add_argument("--max-labels", type=int, default=10**9, help="a run stops here, not reached")
     part.add_argument("--refresh-every", type=int, default=20, help="labels per weights refresh, on average")
     part.add_argument(
         "--oracle", action="store_true", help="also the ceiling: weights on the true neighbours"
