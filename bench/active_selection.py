@@ -1,8 +1,12 @@
 """Labels saved by choosing what to label next (issue 19's figure), simulated on the app's own code.
 
-Usage: python bench/active_selection.py selection [--criterion tau|intervals] [--seeds 20] [--generators 8]
+Usage: python bench/active_selection.py overlap [bench/adaptive_overlap.py's flags]
+       python bench/active_selection.py selection [--criterion tau|intervals] [--seeds 20] [--generators 8]
        [--spacing 0.25] [--prompts 100] [--labellers 8] [--check-every 25] [--hold 3] [--max-labels N]
        [--oracle] [--backend sqlite|postgres] [--record]
+
+Part (2), `overlap`, is bench/adaptive_overlap.py (fixed k=3 against adaptive overlap, with and without judge
+pre-labels), run with its own flags.
 
 Part (1), `selection`: labels needed, uniform against active selection (Campaign.selection), until one of
 two criteria (issue 19 allows either, stated up front), chosen by --criterion before any run:
@@ -49,6 +53,7 @@ import argparse
 import itertools
 import os
 import random
+import runpy
 import statistics
 import subprocess
 import sys
@@ -352,10 +357,15 @@ def selection_part(args: argparse.Namespace, record: Callable[[str], None]) -> N
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["overlap"]:  # part (2), adaptive overlap, is its own script with its own flags
+        sys.argv = [str(REPO / "bench" / "adaptive_overlap.py"), *sys.argv[2:]]
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parts = parser.add_subparsers(dest="part", required=True)
+    parts.add_parser("overlap", help="(2) adaptive overlap against fixed k: bench/adaptive_overlap.py")
     part = parts.add_parser(
         "selection", help="(1) active selection against uniform: labels to the right order"
     )
