@@ -67,8 +67,9 @@ def campaign_create(name: str, items: int) -> int:
         cursor.execute(
             f"""
             INSERT INTO {item_table}
-                (campaign_id, kind, prompt_id, priority, is_gold, label_count, labels_wanted, order_key, created_at)
-            SELECT %s, 'pairwise', %s, 0, false, 0, %s, random(), now() FROM generate_series(1, %s)
+                (campaign_id, kind, prompt_id, priority, is_gold, label_count, labels_wanted, pair_key, order_key,
+                 created_at)
+            SELECT %s, 'pairwise', %s, 0, false, 0, %s, '', random(), now() FROM generate_series(1, %s)
             """,
             [campaign.pk, prompt.pk, K, items],
         )
@@ -84,12 +85,15 @@ def campaign_create(name: str, items: int) -> int:
     return campaign.pk
 
 
-def labels_ahead(campaign_id: int, labeller_id: int, count: int) -> None:
-    """The labeller's first label on `count` untouched items of the campaign, which wait for a second one."""
+def labels_ahead(campaign_id: int, labeller_id: int, count: int, *, settled: bool = False) -> None:
+    """The labeller's first label on `count` untouched items of the campaign, which wait for a second one;
+    with `settled`, each item then asks for no more (adaptive overlap: its first label settled it, below k):
+    items the queue must never walk."""
     from django.db import connection
 
     from labelapp.models import Item, Label
 
+    wanted, key = (", labels_wanted = 1", "settled-") if settled else ("", "ahead-")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -97,44 +101,17 @@ def labels_ahead(campaign_id: int, labeller_id: int, count: int) -> None:
                 SELECT id FROM {Item._meta.db_table}
                 WHERE campaign_id = %s AND label_count = 0 ORDER BY id LIMIT %s
             ), counted AS (
-                UPDATE {Item._meta.db_table} SET label_count = 1 WHERE id IN (SELECT id FROM chosen)
+                UPDATE {Item._meta.db_table} SET label_count = 1{wanted} WHERE id IN (SELECT id FROM chosen)
             )
             INSERT INTO {Label._meta.db_table}
                 (item_id, labeller_id, value, seconds_spent, idempotency_key, created_at)
-            SELECT id, %s, '{{"choice": "a", "strength": null, "rationale": ""}}', 5, 'ahead-' || id, now()
+            SELECT id, %s, '{{"choice": "a", "strength": null, "rationale": ""}}', 5, '{key}' || id, now()
             FROM chosen
             """,
             [campaign_id, count, labeller_id],
         )
         if cursor.rowcount != count:
-            raise RuntimeError(f"only {cursor.rowcount} of {count} labels ahead could be made")
-
-
-def labels_settled(campaign_id: int, labeller_id: int, count: int) -> None:
-    """Another labeller's label on `count` untouched items of the campaign, each of which then asks for no
-    more (adaptive overlap: its first label settled it, below k): items the queue must never walk."""
-    from django.db import connection
-
-    from labelapp.models import Item, Label
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH chosen AS (
-                SELECT id FROM {Item._meta.db_table}
-                WHERE campaign_id = %s AND label_count = 0 ORDER BY id LIMIT %s
-            ), counted AS (
-                UPDATE {Item._meta.db_table} SET label_count = 1, labels_wanted = 1 WHERE id IN (SELECT id FROM chosen)
-            )
-            INSERT INTO {Label._meta.db_table}
-                (item_id, labeller_id, value, seconds_spent, idempotency_key, created_at)
-            SELECT id, %s, '{{"choice": "a", "strength": null, "rationale": ""}}', 5, 'settled-' || id, now()
-            FROM chosen
-            """,
-            [campaign_id, count, labeller_id],
-        )
-        if cursor.rowcount != count:
-            raise RuntimeError(f"only {cursor.rowcount} of {count} settled items could be made")
+            raise RuntimeError(f"only {cursor.rowcount} of {count} labelled items could be made")
 
 
 def vacuum_analyze() -> None:
@@ -264,7 +241,7 @@ def main() -> None:
                     labels_ahead(large, labeller_id, args.ahead)
                     vacuum_analyze()
                 if case == "d":
-                    labels_settled(small, other_id, args.settled)
+                    labels_ahead(small, other_id, args.settled, settled=True)
                     vacuum_analyze()
                 api = through_api(client, campaign, args.calls)
                 service = through_service(labeller_id, campaign, args.calls)
