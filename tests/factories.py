@@ -1,4 +1,10 @@
+import io
+import json
+from pathlib import Path
+from typing import Any
+
 from django.contrib.auth.models import User
+from django.core.management import call_command
 
 from labelapp.models import Campaign, Candidate, Generator, Item, ItemCandidate, Prompt
 from labelapp.selectors.items import ShownOrder, item_shown_order
@@ -31,3 +37,18 @@ def shown_order(item: Item, labeller: User) -> ShownOrder:
 def item_shown_indices(*, item: Item, labeller: User) -> list[int]:
     """The canonical index of the candidate shown to `labeller` at each position of `item`."""
     return shown_order(item, labeller).indices
+
+
+def export_rows(campaign: Campaign, format_name: str, out: Path, **options: Any) -> list[dict]:
+    """`export_dataset` of the campaign in one process, quietly; the JSONL rows it wrote."""
+    call_command(
+        "export_dataset",
+        campaign=campaign.name,
+        format=format_name,
+        out=str(out),
+        workers=1,
+        no_progress=True,
+        stdout=io.StringIO(),
+        **options,
+    )
+    return [json.loads(line) for line in out.read_text().splitlines()]

@@ -21,7 +21,7 @@ from labelapp.services.generation import generation_job_run, generation_jobs_cre
 from labelapp.services.items import items_build
 from labelapp.services.labels import label_submit
 from labelapp.services.leases import lease_next
-from tests.factories import shown_order
+from tests.factories import export_rows, shown_order
 from tests.labelapp.importers.conftest import FILES, import_file, imported_items
 
 REPO = Path(__file__).resolve().parents[3]
@@ -210,17 +210,7 @@ EXPORT_OPTIONS = {"kto": {"kto_from": ["pairwise"]}}
 
 
 def _export(campaign, format_name, out: Path) -> list[dict]:
-    call_command(
-        "export_dataset",
-        campaign=campaign.name,
-        format=format_name,
-        out=str(out),
-        workers=1,
-        no_progress=True,
-        stdout=io.StringIO(),
-        **EXPORT_OPTIONS.get(format_name, {}),
-    )
-    return [json.loads(line) for line in out.read_text().splitlines()]
+    return export_rows(campaign, format_name, out, **EXPORT_OPTIONS.get(format_name, {}))
 
 
 @pytest.mark.parametrize("format_name", sorted(FORMATS))

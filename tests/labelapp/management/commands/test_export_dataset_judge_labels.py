@@ -1,19 +1,17 @@
 """`export_dataset --labels judge`: an AI judge's verdicts as an RLAIF dataset of their own, never mixed with
 human labels; only verdicts the judge repeated with the answers in reverse order, unless asked."""
 
-import io
-import json
 import re
-from pathlib import Path
 
 import pytest
 from datasets import load_dataset
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from trl.data_utils import maybe_extract_prompt
 
 import inference
 from labelapp.models import Generator
 from labelapp.services.judge import items_judge
+from tests.factories import export_rows
 from tests.labelapp.reports.seed import leaderboard_campaign
 
 
@@ -37,22 +35,8 @@ def judged(campaign, labeller, other_labeller, monkeypatch):
     return seeded
 
 
-def _export(campaign, format_name: str, out: Path, **options) -> list[dict]:
-    call_command(
-        "export_dataset",
-        campaign=campaign.name,
-        format=format_name,
-        out=str(out),
-        workers=1,
-        no_progress=True,
-        stdout=io.StringIO(),
-        **options,
-    )
-    return [json.loads(line) for line in out.read_text().splitlines()]
-
-
 def test_dpo_rows_of_the_judges_consistent_verdicts(judged, tmp_path):
-    rows = _export(judged.campaign, "dpo", tmp_path / "rlaif.jsonl", labels="judge")
+    rows = export_rows(judged.campaign, "dpo", tmp_path / "rlaif.jsonl", labels="judge")
     # 11 big-vs-small items (prompts 0-4 twice, and prompt 6's, which no human labelled); none of small vs small.
     assert len(rows) == 11
     assert all(row["chosen"].startswith("big") and row["rejected"].startswith("small") for row in rows)
@@ -73,7 +57,9 @@ def test_dpo_rows_of_the_judges_consistent_verdicts(judged, tmp_path):
 
 
 def test_order_inconsistent_verdicts_only_when_asked(judged, tmp_path):
-    rows = _export(judged.campaign, "dpo", tmp_path / "all.jsonl", labels="judge", judge_inconsistent=True)
+    rows = export_rows(
+        judged.campaign, "dpo", tmp_path / "all.jsonl", labels="judge", judge_inconsistent=True
+    )
     assert len(rows) == 16
     card = (tmp_path / "all.README.md").read_text()
     assert "also those the judge did not repeat with the answers in reverse order" in card
@@ -81,9 +67,9 @@ def test_order_inconsistent_verdicts_only_when_asked(judged, tmp_path):
 
 
 def test_human_exports_never_hold_a_judge_verdict(judged, tmp_path):
-    human = _export(judged.campaign, "raw", tmp_path / "human.jsonl")
+    human = export_rows(judged.campaign, "raw", tmp_path / "human.jsonl")
     assert human and not any(str(row["labeller"]).startswith("judge:") for row in human)
-    judge = _export(judged.campaign, "raw", tmp_path / "judge.jsonl", labels="judge")
+    judge = export_rows(judged.campaign, "raw", tmp_path / "judge.jsonl", labels="judge")
     assert {row["labeller"] for row in judge} == {"judge:big"}
     assert all("-judge-label-" in row["id"] for row in judge)
 
@@ -91,20 +77,20 @@ def test_human_exports_never_hold_a_judge_verdict(judged, tmp_path):
 def test_the_judge_to_export_is_named_when_several_judged(judged, tmp_path, monkeypatch):
     items_judge(campaign=judged.campaign, generator=judged.small)
     with pytest.raises(CommandError, match=r"Several AI judges judged campaign 'prefs' \(big, small\): name"):
-        _export(judged.campaign, "dpo", tmp_path / "x.jsonl", labels="judge")
+        export_rows(judged.campaign, "dpo", tmp_path / "x.jsonl", labels="judge")
     with pytest.raises(CommandError, match="'nobody' did not judge campaign 'prefs'; its judges: big, small"):
-        _export(judged.campaign, "dpo", tmp_path / "x.jsonl", labels="judge", judges=["nobody"])
-    rows = _export(judged.campaign, "dpo", tmp_path / "small.jsonl", labels="judge", judges=["small"])
+        export_rows(judged.campaign, "dpo", tmp_path / "x.jsonl", labels="judge", judges=["nobody"])
+    rows = export_rows(judged.campaign, "dpo", tmp_path / "small.jsonl", labels="judge", judges=["small"])
     assert len(rows) == 11
 
 
 def test_judge_options_apply_to_judge_labels_only(judged, tmp_path):
     with pytest.raises(CommandError, match="--judge chooses among AI judges' verdicts"):
-        _export(judged.campaign, "dpo", tmp_path / "x.jsonl", judges=["big"])
+        export_rows(judged.campaign, "dpo", tmp_path / "x.jsonl", judges=["big"])
     with pytest.raises(
         CommandError, match="--since chooses among labellers' labels; --labels judge exports an"
     ):
-        _export(judged.campaign, "dpo", tmp_path / "x.jsonl", labels="judge", since="2026-01-01")
+        export_rows(judged.campaign, "dpo", tmp_path / "x.jsonl", labels="judge", since="2026-01-01")
 
 
 def test_a_campaign_nobody_judged_says_so(campaign, tmp_path):
@@ -112,4 +98,4 @@ def test_a_campaign_nobody_judged_says_so(campaign, tmp_path):
     with pytest.raises(
         CommandError, match="No AI judge has judged campaign 'prefs' yet: run judge_items first"
     ):
-        _export(campaign, "dpo", tmp_path / "x.jsonl", labels="judge")
+        export_rows(campaign, "dpo", tmp_path / "x.jsonl", labels="judge")

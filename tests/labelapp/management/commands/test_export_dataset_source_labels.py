@@ -1,17 +1,16 @@
 """`export_dataset --labels source`: the imported datasets' own verdicts as a dataset of their own, never
 mixed with human labels; an imported multi-turn dataset exported again keeps its turns."""
 
-import io
 import json
-from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from trl.data_utils import is_conversational, maybe_extract_prompt
 
 from labelapp.errors import ApplicationError
 from labelapp.exporters.options import export_options_parse
 from labelapp.models import SourceLabel
+from tests.factories import export_rows
 from tests.labelapp.importers.conftest import FILES, import_file, records
 
 
@@ -21,27 +20,13 @@ def hh_campaign(campaign):
     return campaign
 
 
-def _export(campaign, format_name: str, out: Path, **options) -> list[dict]:
-    call_command(
-        "export_dataset",
-        campaign=campaign.name,
-        format=format_name,
-        out=str(out),
-        workers=1,
-        no_progress=True,
-        stdout=io.StringIO(),
-        **options,
-    )
-    return [json.loads(line) for line in out.read_text().splitlines()]
-
-
 def test_without_the_option_no_row_holds_a_source_label(hh_campaign, tmp_path):
     assert SourceLabel.objects.count() == 3
-    assert _export(hh_campaign, "dpo", tmp_path / "human.jsonl") == []
+    assert export_rows(hh_campaign, "dpo", tmp_path / "human.jsonl") == []
 
 
 def test_hh_rlhf_exported_from_its_source_labels_is_the_file_imported(hh_campaign, tmp_path):
-    rows = _export(hh_campaign, "hh-rlhf", tmp_path / "hh.jsonl", labels="source")
+    rows = export_rows(hh_campaign, "hh-rlhf", tmp_path / "hh.jsonl", labels="source")
     imported = records("hh-rlhf.jsonl")
     assert sorted((row["chosen"], row["rejected"]) for row in rows) == sorted(
         (row["chosen"], row["rejected"]) for row in imported
@@ -53,7 +38,7 @@ def test_hh_rlhf_exported_from_its_source_labels_is_the_file_imported(hh_campaig
 
 
 def test_dpo_rows_of_a_multi_turn_pair_are_trl_conversational(hh_campaign, tmp_path):
-    rows = _export(hh_campaign, "dpo", tmp_path / "dpo.jsonl", labels="source")
+    rows = export_rows(hh_campaign, "dpo", tmp_path / "dpo.jsonl", labels="source")
     assert len(rows) == 3
     bread = next(row for row in rows if "bread" in json.dumps(row["prompt"]))
     assert [turn["role"] for turn in bread["prompt"]] == ["user", "assistant", "user"]
@@ -69,7 +54,7 @@ def test_dpo_rows_of_a_multi_turn_pair_are_trl_conversational(hh_campaign, tmp_p
 
 
 def test_raw_rows_name_the_source_not_a_labeller(hh_campaign, tmp_path):
-    rows = _export(hh_campaign, "raw", tmp_path / "raw.jsonl", labels="source")
+    rows = export_rows(hh_campaign, "raw", tmp_path / "raw.jsonl", labels="source")
     assert {row["labeller"] for row in rows} == {"source:hh-rlhf"}
     assert all("-source-label-" in row["id"] for row in rows)
     assert {row["value"]["choice"] for row in rows} == set(
@@ -85,7 +70,7 @@ def test_options_that_choose_among_labellers_are_refused_with_source_labels(
     hh_campaign, labeller, tmp_path, option, value, flag
 ):
     with pytest.raises(CommandError, match=flag) as refused:
-        _export(hh_campaign, "dpo", tmp_path / "x.jsonl", labels="source", **{option: value})
+        export_rows(hh_campaign, "dpo", tmp_path / "x.jsonl", labels="source", **{option: value})
     assert "no labeller" in str(refused.value)
     assert not (tmp_path / "x.jsonl").exists()
 
